@@ -1,0 +1,226 @@
+package directory
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"sync"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/rs/zerolog"
+
+	"github.com/umsync/umsync/ums"
+)
+
+// Client is a connection to one directory server that redials when the
+// server dropped it. It is safe for use by one cycle at a time; a mutex
+// guards it against accidental concurrent use.
+type Client struct {
+	cfg     Config
+	log     zerolog.Logger
+	tls     *tls.Config
+	decoder Decoder
+
+	mu   sync.Mutex
+	conn *ldap.Conn
+}
+
+// New builds a client. It reads the CA file but does not dial.
+func New(cfg Config, log zerolog.Logger) (*Client, error) {
+	log = log.With().Str("component", "directory").Logger()
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("directory: url: %w", err)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("directory: ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("directory: ca_file %s: no PEM certificate found", cfg.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if cfg.InsecureSkipVerify {
+		tc.InsecureSkipVerify = true
+		log.Warn().Str("url", cfg.URL).
+			Msg("TLS certificate verification is OFF (directory.insecure_skip_verify: true): anyone on the path can read the bind password")
+	}
+	return &Client{
+		cfg: cfg, log: log, tls: tc,
+		decoder: Decoder{Attrs: cfg.Attributes, Plan: ums.NumberPlan{CountryCode: cfg.CountryCode}},
+	}, nil
+}
+
+// Close drops the connection.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn == nil {
+		return nil
+	}
+	err := c.conn.Close()
+	c.conn = nil
+	return err
+}
+
+// dial opens and binds a new connection.
+func (c *Client) dial(ctx context.Context) (*ldap.Conn, error) {
+	d := &net.Dialer{Timeout: c.cfg.DialTimeout}
+	conn, err := ldap.DialURL(c.cfg.URL, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(c.tls))
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", c.cfg.URL, err)
+	}
+	conn.SetTimeout(c.cfg.Timeout)
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	if c.cfg.StartTLS {
+		if err := conn.StartTLS(c.tls); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("start_tls: %w", err)
+		}
+	}
+	pw, err := c.cfg.Password()
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := conn.Bind(c.cfg.BindDN, pw); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("bind as %s: %w", c.cfg.BindDN, err)
+	}
+	if err := ctx.Err(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c.log.Debug().Str("url", c.cfg.URL).Msg("connected")
+	return conn, nil
+}
+
+// Ping dials and binds if needed; it tells whether the directory answers.
+func (c *Client) Ping(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err := c.connLocked(ctx)
+	return err
+}
+
+func (c *Client) connLocked(ctx context.Context) (*ldap.Conn, error) {
+	if c.conn != nil && !c.conn.IsClosing() {
+		return c.conn, nil
+	}
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
+	}
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	c.conn = conn
+	return conn, nil
+}
+
+// do runs op on a live connection. If the server had dropped an idle
+// connection, op fails with a network error before it delivered anything:
+// then it redials once and retries. Any error leaves the client without a
+// connection, so the next call starts fresh.
+func (c *Client) do(ctx context.Context, op func(conn *ldap.Conn, delivered *bool) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		conn, err := c.connLocked(ctx)
+		if err != nil {
+			return err
+		}
+		stop := context.AfterFunc(ctx, func() { conn.Close() })
+		delivered := false
+		err = op(conn, &delivered)
+		stop()
+		if err == nil {
+			return nil
+		}
+		conn.Close()
+		c.conn = nil
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return fmt.Errorf("directory: %w", ctxErr)
+		}
+		if attempt == 0 && !delivered && ldap.IsErrorWithCode(err, ldap.ErrorNetwork) {
+			c.log.Info().Err(err).Msg("connection lost, redialling")
+			continue
+		}
+		return fmt.Errorf("directory: %w", err)
+	}
+}
+
+// Users streams every user in scope to fn, one page of page_size entries at
+// a time over each base DN. fn errors abort the search and are returned
+// as they are. Entries that cannot be decoded (no objectGUID) are reported
+// to skip and not passed on.
+func (c *Client) Users(ctx context.Context, fn func(ums.User) error, skip func(dn string, err error)) error {
+	attrs := c.decoder.Attributes()
+	for _, base := range c.cfg.BaseDNs {
+		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+			0, 0, false, c.cfg.UserFilter, attrs, nil)
+		err := c.do(ctx, func(conn *ldap.Conn, delivered *bool) error {
+			return pagedSearch(ctx, conn, req, uint32(c.cfg.PageSize), func(e *ldap.Entry) error {
+				*delivered = true
+				u, err := c.decoder.Decode(e)
+				if err != nil {
+					if skip != nil {
+						skip(e.DN, err)
+					}
+					return nil
+				}
+				return fn(u)
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("search %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+
+// pagedSearch runs req one page at a time and hands each entry to fn. Only
+// one page is held in memory; go-ldap's SearchWithPaging would buffer all.
+func pagedSearch(ctx context.Context, conn *ldap.Conn, req *ldap.SearchRequest, size uint32, fn func(*ldap.Entry) error) error {
+	paging := ldap.NewControlPaging(size)
+	req.Controls = append(req.Controls[:len(req.Controls):len(req.Controls)], paging)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		res, err := conn.Search(req)
+		if err != nil {
+			return err
+		}
+		for i, e := range res.Entries {
+			res.Entries[i] = nil // let the page go as it is consumed
+			if err := fn(e); err != nil {
+				abandonPaging(conn, req, paging)
+				return err
+			}
+		}
+		ctrl, _ := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
+		if ctrl == nil || len(ctrl.Cookie) == 0 {
+			return nil
+		}
+		paging.SetCookie(ctrl.Cookie)
+	}
+}
+
+// abandonPaging tells the server to drop the paged result set (RFC 2696:
+// size 0 with the cookie).
+func abandonPaging(conn *ldap.Conn, req *ldap.SearchRequest, paging *ldap.ControlPaging) {
+	paging.PagingSize = 0
+	_, _ = conn.Search(req)
+}

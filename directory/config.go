@@ -1,0 +1,216 @@
+package directory
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Config is the `directory:` section of the umsync config.
+type Config struct {
+	// URL is ldap://host[:port] or ldaps://host[:port].
+	URL string `yaml:"url"`
+	// StartTLS upgrades an ldap:// connection before binding.
+	StartTLS bool `yaml:"start_tls"`
+	// CAFile is a PEM bundle the server certificate must chain to. Empty:
+	// the system's roots.
+	CAFile string `yaml:"ca_file"`
+	// InsecureSkipVerify turns certificate verification off. Never default;
+	// logged as a warning every time a client is built.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	BindDN             string `yaml:"bind_dn"`
+	// BindPasswordFile is read at every bind, so rotation needs no restart.
+	BindPasswordFile string `yaml:"bind_password_file"`
+	// BindPasswordEnv names an environment variable holding the password,
+	// used when BindPasswordFile is empty.
+	BindPasswordEnv string        `yaml:"bind_password_env"`
+	BaseDNs         []string      `yaml:"base_dns"`
+	UserFilter      string        `yaml:"user_filter"`
+	PageSize        int           `yaml:"page_size"`
+	DialTimeout     time.Duration `yaml:"dial_timeout"`
+	// Timeout bounds every LDAP request (one page of a search).
+	Timeout time.Duration `yaml:"timeout"`
+	// CountryCode expands national numbers to E.164 ("49": 089… → +4989…).
+	CountryCode string       `yaml:"country_code"`
+	Attributes  AttributeMap `yaml:"attributes"`
+}
+
+// AttributeMap names the AD attribute behind each UMS field.
+type AttributeMap struct {
+	SAMAccountName string   `yaml:"sam_account_name"`
+	GivenName      string   `yaml:"given_name"`
+	Surname        string   `yaml:"surname"`
+	DisplayName    string   `yaml:"display_name"`
+	Mail           string   `yaml:"mail"`
+	Department     string   `yaml:"department"`
+	Phone          string   `yaml:"phone"`
+	Extension      string   `yaml:"extension"`
+	Mobile         string   `yaml:"mobile"`
+	FaxNumbers     []string `yaml:"fax_numbers"`
+}
+
+// DefaultConfig returns the defaults that apply before the YAML is decoded.
+func DefaultConfig() Config {
+	return Config{
+		UserFilter:  "(&(objectCategory=person)(objectClass=user))",
+		PageSize:    1000,
+		DialTimeout: 10 * time.Second,
+		Timeout:     30 * time.Second,
+		CountryCode: "49",
+		Attributes: AttributeMap{
+			SAMAccountName: "sAMAccountName",
+			GivenName:      "givenName",
+			Surname:        "sn",
+			DisplayName:    "displayName",
+			Mail:           "mail",
+			Department:     "department",
+			Phone:          "telephoneNumber",
+			Extension:      "ipPhone",
+			Mobile:         "mobile",
+			FaxNumbers:     []string{"facsimileTelephoneNumber", "otherFacsimileTelephoneNumber"},
+		},
+	}
+}
+
+// attrNameRE is an LDAP attribute description: a name or a numeric OID.
+var attrNameRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9-]*|[0-9]+(\.[0-9]+)+)$`)
+
+// Validate returns every problem, each prefixed with its YAML path under
+// prefix (e.g. "directory").
+func (c *Config) Validate(prefix string) []error {
+	var errs []error
+	add := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, fmt.Sprintf(format, a...)))
+	}
+	if c.URL == "" {
+		add("url", "required")
+	} else if u, err := url.Parse(c.URL); err != nil {
+		add("url", "not a URL: %v", err)
+	} else {
+		switch u.Scheme {
+		case "ldap", "ldaps":
+		default:
+			add("url", "scheme must be ldap or ldaps, not %q", u.Scheme)
+		}
+		if u.Host == "" {
+			add("url", "needs a host")
+		}
+		if u.Scheme == "ldaps" && c.StartTLS {
+			add("start_tls", "cannot be used with ldaps:// (the connection is already TLS)")
+		}
+	}
+	if c.CAFile != "" {
+		if _, err := os.Stat(c.CAFile); err != nil {
+			add("ca_file", "%v", err)
+		}
+	}
+	if c.CAFile != "" && c.InsecureSkipVerify {
+		add("insecure_skip_verify", "cannot be combined with ca_file")
+	}
+	if c.BindDN == "" {
+		add("bind_dn", "required")
+	} else if _, err := ldap.ParseDN(c.BindDN); err != nil {
+		add("bind_dn", "not a DN: %v", err)
+	}
+	switch {
+	case c.BindPasswordFile != "" && c.BindPasswordEnv != "":
+		add("bind_password_file", "set either bind_password_file or bind_password_env, not both")
+	case c.BindPasswordFile != "":
+		if _, err := os.Stat(c.BindPasswordFile); err != nil {
+			add("bind_password_file", "%v", err)
+		}
+	case c.BindPasswordEnv != "":
+		if _, ok := os.LookupEnv(c.BindPasswordEnv); !ok {
+			add("bind_password_env", "environment variable %s is not set", c.BindPasswordEnv)
+		}
+	default:
+		add("bind_password_file", "required (or bind_password_env)")
+	}
+	if len(c.BaseDNs) == 0 {
+		add("base_dns", "at least one base DN is required")
+	}
+	for i, dn := range c.BaseDNs {
+		if _, err := ldap.ParseDN(dn); err != nil || strings.TrimSpace(dn) == "" {
+			add(fmt.Sprintf("base_dns[%d]", i), "not a DN: %q", dn)
+		}
+	}
+	if c.UserFilter == "" {
+		add("user_filter", "required")
+	} else if _, err := ldap.CompileFilter(c.UserFilter); err != nil {
+		add("user_filter", "not an LDAP filter: %v", err)
+	}
+	if c.PageSize < 1 || c.PageSize > 100000 {
+		add("page_size", "must be between 1 and 100000, got %d", c.PageSize)
+	}
+	if c.DialTimeout <= 0 {
+		add("dial_timeout", "must be positive")
+	}
+	if c.Timeout <= 0 {
+		add("timeout", "must be positive")
+	}
+	if c.CountryCode != "" && !regexp.MustCompile(`^[1-9][0-9]{0,2}$`).MatchString(c.CountryCode) {
+		add("country_code", "must be 1-3 digits without + or leading 0, got %q", c.CountryCode)
+	}
+	for _, a := range c.Attributes.named() {
+		if a.attr == "" {
+			if a.required {
+				add("attributes."+a.key, "required")
+			}
+			continue
+		}
+		if !attrNameRE.MatchString(a.attr) {
+			add("attributes."+a.key, "not an LDAP attribute name: %q", a.attr)
+		}
+	}
+	return errs
+}
+
+type namedAttr struct {
+	key, attr string
+	required  bool
+}
+
+// named lists the map's entries with their YAML keys, fax numbers indexed.
+func (m AttributeMap) named() []namedAttr {
+	out := []namedAttr{
+		{"sam_account_name", m.SAMAccountName, true},
+		{"given_name", m.GivenName, false},
+		{"surname", m.Surname, false},
+		{"display_name", m.DisplayName, false},
+		{"mail", m.Mail, false},
+		{"department", m.Department, false},
+		{"phone", m.Phone, false},
+		{"extension", m.Extension, false},
+		{"mobile", m.Mobile, false},
+	}
+	for i, f := range m.FaxNumbers {
+		out = append(out, namedAttr{fmt.Sprintf("fax_numbers[%d]", i), f, true})
+	}
+	return out
+}
+
+// Password returns the bind password from its file or variable. A single
+// trailing newline (as editors write it) is dropped.
+func (c *Config) Password() (string, error) {
+	if c.BindPasswordFile != "" {
+		b, err := os.ReadFile(c.BindPasswordFile)
+		if err != nil {
+			return "", fmt.Errorf("read bind_password_file: %w", err)
+		}
+		s := strings.TrimSuffix(string(b), "\n")
+		return strings.TrimSuffix(s, "\r"), nil
+	}
+	if c.BindPasswordEnv != "" {
+		v, ok := os.LookupEnv(c.BindPasswordEnv)
+		if !ok {
+			return "", fmt.Errorf("environment variable %s is not set", c.BindPasswordEnv)
+		}
+		return v, nil
+	}
+	return "", fmt.Errorf("no bind password configured")
+}

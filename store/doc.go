@@ -1,0 +1,11 @@
+// Package store is umsync's SQLite store: users keyed by anchor, the record
+// of every sync run, and the schema migrations that built them.
+//
+// The database runs in WAL mode with a busy timeout. Writes go through one
+// connection that takes the write lock at BEGIN (_txlock=immediate), so a CLI
+// process and the daemon never fail with "database is locked" mid-transaction;
+// reads use a separate pool. The file is created 0600 in a 0700 folder.
+// Open pings, because a binary built without CGO opens fine and fails later.
+//
+// It knows nothing about LDAP or mail.
+package store

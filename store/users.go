@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/umsync/umsync/ums"
+)
+
+const userColumns = `anchor, dn, sam_account_name, given_name, surname, display_name, mail, department,
+	extension, phone, mobile, fax_numbers, enabled, state, deactivation_reason, first_seen, updated_at, deactivated_at`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanUser(r rowScanner) (ums.User, error) {
+	var (
+		u              ums.User
+		fax, state     string
+		first, updated string
+		deactivated    sql.NullString
+		enabled        bool
+	)
+	err := r.Scan(&u.Anchor, &u.DN, &u.SAMAccountName, &u.GivenName, &u.Surname, &u.DisplayName, &u.Mail,
+		&u.Department, &u.Extension, &u.Phone, &u.Mobile, &fax, &enabled, &state, &u.DeactivationReason,
+		&first, &updated, &deactivated)
+	if err != nil {
+		return u, err
+	}
+	u.Enabled = enabled
+	u.State = ums.State(state)
+	if err := json.Unmarshal([]byte(fax), &u.FaxNumbers); err != nil {
+		return u, fmt.Errorf("user %s: fax_numbers: %w", u.Anchor, err)
+	}
+	if u.FirstSeen, err = parseTime(first); err != nil {
+		return u, fmt.Errorf("user %s: first_seen: %w", u.Anchor, err)
+	}
+	if u.UpdatedAt, err = parseTime(updated); err != nil {
+		return u, fmt.Errorf("user %s: updated_at: %w", u.Anchor, err)
+	}
+	if deactivated.Valid {
+		if u.DeactivatedAt, err = parseTime(deactivated.String); err != nil {
+			return u, fmt.Errorf("user %s: deactivated_at: %w", u.Anchor, err)
+		}
+	}
+	return u, nil
+}
+
+// AllUsers returns every user, ordered by anchor.
+func (s *Store) AllUsers(ctx context.Context) ([]ums.User, error) {
+	return s.queryUsers(ctx, `SELECT `+userColumns+` FROM users ORDER BY anchor`)
+}
+
+// UserFilter narrows ListUsers.
+type UserFilter struct {
+	// Search matches, case-insensitively, a substring of the
+	// sAMAccountName, names, mail, extension or any number.
+	Search string
+	State  ums.State
+}
+
+// ListUsers returns the users matching f, ordered by sAMAccountName.
+func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]ums.User, error) {
+	q := `SELECT ` + userColumns + ` FROM users WHERE 1=1`
+	var args []any
+	if f.Search != "" {
+		like := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
+		q += ` AND (lower(sam_account_name) LIKE ? ESCAPE '\' OR lower(given_name) LIKE ? ESCAPE '\'
+			OR lower(surname) LIKE ? ESCAPE '\' OR lower(display_name) LIKE ? ESCAPE '\'
+			OR lower(mail) LIKE ? ESCAPE '\' OR extension LIKE ? ESCAPE '\' OR phone LIKE ? ESCAPE '\'
+			OR mobile LIKE ? ESCAPE '\' OR fax_numbers LIKE ? ESCAPE '\')`
+		for range 9 {
+			args = append(args, like)
+		}
+	}
+	if f.State != "" {
+		q += ` AND state = ?`
+		args = append(args, string(f.State))
+	}
+	q += ` ORDER BY sam_account_name, anchor`
+	return s.queryUsers(ctx, q, args...)
+}
+
+// escapeLike escapes LIKE's wildcards so a search term matches literally.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// User finds one user by anchor or sAMAccountName (case-insensitive).
+func (s *Store) User(ctx context.Context, id string) (ums.User, error) {
+	users, err := s.queryUsers(ctx, `SELECT `+userColumns+` FROM users
+		WHERE anchor = lower(?) OR lower(sam_account_name) = lower(?) ORDER BY state, anchor`, id, id)
+	if err != nil {
+		return ums.User{}, err
+	}
+	if len(users) == 0 {
+		return ums.User{}, fmt.Errorf("user %q: %w", id, ErrNotFound)
+	}
+	return users[0], nil
+}
+
+func (s *Store) queryUsers(ctx context.Context, q string, args ...any) ([]ums.User, error) {
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: query users: %w", err)
+	}
+	defer rows.Close()
+	var out []ums.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: query users: %w", err)
+	}
+	return out, nil
+}
+
+// CountByState counts users per state; every state is present, possibly 0.
+func (s *Store) CountByState(ctx context.Context) (map[ums.State]int, error) {
+	out := map[ums.State]int{ums.StateActive: 0, ums.StateDeactivated: 0}
+	rows, err := s.read.QueryContext(ctx, `SELECT state, COUNT(*) FROM users GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("store: count users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("store: count users: %w", err)
+		}
+		out[ums.State(st)] = n
+	}
+	return out, rows.Err()
+}
+
+// ApplyCycle writes the users a cycle changed and the cycle's run record in
+// one transaction: either all of a cycle lands or none of it.
+func (s *Store) ApplyCycle(ctx context.Context, users []ums.User, run Run) (int64, error) {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO users (`+userColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (anchor) DO UPDATE SET dn = excluded.dn, sam_account_name = excluded.sam_account_name,
+			given_name = excluded.given_name, surname = excluded.surname, display_name = excluded.display_name,
+			mail = excluded.mail, department = excluded.department, extension = excluded.extension,
+			phone = excluded.phone, mobile = excluded.mobile, fax_numbers = excluded.fax_numbers,
+			enabled = excluded.enabled, state = excluded.state, deactivation_reason = excluded.deactivation_reason,
+			updated_at = excluded.updated_at, deactivated_at = excluded.deactivated_at`)
+	if err != nil {
+		return 0, fmt.Errorf("store: prepare: %w", err)
+	}
+	defer stmt.Close()
+	for i := range users {
+		u := &users[i]
+		if !u.State.Valid() {
+			return 0, fmt.Errorf("store: user %s: invalid state %q", u.Anchor, u.State)
+		}
+		fax := u.FaxNumbers
+		if fax == nil {
+			fax = []string{}
+		}
+		faxJSON, err := json.Marshal(fax)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := stmt.ExecContext(ctx, u.Anchor, u.DN, u.SAMAccountName, u.GivenName, u.Surname,
+			u.DisplayName, u.Mail, u.Department, u.Extension, u.Phone, u.Mobile, string(faxJSON), u.Enabled,
+			string(u.State), u.DeactivationReason, formatTime(u.FirstSeen), formatTime(u.UpdatedAt),
+			nullTime(u.DeactivatedAt)); err != nil {
+			return 0, fmt.Errorf("store: write user %s: %w", u.Anchor, err)
+		}
+	}
+	id, err := insertRun(ctx, tx, run)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: commit: %w", err)
+	}
+	return id, nil
+}

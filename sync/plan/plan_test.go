@@ -1,0 +1,223 @@
+package plan
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/umsync/umsync/ums"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var (
+	t0  = time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	now = time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
+)
+
+func dirUser(anchor, sam string, enabled bool) ums.User {
+	return ums.User{Anchor: anchor, DN: "CN=" + sam + ",OU=Staff,DC=example,DC=test", SAMAccountName: sam,
+		GivenName: "G" + sam, Surname: "S" + sam, DisplayName: "G S " + sam, Mail: sam + "@example.test",
+		Extension: "2000", FaxNumbers: []string{"+49891"}, Enabled: enabled}
+}
+
+func storedUser(d ums.User, state ums.State, reason string) ums.User {
+	d.State, d.DeactivationReason, d.FirstSeen, d.UpdatedAt = state, reason, t0, t0
+	if state == ums.StateDeactivated {
+		d.DeactivatedAt = t0
+	}
+	return d
+}
+
+func TestFull(t *testing.T) {
+	alice := dirUser("a1", "alice", true)
+	bob := dirUser("b2", "bob", true)
+	carol := dirUser("c3", "carol", true)
+	aliceMoved := alice
+	aliceMoved.DN = "CN=alice,OU=Sales,OU=Staff,DC=example,DC=test"
+	aliceMoved.Mail = "alice.new@example.test"
+	bobDisabled := bob
+	bobDisabled.Enabled = false
+
+	type want struct {
+		kind   Kind
+		anchor string
+		state  ums.State
+		reason string
+	}
+	tests := []struct {
+		name      string
+		dir       []ums.User
+		stored    []ums.User
+		want      []want
+		unchanged int
+		err       error
+	}{
+		{
+			name: "new users are created, disabled ones deactivated",
+			dir:  []ums.User{alice, bobDisabled},
+			want: []want{{Create, "a1", ums.StateActive, ""}, {Create, "b2", ums.StateDeactivated, ReasonDisabled}},
+		},
+		{
+			name:      "same values change nothing",
+			dir:       []ums.User{alice, bob},
+			stored:    []ums.User{storedUser(alice, ums.StateActive, ""), storedUser(bob, ums.StateActive, "")},
+			unchanged: 2,
+		},
+		{
+			name:      "a moved and renamed user is an update of the same anchor",
+			dir:       []ums.User{aliceMoved, bob},
+			stored:    []ums.User{storedUser(alice, ums.StateActive, ""), storedUser(bob, ums.StateActive, "")},
+			want:      []want{{Update, "a1", ums.StateActive, ""}},
+			unchanged: 1,
+		},
+		{
+			name:      "disabled in AD deactivates",
+			dir:       []ums.User{alice, bobDisabled},
+			stored:    []ums.User{storedUser(alice, ums.StateActive, ""), storedUser(bob, ums.StateActive, "")},
+			want:      []want{{Deactivate, "b2", ums.StateDeactivated, ReasonDisabled}},
+			unchanged: 1,
+		},
+		{
+			name:      "not read any more deactivates",
+			dir:       []ums.User{alice},
+			stored:    []ums.User{storedUser(alice, ums.StateActive, ""), storedUser(bob, ums.StateActive, "")},
+			want:      []want{{Deactivate, "b2", ums.StateDeactivated, ReasonNotInScope}},
+			unchanged: 1,
+		},
+		{
+			name:      "already deactivated and still missing stays unchanged",
+			dir:       []ums.User{alice},
+			stored:    []ums.User{storedUser(alice, ums.StateActive, ""), storedUser(bob, ums.StateDeactivated, ReasonNotInScope)},
+			unchanged: 2,
+		},
+		{
+			name:   "re-enabled reactivates",
+			dir:    []ums.User{bob},
+			stored: []ums.User{storedUser(bobDisabled, ums.StateDeactivated, ReasonDisabled)},
+			want:   []want{{Reactivate, "b2", ums.StateActive, ""}},
+		},
+		{
+			name:   "back in scope reactivates",
+			dir:    []ums.User{bob},
+			stored: []ums.User{storedUser(bob, ums.StateDeactivated, ReasonNotInScope)},
+			want:   []want{{Reactivate, "b2", ums.StateActive, ""}},
+		},
+		{
+			name:   "back in scope but disabled changes the reason",
+			dir:    []ums.User{bobDisabled},
+			stored: []ums.User{storedUser(bobDisabled, ums.StateDeactivated, ReasonNotInScope)},
+			want:   []want{{Update, "b2", ums.StateDeactivated, ReasonDisabled}},
+		},
+		{
+			name:      "duplicates are read once",
+			dir:       []ums.User{alice, alice, carol},
+			stored:    []ums.User{storedUser(alice, ums.StateActive, "")},
+			want:      []want{{Create, "c3", ums.StateActive, ""}},
+			unchanged: 1,
+		},
+		{
+			name:   "empty read with users in the store is refused",
+			stored: []ums.User{storedUser(alice, ums.StateActive, "")},
+			err:    ErrEmptyRead,
+		},
+		{
+			name: "empty read into an empty store is fine",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Full(tt.dir, tt.stored, now)
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("err = %v, want %v", err, tt.err)
+			}
+			if err != nil {
+				return
+			}
+			if len(p.Actions) != len(tt.want) {
+				t.Fatalf("got %d actions %+v, want %d", len(p.Actions), p.Actions, len(tt.want))
+			}
+			for i, w := range tt.want {
+				a := p.Actions[i]
+				if a.Kind != w.kind || a.After.Anchor != w.anchor || a.After.State != w.state || a.After.DeactivationReason != w.reason {
+					t.Errorf("action %d = %s %s %s %q, want %+v", i, a.Kind, a.After.Anchor, a.After.State, a.After.DeactivationReason, w)
+				}
+				if !a.After.UpdatedAt.Equal(now) {
+					t.Errorf("action %d: UpdatedAt = %v, want now", i, a.After.UpdatedAt)
+				}
+				if a.Kind == Create && !a.After.FirstSeen.Equal(now) {
+					t.Errorf("created user FirstSeen = %v, want now", a.After.FirstSeen)
+				}
+				if a.Kind != Create && !a.After.FirstSeen.Equal(t0) {
+					t.Errorf("%s kept FirstSeen = %v, want %v", a.Kind, a.After.FirstSeen, t0)
+				}
+				if (a.After.State == ums.StateActive) != a.After.DeactivatedAt.IsZero() {
+					t.Errorf("%s: state %s with DeactivatedAt %v", a.Kind, a.After.State, a.After.DeactivatedAt)
+				}
+			}
+			if p.Unchanged != tt.unchanged {
+				t.Errorf("Unchanged = %d, want %d", p.Unchanged, tt.unchanged)
+			}
+		})
+	}
+}
+
+func TestUpdateCarriesDirectoryValues(t *testing.T) {
+	alice := dirUser("a1", "alice", true)
+	moved := alice
+	moved.DN, moved.Mail, moved.FaxNumbers = "CN=alice,OU=Sales,DC=example,DC=test", "new@example.test", nil
+	p, err := Full([]ums.User{moved}, []ums.User{storedUser(alice, ums.StateActive, "")}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.Actions[0]
+	if got.After.DN != moved.DN || got.After.Mail != moved.Mail || got.After.FaxNumbers != nil {
+		t.Fatalf("After = %+v", got.After)
+	}
+	want := []ums.Change{
+		{Field: ums.FieldDN, Old: alice.DN, New: moved.DN},
+		{Field: ums.FieldMail, Old: alice.Mail, New: moved.Mail},
+		{Field: ums.FieldFaxNumbers, Old: "+49891", New: ""},
+	}
+	if len(got.Changes) != len(want) {
+		t.Fatalf("Changes = %v, want %v", got.Changes, want)
+	}
+	for i := range want {
+		if got.Changes[i] != want[i] {
+			t.Errorf("Changes[%d] = %v, want %v", i, got.Changes[i], want[i])
+		}
+	}
+}
+
+func TestWriteGolden(t *testing.T) {
+	alice := dirUser("a1", "alice", true)
+	bob := dirUser("b2", "bob", true)
+	carol := dirUser("c3", "carol", true)
+	dave := dirUser("d4", "dave", false)
+	aliceNew := alice
+	aliceNew.Surname = "Weiß"
+	p, err := Full([]ums.User{aliceNew, carol, dave, dave},
+		[]ums.User{storedUser(alice, ums.StateActive, ""), storedUser(bob, ums.StateActive, "")}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := p.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "plan.golden")
+	if *update {
+		os.WriteFile(golden, buf.Bytes(), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Fatalf("plan output differs from %s:\n%s\nwant:\n%s", golden, buf.String(), want)
+	}
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes (DESIGN.md's CLI contract).
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError marks a mistake in how the command was called.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// silentError has already been reported on stderr; only the exit code is left.
+type silentError struct{}
+
+func (silentError) Error() string { return "" }
+
+// run is the whole program: main only adds signals and os.Exit.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ue usageError
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
+		fmt.Fprintf(stderr, "umsync: %v\nRun 'umsync --help' for usage.\n", err)
+		return exitUsage
+	}
+	if !errors.As(err, new(silentError)) {
+		fmt.Fprintf(stderr, "umsync: %v\n", err)
+	}
+	return exitFailure
+}
+
+// globals are the flags every subcommand shares.
+type globals struct {
+	configPath string
+	stdout     io.Writer
+	stderr     io.Writer
+}
+
+func defaultConfigPath() string {
+	if p := os.Getenv("UMSYNC_CONFIG"); p != "" {
+		return p
+	}
+	return "/etc/umsync/umsync.yaml"
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "umsync",
+		Short: "Keep a Unified Messaging system's users in step with Active Directory",
+		Long: `umsync pulls users from Active Directory into its SQLite store on a schedule,
+records every run, and exposes Prometheus metrics and health endpoints.
+
+The config file is --config, else $UMSYNC_CONFIG, else /etc/umsync/umsync.yaml.
+Exit codes: 0 ok, 1 failure, 2 usage error.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVar(&g.configPath, "config", defaultConfigPath(), "config file")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newServeCmd(g),
+		newSyncCmd(g),
+		newCheckConfigCmd(g),
+		newUsersCmd(g),
+		newVersionCmd(g),
+	)
+	return root
+}
+
+// exactArgs is cobra.ExactArgs returning a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+// noArgs is cobra.NoArgs returning a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if err := cobra.NoArgs(cmd, args); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+// outputFlag adds --output table|json.
+func outputFlag(cmd *cobra.Command, dst *string) {
+	cmd.Flags().StringVarP(dst, "output", "o", "table", "output format: table or json")
+}
+
+func checkOutput(format string) error {
+	if format != "table" && format != "json" {
+		return usageError{fmt.Errorf("--output must be table or json, got %q", format)}
+	}
+	return nil
+}
+
+func newCheckConfigCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "check-config",
+		Short: "Validate the config file and report every problem at once",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := loadConfig(g.configPath); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "config %s: OK\n", g.configPath)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/umsync/umsync/directory"
+	"github.com/umsync/umsync/store"
+	"github.com/umsync/umsync/sync/engine"
+)
+
+// Config is the whole umsync config file. Each section's type and its
+// Validate belong to the package that uses it.
+type Config struct {
+	Directory directory.Config `yaml:"directory"`
+	Store     store.Config     `yaml:"store"`
+	Sync      engine.Config    `yaml:"sync"`
+	Telemetry TelemetryConfig  `yaml:"telemetry"`
+	Log       LogConfig        `yaml:"log"`
+}
+
+// TelemetryConfig is the `telemetry:` section: the HTTP listener for
+// /metrics, /healthz and /readyz.
+type TelemetryConfig struct {
+	Listen string `yaml:"listen"`
+	// ReadyMaxAge: /readyz is unready when the last successful sync ended
+	// longer ago than this.
+	ReadyMaxAge time.Duration `yaml:"ready_max_age"`
+}
+
+// LogConfig is the `log:` section.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug|info|warn|error
+	Format string `yaml:"format"` // json|console
+}
+
+func defaultConfig() Config {
+	return Config{
+		Directory: directory.DefaultConfig(),
+		Store:     store.DefaultConfig(),
+		Sync:      engine.DefaultConfig(),
+		Telemetry: TelemetryConfig{Listen: "127.0.0.1:9742", ReadyMaxAge: 15 * time.Minute},
+		Log:       LogConfig{Level: "info", Format: "json"},
+	}
+}
+
+// ConfigError lists every problem found in a config file.
+type ConfigError struct {
+	Path     string
+	Problems []error
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "config %s: %d problem(s):", e.Path, len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  " + p.Error())
+	}
+	return b.String()
+}
+
+// loadConfig reads, strictly decodes, resolves relative paths against the
+// file's folder and validates. All problems come back at once.
+func loadConfig(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg := defaultConfig()
+	var root yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(raw)).Decode(&root); err != nil {
+		return nil, &ConfigError{Path: path, Problems: []error{fmt.Errorf("not valid YAML: %w", err)}}
+	}
+	lines := map[int]string{}
+	var problems []error
+	if len(root.Content) > 0 {
+		checkKeys(root.Content[0], reflect.TypeOf(cfg), "", lines, &problems)
+		if err := root.Content[0].Decode(&cfg); err != nil {
+			problems = append(problems, typeErrors(err, lines)...)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &ConfigError{Path: path, Problems: problems}
+	}
+	cfg.resolvePaths(filepath.Dir(path))
+	if problems := cfg.Validate(); len(problems) > 0 {
+		return nil, &ConfigError{Path: path, Problems: problems}
+	}
+	return &cfg, nil
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+// checkKeys walks the YAML tree along the Go type, reporting unknown keys
+// with their YAML path and remembering which path sits on which line.
+func checkKeys(n *yaml.Node, t reflect.Type, path string, lines map[int]string, problems *[]error) {
+	if path != "" {
+		lines[n.Line] = path
+	}
+	switch {
+	case t.Kind() == reflect.Struct && t != durationType:
+		if n.Kind != yaml.MappingNode {
+			if n.Tag != "!!null" {
+				*problems = append(*problems, fmt.Errorf("%s: must be a mapping (line %d)", orRoot(path), n.Line))
+			}
+			return
+		}
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			fields[name] = t.Field(i).Type
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			p := join(path, key.Value)
+			ft, ok := fields[key.Value]
+			if !ok {
+				*problems = append(*problems, fmt.Errorf("%s: unknown key (line %d)", p, key.Line))
+				continue
+			}
+			checkKeys(val, ft, p, lines, problems)
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, item := range n.Content {
+			checkKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), lines, problems)
+		}
+	}
+}
+
+var lineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// typeErrors turns yaml.v3's "line 7: cannot unmarshal …" into errors that
+// name the YAML path of line 7.
+func typeErrors(err error, lines map[int]string) []error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return []error{err}
+	}
+	var out []error
+	for _, msg := range te.Errors {
+		if m := lineRE.FindStringSubmatch(msg); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			if p, ok := lines[line]; ok {
+				out = append(out, fmt.Errorf("%s: %s (line %d)", p, m[2], line))
+				continue
+			}
+		}
+		out = append(out, errors.New(msg))
+	}
+	return out
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func orRoot(path string) string {
+	if path == "" {
+		return "(top level)"
+	}
+	return path
+}
+
+// resolvePaths makes relative file paths relative to the config's folder.
+func (c *Config) resolvePaths(dir string) {
+	for _, p := range []*string{&c.Directory.CAFile, &c.Directory.BindPasswordFile, &c.Store.Path} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+}
+
+// Validate returns every problem in the config, each with its YAML path.
+func (c *Config) Validate() []error {
+	var errs []error
+	errs = append(errs, c.Directory.Validate("directory")...)
+	errs = append(errs, c.Store.Validate("store")...)
+	errs = append(errs, c.Sync.Validate("sync")...)
+	if host, _, err := net.SplitHostPort(c.Telemetry.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("telemetry.listen: want host:port, got %q", c.Telemetry.Listen))
+	} else if ip := net.ParseIP(host); host != "localhost" && ip == nil && host != "" {
+		errs = append(errs, fmt.Errorf("telemetry.listen: host must be an IP address or localhost, got %q", host))
+	}
+	if c.Telemetry.ReadyMaxAge <= 0 {
+		errs = append(errs, fmt.Errorf("telemetry.ready_max_age: must be positive"))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level: must be debug, info, warn or error, got %q", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		errs = append(errs, fmt.Errorf("log.format: must be json or console, got %q", c.Log.Format))
+	}
+	return errs
+}

@@ -1,0 +1,5 @@
+// Command umsync keeps a Unified Messaging system's users in step with
+// Active Directory. This package is the binary only: the CLI, config loading
+// and validation, the logger, wiring, the telemetry HTTP listener, signals
+// and ordered shutdown. Business logic lives in the packages it wires.
+package main

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/umsync/umsync/store"
+	"github.com/umsync/umsync/ums"
+)
+
+// userJSON is a user as `users list|show --output json` print it; the keys
+// are the field names admins use everywhere (snake_case).
+type userJSON struct {
+	Anchor             string   `json:"anchor"`
+	SAMAccountName     string   `json:"sam_account_name"`
+	DN                 string   `json:"dn"`
+	GivenName          string   `json:"given_name"`
+	Surname            string   `json:"surname"`
+	DisplayName        string   `json:"display_name"`
+	Mail               string   `json:"mail"`
+	Department         string   `json:"department"`
+	Extension          string   `json:"extension"`
+	Phone              string   `json:"phone"`
+	Mobile             string   `json:"mobile"`
+	FaxNumbers         []string `json:"fax_numbers"`
+	Enabled            bool     `json:"enabled"`
+	State              string   `json:"state"`
+	DeactivationReason string   `json:"deactivation_reason,omitempty"`
+	FirstSeen          string   `json:"first_seen"`
+	UpdatedAt          string   `json:"updated_at"`
+	DeactivatedAt      string   `json:"deactivated_at,omitempty"`
+}
+
+func toJSON(u ums.User) userJSON {
+	fax := u.FaxNumbers
+	if fax == nil {
+		fax = []string{}
+	}
+	j := userJSON{
+		Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, DN: u.DN, GivenName: u.GivenName,
+		Surname: u.Surname, DisplayName: u.DisplayName, Mail: u.Mail, Department: u.Department,
+		Extension: u.Extension, Phone: u.Phone, Mobile: u.Mobile, FaxNumbers: fax, Enabled: u.Enabled,
+		State: string(u.State), DeactivationReason: u.DeactivationReason,
+		FirstSeen: u.FirstSeen.UTC().Format(time.RFC3339), UpdatedAt: u.UpdatedAt.UTC().Format(time.RFC3339),
+	}
+	if !u.DeactivatedAt.IsZero() {
+		j.DeactivatedAt = u.DeactivatedAt.UTC().Format(time.RFC3339)
+	}
+	return j
+}
+
+// openStoreForReading opens the configured store, refusing to create a new
+// empty one: a read command on a wrong path should say so.
+func openStoreForReading(ctx context.Context, g *globals) (*store.Store, error) {
+	cfg, err := loadConfig(g.configPath)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(cfg.Store.Path); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("store %s does not exist yet: run `umsync sync` or `umsync serve` first", cfg.Store.Path)
+	}
+	return store.Open(ctx, cfg.Store, zerolog.New(g.stderr).Level(zerolog.WarnLevel))
+}
+
+func newUsersCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "users", Short: "List and show the users in the store"}
+	cmd.AddCommand(newUsersListCmd(g), newUsersShowCmd(g))
+	return cmd
+}
+
+func newUsersListCmd(g *globals) *cobra.Command {
+	var output, search, state string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List users (search over names, mail, extension and numbers)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if state != "" && !ums.State(state).Valid() {
+				return usageError{fmt.Errorf("--state must be active or deactivated, got %q", state)}
+			}
+			st, err := openStoreForReading(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			users, err := st.ListUsers(cmd.Context(), store.UserFilter{Search: search, State: ums.State(state)})
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				out := make([]userJSON, 0, len(users))
+				for _, u := range users {
+					out = append(out, toJSON(u))
+				}
+				return writeIndented(g.stdout, out)
+			}
+			return writeUserTable(g.stdout, users)
+		},
+	}
+	cmd.Flags().StringVar(&search, "search", "", "text to find in names, mail, extension or numbers")
+	cmd.Flags().StringVar(&state, "state", "", "only users in this state: active or deactivated")
+	outputFlag(cmd, &output)
+	return cmd
+}
+
+func writeUserTable(w io.Writer, users []ums.User) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SAM ACCOUNT\tDISPLAY NAME\tEXTENSION\tMAIL\tSTATE")
+	for _, u := range users {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.SAMAccountName, u.DisplayName, dash(u.Extension), dash(u.Mail), u.State)
+	}
+	fmt.Fprintf(tw, "(%d users)\n", len(users))
+	return tw.Flush()
+}
+
+func newUsersShowCmd(g *globals) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one user (ID = sAMAccountName or anchor)",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			st, err := openStoreForReading(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			u, err := st.User(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			j := toJSON(u)
+			if output == "json" {
+				return writeIndented(g.stdout, j)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			for _, row := range [][2]string{
+				{"anchor", j.Anchor}, {"sam_account_name", j.SAMAccountName}, {"dn", j.DN},
+				{"given_name", j.GivenName}, {"surname", j.Surname}, {"display_name", j.DisplayName},
+				{"mail", j.Mail}, {"department", j.Department}, {"extension", j.Extension},
+				{"phone", j.Phone}, {"mobile", j.Mobile}, {"fax_numbers", strings.Join(j.FaxNumbers, ", ")},
+				{"enabled", fmt.Sprint(j.Enabled)}, {"state", j.State},
+				{"deactivation_reason", j.DeactivationReason}, {"first_seen", j.FirstSeen},
+				{"updated_at", j.UpdatedAt}, {"deactivated_at", j.DeactivatedAt},
+			} {
+				fmt.Fprintf(tw, "%s:\t%s\n", row[0], dash(row[1]))
+			}
+			return tw.Flush()
+		},
+	}
+	outputFlag(cmd, &output)
+	return cmd
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func writeIndented(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/umsync/umsync/directory"
+	"github.com/umsync/umsync/store"
+	"github.com/umsync/umsync/sync/engine"
+)
+
+// parts are the long-lived pieces a sync needs, wired together.
+type parts struct {
+	store  *store.Store
+	dir    *directory.Client
+	engine *engine.Engine
+}
+
+// wire opens the store, builds the directory client and the engine.
+func wire(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.Registerer) (*parts, error) {
+	st, err := store.Open(ctx, cfg.Store, log)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := directory.New(cfg.Directory, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	eng, err := engine.New(ctx, dir, st, log, reg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &parts{store: st, dir: dir, engine: eng}, nil
+}
+
+// close releases the directory connection, then the store (last).
+func (p *parts) close() error {
+	return errors.Join(p.dir.Close(), p.store.Close())
+}

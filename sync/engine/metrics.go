@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/umsync/umsync/ums"
+)
+
+// Stages a cycle can fail in; the bounded values of the `stage` label.
+const (
+	StageConnect = "connect"
+	StageRead    = "read"
+	StagePlan    = "plan"
+	StageApply   = "apply"
+)
+
+// Results of a cycle; the bounded values of the `result` label.
+const (
+	ResultSuccess = "success"
+	ResultFailed  = "failed"
+)
+
+var (
+	modes   = []Mode{ModeFull}
+	results = []string{ResultSuccess, ResultFailed}
+	stages  = []string{StageConnect, StageRead, StagePlan, StageApply}
+	states  = []ums.State{ums.StateActive, ums.StateDeactivated}
+)
+
+type metrics struct {
+	runs        *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	lastSuccess prometheus.Gauge
+	users       *prometheus.GaugeVec
+	entriesRead prometheus.Counter
+	errors      *prometheus.CounterVec
+	changes     *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "umsync_sync_runs_total", Help: "Sync cycles run, by mode and result.",
+		}, []string{"mode", "result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "umsync_sync_duration_seconds", Help: "Duration of sync cycles, by mode.",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
+		}, []string{"mode"}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "umsync_sync_last_success_timestamp_seconds", Help: "When the last successful sync cycle ended (Unix time).",
+		}),
+		users: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "umsync_users", Help: "Users in the store, by state.",
+		}, []string{"state"}),
+		entriesRead: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "umsync_sync_entries_read_total", Help: "User entries read from the directory.",
+		}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "umsync_sync_errors_total", Help: "Failed sync cycles, by the stage that failed.",
+		}, []string{"stage"}),
+		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "umsync_sync_changes_total", Help: "Users changed by sync cycles, by kind of change.",
+		}, []string{"kind"}),
+	}
+	reg.MustRegister(m.runs, m.duration, m.lastSuccess, m.users, m.entriesRead, m.errors, m.changes)
+	for _, mode := range modes {
+		m.duration.WithLabelValues(string(mode))
+		for _, r := range results {
+			m.runs.WithLabelValues(string(mode), r)
+		}
+	}
+	for _, s := range stages {
+		m.errors.WithLabelValues(s)
+	}
+	for _, s := range states {
+		m.users.WithLabelValues(string(s))
+	}
+	for _, k := range changeKinds {
+		m.changes.WithLabelValues(string(k))
+	}
+	return m
+}

@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/rs/zerolog"
+)
+
+// Scheduler runs cycles on a cron schedule and once at start.
+type Scheduler struct {
+	cron    *cron.Cron
+	job     cron.Job
+	entry   cron.EntryID
+	cancel  context.CancelFunc
+	timeout time.Duration
+	log     zerolog.Logger
+
+	mu      sync.Mutex
+	stopped bool
+	wg      sync.WaitGroup // every run, the start-up one and cron's
+}
+
+// NewScheduler prepares (does not start) the schedule. Each cycle gets a
+// context that Stop cancels: cron itself cancels nothing.
+func NewScheduler(cfg Config, e *Engine, log zerolog.Logger) (*Scheduler, error) {
+	sched, err := ParseSchedule(cfg.Schedule)
+	if err != nil {
+		return nil, err
+	}
+	log = log.With().Str("component", "scheduler").Logger()
+	cl := cronLogger{log}
+	s := &Scheduler{cron: cron.New(), timeout: cfg.ShutdownTimeout, log: log}
+	var ctx context.Context
+	ctx, s.cancel = context.WithCancel(context.Background())
+	cycle := cron.FuncJob(func() {
+		_, err := e.Cycle(ctx, Options{Mode: ModeFull})
+		if errors.Is(err, ErrBusy) {
+			log.Info().Msg("cycle skipped: another cycle is still running")
+		}
+	})
+	// Recover innermost: with Recover outside SkipIfStillRunning a
+	// panicking job would be skipped forever (robfig/cron#366).
+	wrapped := cron.NewChain(cron.SkipIfStillRunning(cl), cron.Recover(cl)).Then(cycle)
+	s.job = cron.FuncJob(func() {
+		s.mu.Lock()
+		if s.stopped {
+			s.mu.Unlock()
+			return
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		defer s.wg.Done()
+		wrapped.Run()
+	})
+	s.entry = s.cron.Schedule(sched, s.job)
+	return s, nil
+}
+
+// Start runs one cycle now (in the background) and starts the schedule.
+func (s *Scheduler) Start() {
+	go s.job.Run()
+	s.cron.Start()
+	s.log.Info().Time("next_run", s.Next()).Msg("scheduler started")
+}
+
+// Next is when the schedule fires next.
+func (s *Scheduler) Next() time.Time { return s.cron.Entry(s.entry).Next }
+
+// Stop takes no more work, cancels the running cycle and waits for it, at
+// most the configured shutdown timeout.
+func (s *Scheduler) Stop() error {
+	s.cron.Stop()
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	s.cancel()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(s.timeout):
+		return errors.New("scheduler: the running cycle did not stop within shutdown_timeout")
+	}
+}
+
+// cronLogger adapts zerolog to cron.Logger.
+type cronLogger struct{ log zerolog.Logger }
+
+func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug().Fields(kv).Msg(msg) }
+func (l cronLogger) Error(err error, msg string, kv ...any) {
+	l.log.Error().Err(err).Fields(kv).Msg(msg)
+}

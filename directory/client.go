@@ -189,7 +189,6 @@ func (c *Client) Users(ctx context.Context, fn func(ums.User) error, skip func(d
 	return nil
 }
 
-
 // pagedSearch runs req one page at a time and hands each entry to fn. Only
 // one page is held in memory; go-ldap's SearchWithPaging would buffer all.
 func pagedSearch(ctx context.Context, conn *ldap.Conn, req *ldap.SearchRequest, size uint32, fn func(*ldap.Entry) error) error {

@@ -22,7 +22,7 @@ type Config struct {
 	CAFile string `yaml:"ca_file"`
 	// InsecureSkipVerify turns certificate verification off. Never default;
 	// logged as a warning every time a client is built.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 	BindDN             string `yaml:"bind_dn"`
 	// BindPasswordFile is read at every bind, so rotation needs no restart.
 	BindPasswordFile string `yaml:"bind_password_file"`

@@ -3,11 +3,9 @@ package directory
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"sync"
 
 	"github.com/go-ldap/ldap/v3"
@@ -38,13 +36,9 @@ func New(cfg Config, log zerolog.Logger) (*Client, error) {
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
 	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+		pool, err := loadCAPool(cfg.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("directory: ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("directory: ca_file %s: no PEM certificate found", cfg.CAFile)
 		}
 		tc.RootCAs = pool
 	}

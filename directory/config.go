@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net/url"
 	"os"
@@ -105,7 +106,7 @@ func (c *Config) Validate(prefix string) []error {
 		}
 	}
 	if c.CAFile != "" {
-		if _, err := os.Stat(c.CAFile); err != nil {
+		if _, err := loadCAPool(c.CAFile); err != nil {
 			add("ca_file", "%v", err)
 		}
 	}
@@ -213,4 +214,17 @@ func (c *Config) Password() (string, error) {
 		return v, nil
 	}
 	return "", fmt.Errorf("no bind password configured")
+}
+
+// loadCAPool reads a PEM bundle into a certificate pool.
+func loadCAPool(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificate found", path)
+	}
+	return pool, nil
 }

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestCheckConfigFixtures runs `umsync check-config` on every fixture in
+// testdata/config: good*.yaml must pass, every bad-*.yaml must exit 1 with
+// exactly the errors in its .errors file.
+func TestCheckConfigFixtures(t *testing.T) {
+	fixtures, _ := filepath.Glob("testdata/config/*.yaml")
+	if len(fixtures) < 5 {
+		t.Fatalf("only %d fixtures found", len(fixtures))
+	}
+	for _, f := range fixtures {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"check-config", "--config", f}, &stdout, &stderr)
+			if strings.HasPrefix(name, "good") {
+				if code != exitOK || stderr.Len() > 0 {
+					t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+				}
+				return
+			}
+			if code != exitFailure {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailure, stderr.String())
+			}
+			golden := strings.TrimSuffix(f, ".yaml") + ".errors"
+			if *update {
+				os.WriteFile(golden, stderr.Bytes(), 0o644)
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stderr.String() != string(want) {
+				t.Fatalf("stderr:\n%s\nwant (%s):\n%s", stderr.String(), golden, want)
+			}
+		})
+	}
+}
+
+func TestLoadConfigDefaultsAndPaths(t *testing.T) {
+	cfg, err := loadConfig("testdata/config/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join("testdata", "config", "data", "umsync.db"); cfg.Store.Path != want {
+		t.Errorf("store.path = %q, want %q (relative to the config folder)", cfg.Store.Path, want)
+	}
+	if want := filepath.Join("testdata", "config", "ca.pem"); cfg.Directory.CAFile != want {
+		t.Errorf("ca_file = %q, want %q (relative to the config folder)", cfg.Directory.CAFile, want)
+	}
+	if cfg.Directory.PageSize != 1000 || cfg.Directory.Timeout != 30*time.Second ||
+		cfg.Directory.Attributes.Extension != "ipPhone" || len(cfg.Directory.Attributes.FaxNumbers) != 2 ||
+		cfg.Telemetry.Listen != "127.0.0.1:9742" || cfg.Log.Format != "json" {
+		t.Errorf("defaults not applied: %+v", cfg)
+	}
+	if cfg.Sync.Schedule != "CRON_TZ=Europe/Berlin 30 2 * * *" {
+		t.Errorf("schedule = %q", cfg.Sync.Schedule)
+	}
+	pw, err := cfg.Directory.Password()
+	if err != nil || pw != "secret-password" {
+		t.Errorf("Password() = %q, %v; want the file's content without its newline", pw, err)
+	}
+}
+
+// TestExampleConfigIsValid keeps configs/umsync.example.yaml true: with its
+// example files swapped for real ones it must pass check-config, and it must
+// mention every key the config knows.
+func TestExampleConfigIsValid(t *testing.T) {
+	raw, err := os.ReadFile("../../configs/umsync.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	text := strings.NewReplacer(
+		"/etc/umsync/ad-ca.pem", "ca.pem",
+		"/etc/umsync/bind-password", "bind-password",
+		"/var/lib/umsync/umsync.db", filepath.Join(dir, "umsync.db"),
+	).Replace(string(raw))
+	ca, _ := os.ReadFile("testdata/config/ca.pem")
+	os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o600)
+	os.WriteFile(filepath.Join(dir, "bind-password"), []byte("x"), 0o600)
+	path := filepath.Join(dir, "umsync.yaml")
+	os.WriteFile(path, []byte(text), 0o600)
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"check-config", "--config", path}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("example config: exit %d\n%s", code, stderr.String())
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"no-such-command"},
+		{"sync", "--no-such-flag"},
+		{"users", "show"},
+		{"users", "list", "--output", "xml", "--config", "testdata/config/good.yaml"},
+		{"version", "extra"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, exitUsage, stderr.String())
+		}
+	}
+}

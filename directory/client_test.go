@@ -1,0 +1,208 @@
+package directory_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/umsync/umsync/directory"
+	"github.com/umsync/umsync/internal/adlab"
+	"github.com/umsync/umsync/ums"
+)
+
+func newClient(t *testing.T, cfg directory.Config) *directory.Client {
+	t.Helper()
+	c, err := directory.New(cfg, zerolog.New(zerolog.NewTestWriter(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func readAll(t *testing.T, c *directory.Client) (map[string]ums.User, error) {
+	t.Helper()
+	out := map[string]ums.User{}
+	err := c.Users(context.Background(), func(u ums.User) error {
+		if _, dup := out[u.SAMAccountName]; dup {
+			t.Errorf("user %s delivered twice", u.SAMAccountName)
+		}
+		out[u.SAMAccountName] = u
+		return nil
+	}, func(dn string, err error) { t.Errorf("skipped %s: %v", dn, err) })
+	return out, err
+}
+
+// TestUsersPagesAndDecodes reads more users than fit on one page over
+// verified LDAPS and checks every decoded field of one of them.
+func TestUsersPagesAndDecodes(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	const n = 23
+	for i := range n {
+		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("pg%02d", i), Given: "Jürgen", Surname: "Weiß", Disabled: i%10 == 0})
+	}
+	dn := lab.AddUser(t, ou, adlab.User{CN: "Zoë Öztürk", Sam: "zoe", Given: "Zoë", Surname: "Öztürk",
+		Attrs: map[string][]string{
+			"displayName": {"Zoë Öztürk"}, "mail": {"zoe@example.test"}, "department": {"Geschäftsführung"},
+			"telephoneNumber": {"+49 (0)89 1234-5678"}, "ipPhone": {"2041"}, "mobile": {"0171 1234567"},
+			"facsimileTelephoneNumber": {"089/1234599"}, "otherFacsimileTelephoneNumber": {"+49 89 1234598"},
+		}})
+	cfg := lab.Config(ou)
+	cfg.PageSize = 5
+	got, err := readAll(t, newClient(t, cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n+1 {
+		t.Fatalf("read %d users, want %d", len(got), n+1)
+	}
+	disabled := 0
+	for _, u := range got {
+		if !u.Enabled {
+			disabled++
+		}
+	}
+	if disabled != 3 {
+		t.Errorf("%d disabled users, want 3 (pg00, pg10, pg20)", disabled)
+	}
+	want := ums.User{Anchor: lab.GUID(t, dn), DN: dn, SAMAccountName: "zoe", GivenName: "Zoë", Surname: "Öztürk",
+		DisplayName: "Zoë Öztürk", Mail: "zoe@example.test", Department: "Geschäftsführung", Extension: "2041",
+		Phone: "+498912345678", Mobile: "+491711234567", FaxNumbers: []string{"+49891234599", "+49891234598"}, Enabled: true}
+	zoe := got["zoe"]
+	if d := want.Diff(&zoe); len(d) != 0 || zoe.Anchor != want.Anchor {
+		t.Errorf("zoe decoded wrong: %v (anchor %q, want %q)", d, zoe.Anchor, want.Anchor)
+	}
+}
+
+func TestStartTLS(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	lab.AddUser(t, ou, adlab.User{Sam: "tls1"})
+	cfg := lab.Config(ou)
+	cfg.URL, cfg.StartTLS = lab.LDAPURL, true
+	got, err := readAll(t, newClient(t, cfg))
+	if err != nil || len(got) != 1 {
+		t.Fatalf("StartTLS read %d users, err %v", len(got), err)
+	}
+}
+
+// TestConnectErrorsNameTheCause: a wrong password, an untrusted CA and an
+// unreachable server each fail with an error that says which.
+func TestConnectErrorsNameTheCause(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	wrongPW := lab.Config(ou)
+	wrongPW.BindPasswordFile = ""
+	wrongPW.BindPasswordEnv = "UMSYNC_TEST_WRONG_PW"
+	t.Setenv("UMSYNC_TEST_WRONG_PW", "not-the-password")
+	untrusted := lab.Config(ou)
+	untrusted.CAFile = lab.OtherCAFile
+	closed := lab.Config(ou)
+	closed.URL = "ldaps://" + closedPort(t)
+	for name, tc := range map[string]struct {
+		cfg  directory.Config
+		want string
+	}{
+		"wrong password": {wrongPW, "Invalid Credentials"},
+		"untrusted CA":   {untrusted, "certificate signed by unknown authority"},
+		"unreachable":    {closed, "connection refused"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := newClient(t, tc.cfg).Ping(context.Background())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func closedPort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestRedialAfterDrop: the server side drops the connection between two
+// reads (as a DC restart or idle timeout does); the next read redials.
+func TestRedialAfterDrop(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	lab.AddUser(t, ou, adlab.User{Sam: "redial1"})
+	u, _ := url.Parse(lab.LDAPSURL)
+	proxy := adlab.NewProxy(t, u.Host)
+	cfg := lab.Config(ou)
+	cfg.URL = "ldaps://" + proxy.Addr()
+	c := newClient(t, cfg)
+	if got, err := readAll(t, c); err != nil || len(got) != 1 {
+		t.Fatalf("first read: %d users, %v", len(got), err)
+	}
+	proxy.DropAll()
+	time.Sleep(50 * time.Millisecond) // let the reader goroutine see EOF
+	if got, err := readAll(t, c); err != nil || len(got) != 1 {
+		t.Fatalf("read after drop: %d users, %v", len(got), err)
+	}
+}
+
+// TestHangingServerTimesOut: a listener that accepts and never answers
+// makes the bind fail after the configured timeout, with a clear error.
+func TestHangingServerTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	cfg := directory.DefaultConfig()
+	cfg.URL = "ldap://" + ln.Addr().String()
+	cfg.BindDN = "CN=x,DC=example,DC=test"
+	cfg.BindPasswordEnv = "UMSYNC_TEST_PW"
+	t.Setenv("UMSYNC_TEST_PW", "x")
+	cfg.BaseDNs = []string{"DC=example,DC=test"}
+	cfg.Timeout = 300 * time.Millisecond
+	err = newClient(t, cfg).Ping(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+}
+
+func TestCancelStopsARead(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	for i := range 5 {
+		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("cx%d", i)})
+	}
+	cfg := lab.Config(ou)
+	cfg.PageSize = 1
+	c := newClient(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	err := c.Users(ctx, func(ums.User) error {
+		n++
+		if n == 2 {
+			cancel()
+		}
+		return nil
+	}, nil)
+	if err == nil || !strings.Contains(err.Error(), "context canceled") || n >= 5 {
+		t.Fatalf("after cancel: read %d users, err %v", n, err)
+	}
+}

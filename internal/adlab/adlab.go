@@ -1,0 +1,300 @@
+// Package adlab gives integration tests the real Samba AD DC that
+// scripts/lab.sh provisions and starts on 127.0.0.1: its connection facts
+// (from the lab's env file), an admin connection, and one fresh OU per test
+// that is deleted when the test ends, so tests never share data.
+//
+// When no lab answers, tests skip — except under CI=true, where a missing AD
+// is a failure.
+package adlab
+
+import (
+	"bufio"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/umsync/umsync/directory"
+)
+
+// DefaultEnvFile is where scripts/lab.sh writes the lab's facts.
+const DefaultEnvFile = "/var/tmp/umsync-lab/lab.env"
+
+// Lab is a running Samba AD DC.
+type Lab struct {
+	LDAPSURL     string
+	LDAPURL      string
+	CAFile       string
+	OtherCAFile  string
+	BindDN       string
+	PasswordFile string
+	BaseDN       string
+	Password     string
+}
+
+// EnvFile is $UMSYNC_LAB_ENV or DefaultEnvFile.
+func EnvFile() string {
+	if p := os.Getenv("UMSYNC_LAB_ENV"); p != "" {
+		return p
+	}
+	return DefaultEnvFile
+}
+
+// Load reads the lab's env file (KEY=value lines; values may hold '=').
+func Load(path string) (*Lab, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	env := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if ok {
+			env[k] = v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	l := &Lab{
+		LDAPSURL: env["UMSYNC_LAB_LDAPS_URL"], LDAPURL: env["UMSYNC_LAB_LDAP_URL"],
+		CAFile: env["UMSYNC_LAB_CA_FILE"], OtherCAFile: env["UMSYNC_LAB_OTHER_CA_FILE"],
+		BindDN: env["UMSYNC_LAB_BIND_DN"], PasswordFile: env["UMSYNC_LAB_PASSWORD_FILE"],
+		BaseDN: env["UMSYNC_LAB_BASE_DN"],
+	}
+	if l.LDAPSURL == "" || l.BindDN == "" || l.PasswordFile == "" || l.BaseDN == "" || l.CAFile == "" {
+		return nil, fmt.Errorf("%s: missing keys", path)
+	}
+	pw, err := os.ReadFile(l.PasswordFile)
+	if err != nil {
+		return nil, err
+	}
+	l.Password = strings.TrimSuffix(string(pw), "\n")
+	return l, nil
+}
+
+// Require returns the lab, or skips the test when there is none — and fails
+// it instead when CI=true.
+func Require(t testing.TB) *Lab {
+	t.Helper()
+	fail := t.Skipf
+	if os.Getenv("CI") == "true" {
+		fail = t.Fatalf
+	}
+	l, err := Load(EnvFile())
+	if err != nil {
+		fail("no AD lab (%v): start one with `scripts/lab.sh up`", err)
+		return nil
+	}
+	c, err := l.dial()
+	if err != nil {
+		fail("AD lab does not answer (%v): start it with `scripts/lab.sh up`", err)
+		return nil
+	}
+	c.Close()
+	return l
+}
+
+func (l *Lab) tlsConfig() (*tls.Config, error) {
+	pem, err := os.ReadFile(l.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}, nil
+}
+
+func (l *Lab) dial() (*ldap.Conn, error) {
+	tc, err := l.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	c, err := ldap.DialURL(l.LDAPSURL, ldap.DialWithTLSConfig(tc))
+	if err != nil {
+		return nil, err
+	}
+	c.SetTimeout(30 * time.Second)
+	if err := c.Bind(l.BindDN, l.Password); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Conn is an admin connection, closed when the test ends.
+func (l *Lab) Conn(t testing.TB) *ldap.Conn {
+	t.Helper()
+	c, err := l.dial()
+	if err != nil {
+		t.Fatalf("adlab: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Config is a directory config for the lab over verified LDAPS, searching
+// the given base DNs.
+func (l *Lab) Config(baseDNs ...string) directory.Config {
+	cfg := directory.DefaultConfig()
+	cfg.URL = l.LDAPSURL
+	cfg.CAFile = l.CAFile
+	cfg.BindDN = l.BindDN
+	cfg.BindPasswordFile = l.PasswordFile
+	cfg.BaseDNs = baseDNs
+	return cfg
+}
+
+// OU creates a fresh OU named after the test (plus a random suffix) under
+// the domain and deletes it with everything in it when the test ends.
+func (l *Lab) OU(t testing.TB) string {
+	t.Helper()
+	var b [4]byte
+	rand.Read(b[:])
+	name := strings.NewReplacer("/", "-", " ", "-", ",", "-", "=", "-").Replace(t.Name())
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	dn := fmt.Sprintf("OU=%s-%s,%s", name, hex.EncodeToString(b[:]), l.BaseDN)
+	c := l.Conn(t)
+	add := ldap.NewAddRequest(dn, nil)
+	add.Attribute("objectClass", []string{"organizationalUnit"})
+	if err := c.Add(add); err != nil {
+		t.Fatalf("adlab: add %s: %v", dn, err)
+	}
+	t.Cleanup(func() {
+		if err := l.DeleteTree(dn); err != nil {
+			t.Logf("adlab: cleanup %s: %v", dn, err)
+		}
+	})
+	return dn
+}
+
+// SubOU creates an OU below parent (deleted with the parent).
+func (l *Lab) SubOU(t testing.TB, parent, name string) string {
+	t.Helper()
+	dn := fmt.Sprintf("OU=%s,%s", ldap.EscapeDN(name), parent)
+	add := ldap.NewAddRequest(dn, nil)
+	add.Attribute("objectClass", []string{"organizationalUnit"})
+	if err := l.Conn(t).Add(add); err != nil {
+		t.Fatalf("adlab: add %s: %v", dn, err)
+	}
+	return dn
+}
+
+// DeleteTree deletes dn and everything below it, deepest first.
+func (l *Lab) DeleteTree(dn string) error {
+	c, err := l.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	res, err := c.SearchWithPaging(ldap.NewSearchRequest(dn, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+		0, 0, false, "(objectClass=*)", []string{"dn"}, nil), 1000)
+	if err != nil {
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			return nil
+		}
+		return err
+	}
+	dns := make([]string, 0, len(res.Entries))
+	for _, e := range res.Entries {
+		dns = append(dns, e.DN)
+	}
+	// Children have longer DNs than their parents.
+	sort.Slice(dns, func(i, j int) bool { return len(dns[i]) > len(dns[j]) })
+	for _, d := range dns {
+		if err := c.Del(ldap.NewDelRequest(d, nil)); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			return fmt.Errorf("delete %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// User describes a test user. Attrs are extra attributes (e.g. ipPhone).
+type User struct {
+	CN       string
+	Sam      string
+	Given    string
+	Surname  string
+	Disabled bool
+	Attrs    map[string][]string
+}
+
+// AddUser creates u in ou and returns its DN.
+func (l *Lab) AddUser(t testing.TB, ou string, u User) string {
+	t.Helper()
+	cn := u.CN
+	if cn == "" {
+		cn = u.Sam
+	}
+	dn := fmt.Sprintf("CN=%s,%s", ldap.EscapeDN(cn), ou)
+	add := ldap.NewAddRequest(dn, nil)
+	add.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "user"})
+	add.Attribute("sAMAccountName", []string{u.Sam})
+	add.Attribute("userPrincipalName", []string{u.Sam + "@example.test"})
+	uac := "512"
+	if u.Disabled {
+		uac = "514"
+	}
+	add.Attribute("userAccountControl", []string{uac})
+	for attr, v := range map[string]string{"givenName": u.Given, "sn": u.Surname} {
+		if v != "" {
+			add.Attribute(attr, []string{v})
+		}
+	}
+	for attr, vals := range u.Attrs {
+		add.Attribute(attr, vals)
+	}
+	if err := l.Conn(t).Add(add); err != nil {
+		t.Fatalf("adlab: add user %s: %v", dn, err)
+	}
+	return dn
+}
+
+// Modify replaces attr's values on dn (no values: delete the attribute).
+func (l *Lab) Modify(t testing.TB, dn, attr string, values ...string) {
+	t.Helper()
+	m := ldap.NewModifyRequest(dn, nil)
+	m.Replace(attr, values)
+	if err := l.Conn(t).Modify(m); err != nil {
+		t.Fatalf("adlab: modify %s %s: %v", dn, attr, err)
+	}
+}
+
+// Delete deletes one entry.
+func (l *Lab) Delete(t testing.TB, dn string) {
+	t.Helper()
+	if err := l.Conn(t).Del(ldap.NewDelRequest(dn, nil)); err != nil {
+		t.Fatalf("adlab: delete %s: %v", dn, err)
+	}
+}
+
+// GUID reads dn's objectGUID in canonical form.
+func (l *Lab) GUID(t testing.TB, dn string) string {
+	t.Helper()
+	res, err := l.Conn(t).Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+		0, 0, false, "(objectClass=*)", []string{"objectGUID"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("adlab: read objectGUID of %s: %v", dn, err)
+	}
+	g, err := directory.DecodeGUID(res.Entries[0].GetRawAttributeValue("objectGUID"))
+	if err != nil {
+		t.Fatalf("adlab: %v", err)
+	}
+	return g
+}

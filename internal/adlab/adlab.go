@@ -298,3 +298,12 @@ func (l *Lab) GUID(t testing.TB, dn string) string {
 	}
 	return g
 }
+
+// Move renames or moves dn to newRDN under newParent and returns the new DN.
+func (l *Lab) Move(t testing.TB, dn, newRDN, newParent string) string {
+	t.Helper()
+	if err := l.Conn(t).ModifyDN(ldap.NewModifyDNRequest(dn, newRDN, true, newParent)); err != nil {
+		t.Fatalf("adlab: move %s: %v", dn, err)
+	}
+	return newRDN + "," + newParent
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/umsync/umsync/internal/adlab"
+)
+
+// TestSyncAndUsersCLI drives the CLI as an admin would: dry run, sync,
+// list (table and JSON), search, show.
+func TestSyncAndUsersCLI(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	seedUsers(t, lab, ou, 3)
+	cfg := testConfig(t, lab, ou, cfgOpts{})
+
+	_, stderr, code := umsync(t, "users", "list", "--config", cfg)
+	if code != exitFailure || !strings.Contains(stderr, "does not exist yet: run `umsync sync`") {
+		t.Errorf("users list before any sync: exit %d, %q", code, stderr)
+	}
+
+	out, stderr, code := umsync(t, "sync", "--dry-run", "--config", cfg)
+	if code != exitOK {
+		t.Fatalf("sync --dry-run: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"dry run: nothing was changed", "create     cli0", "[deactivated: disabled in directory]",
+		"read 3, create 3, update 0, reactivate 0, deactivate 0, unchanged 0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, _, code := umsync(t, "users", "list", "--config", cfg, "-o", "json"); code != exitOK {
+		t.Fatalf("users list after dry run: exit %d", code)
+	}
+	out, _, _ = umsync(t, "users", "list", "--config", cfg, "-o", "json")
+	if strings.TrimSpace(out) != "[]" {
+		t.Errorf("dry run wrote users: %s", out)
+	}
+
+	out, stderr, code = umsync(t, "sync", "--full", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "full sync: read 3, created 3, updated 0, reactivated 0, deactivated 0, unchanged 0") {
+		t.Fatalf("sync: exit %d, %q\n%s", code, out, stderr)
+	}
+
+	out, _, code = umsync(t, "users", "list", "--config", cfg, "--output", "json")
+	var users []map[string]any
+	if err := json.Unmarshal([]byte(out), &users); err != nil || code != exitOK {
+		t.Fatalf("users list json: exit %d, %v\n%s", code, err, out)
+	}
+	if len(users) != 3 {
+		t.Fatalf("%d users listed, want 3", len(users))
+	}
+	for _, key := range []string{"anchor", "sam_account_name", "dn", "given_name", "surname", "display_name", "mail",
+		"department", "extension", "phone", "mobile", "fax_numbers", "state"} {
+		if _, ok := users[0][key]; !ok {
+			t.Errorf("users list json lacks key %q", key)
+		}
+	}
+	if users[0]["sam_account_name"] != "cli0" || users[0]["state"] != "deactivated" || users[1]["state"] != "active" ||
+		users[1]["extension"] != "4001" || users[1]["mobile"] != "+491711234567" || users[1]["surname"] != "Groß1" {
+		t.Errorf("users = %v", users[:2])
+	}
+
+	out, _, _ = umsync(t, "users", "list", "--config", cfg, "--search", "groß2")
+	if !strings.Contains(out, "cli2") || strings.Contains(out, "cli1") || !strings.Contains(out, "(1 users)") {
+		t.Errorf("users list --search groß2:\n%s", out)
+	}
+	out, _, _ = umsync(t, "users", "list", "--config", cfg, "--state", "active")
+	if strings.Contains(out, "cli0") || !strings.Contains(out, "(2 users)") {
+		t.Errorf("users list --state active:\n%s", out)
+	}
+
+	anchor := users[1]["anchor"].(string)
+	for _, id := range []string{"cli1", "CLI1", anchor} {
+		out, stderr, code = umsync(t, "users", "show", id, "--config", cfg)
+		if code != exitOK || !strings.Contains(out, "anchor:") || !strings.Contains(out, anchor) || !strings.Contains(out, "Groß1") {
+			t.Errorf("users show %s: exit %d\n%s%s", id, code, out, stderr)
+		}
+	}
+	_, stderr, code = umsync(t, "users", "show", "nobody", "--config", cfg)
+	if code != exitFailure || !strings.Contains(stderr, `user "nobody": not found`) {
+		t.Errorf("users show nobody: exit %d, %q", code, stderr)
+	}
+}
+
+func TestSyncFailureExits1(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	cfg := testConfig(t, lab, ou, cfgOpts{url: "ldaps://127.0.0.1:1"})
+	_, stderr, code := umsync(t, "sync", "--config", cfg)
+	if code != exitFailure || !strings.Contains(stderr, "connect: directory: dial ldaps://127.0.0.1:1") {
+		t.Errorf("sync against a closed port: exit %d, %q", code, stderr)
+	}
+}

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/umsync/umsync/internal/adlab"
+)
+
+// TestMain lets a test run this package's binary as the real umsync: with
+// UMSYNC_TEST_MAIN=1 the test binary is main().
+func TestMain(m *testing.M) {
+	if os.Getenv("UMSYNC_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// cfgOpts vary the test config; zero values take the defaults below.
+type cfgOpts struct {
+	url         string // default: the lab's LDAPS URL
+	schedule    string // default: @every 1h
+	readyMaxAge string // default: 15m
+}
+
+// testConfig writes a config for the lab's OU into a temp folder.
+func testConfig(t *testing.T, lab *adlab.Lab, ou string, o cfgOpts) string {
+	t.Helper()
+	if o.url == "" {
+		o.url = lab.LDAPSURL
+	}
+	if o.schedule == "" {
+		o.schedule = "@every 1h"
+	}
+	if o.readyMaxAge == "" {
+		o.readyMaxAge = "15m"
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "umsync.yaml")
+	body := fmt.Sprintf(`directory:
+  url: %s
+  ca_file: %s
+  bind_dn: %s
+  bind_password_file: %s
+  base_dns: [%q]
+store:
+  path: %s
+sync:
+  schedule: %q
+telemetry:
+  listen: 127.0.0.1:0
+  ready_max_age: %s
+log:
+  level: debug
+`, o.url, lab.CAFile, lab.BindDN, lab.PasswordFile, ou, filepath.Join(dir, "data", "umsync.db"), o.schedule, o.readyMaxAge)
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func seedUsers(t *testing.T, lab *adlab.Lab, ou string, n int) {
+	t.Helper()
+	for i := range n {
+		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("cli%d", i), Given: "Änne", Surname: fmt.Sprintf("Groß%d", i),
+			Disabled: i == 0, Attrs: map[string][]string{"ipPhone": {fmt.Sprint(4000 + i)}, "mobile": {"0171 1234567"}}})
+	}
+}
+
+func umsync(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(context.Background(), args, &o, &e)
+	return o.String(), e.String(), code
+}
+
+func get(t *testing.T, url string) (int, map[string]any, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	json.Unmarshal(body, &m)
+	return resp.StatusCode, m, string(body)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServeInProcess starts the daemon on 127.0.0.1:0 with a fresh registry
+// and checks /metrics, /healthz and /readyz, then shuts it down.
+func TestServeInProcess(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	seedUsers(t, lab, ou, 3)
+	cfg, err := loadConfig(testConfig(t, lab, ou, cfgOpts{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	d, err := startDaemon(context.Background(), cfg, zerolog.New(io.MultiWriter(&logs, zerolog.NewTestWriter(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if d != nil {
+			d.shutdown()
+		}
+	}()
+	base := "http://" + d.Addr()
+	waitFor(t, "the start-up cycle", func() bool { return !d.parts.engine.LastSuccess().IsZero() })
+
+	if code, body, _ := get(t, base+"/healthz"); code != 200 || body["status"] != "ok" {
+		t.Errorf("/healthz = %d %v", code, body)
+	}
+	if code, body, _ := get(t, base+"/readyz"); code != 200 || body["status"] != "ready" {
+		t.Errorf("/readyz = %d %v", code, body)
+	}
+	code, _, text := get(t, base+"/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics = %d", code)
+	}
+	for _, want := range []string{
+		`umsync_sync_runs_total{mode="full",result="success"} 1`,
+		`umsync_users{state="active"} 2`,
+		`umsync_users{state="deactivated"} 1`,
+		`umsync_sync_entries_read_total 3`,
+		`umsync_build_info{`,
+		`go_goroutines `,
+		`process_resident_memory_bytes `,
+		`go_sql_open_connections{db_name="umsync"}`,
+		`umsync_sync_duration_seconds_count{mode="full"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	// No PII in metrics: no user name, DN or OU.
+	for _, pii := range []string{"cli1", "Groß", ou, "example.test"} {
+		if strings.Contains(text, pii) {
+			t.Errorf("/metrics contains %q", pii)
+		}
+	}
+	err = d.shutdown()
+	d = nil
+	if err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("telemetry still answers after shutdown")
+	}
+	if !strings.Contains(logs.String(), `"message":"user created"`) {
+		t.Error("no 'user created' event in the logs")
+	}
+}
+
+// TestReadyzTurnsUnready: unready before any success, and once the last
+// success is older than ready_max_age.
+func TestReadyzTurnsUnready(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	seedUsers(t, lab, ou, 2)
+
+	// AD unreachable from the start: no success yet → unready.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := ln.Addr().String()
+	ln.Close()
+	cfg, err := loadConfig(testConfig(t, lab, ou, cfgOpts{url: "ldaps://" + closed}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := startDaemon(context.Background(), cfg, zerolog.New(zerolog.NewTestWriter(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the failed start-up run", func() bool {
+		runs, _ := d.parts.store.Runs(context.Background(), 1)
+		return len(runs) == 1
+	})
+	code, body, _ := get(t, "http://"+d.Addr()+"/readyz")
+	if code != 503 || body["reason"] != "no successful sync yet" {
+		t.Errorf("/readyz with AD down = %d %v", code, body)
+	}
+	if v := d.parts.engine.LastSuccess(); !v.IsZero() {
+		t.Errorf("LastSuccess = %v after a failed run", v)
+	}
+	d.shutdown()
+
+	// A success, but ready_max_age is shorter than its age → unready.
+	cfg2, err := loadConfig(testConfig(t, lab, ou, cfgOpts{readyMaxAge: "300ms"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, err := startDaemon(context.Background(), cfg2, zerolog.New(zerolog.NewTestWriter(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.shutdown()
+	waitFor(t, "a success", func() bool { return !d2.parts.engine.LastSuccess().IsZero() })
+	time.Sleep(400 * time.Millisecond)
+	code, body, _ = get(t, "http://"+d2.Addr()+"/readyz")
+	if code != 503 || body["reason"] != "last successful sync is older than ready_max_age" {
+		t.Errorf("/readyz with a stale success = %d %v", code, body)
+	}
+}
+
+// TestServeProcessStopsOnSIGTERM runs umsync serve as a real process and
+// stops it with SIGTERM: exit 0, "stopped" logged, and the bind password
+// never appears in its (debug-level) logs.
+func TestServeProcessStopsOnSIGTERM(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	seedUsers(t, lab, ou, 2)
+	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s"})
+	cmd := exec.Command(os.Args[0], "serve", "--config", path)
+	cmd.Env = append(os.Environ(), "UMSYNC_TEST_MAIN=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill() // only if the test fails before Wait
+	var logs bytes.Buffer
+	addr := make(chan string, 1)
+	cycles := make(chan struct{}, 100)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			logs.WriteString(line + "\n")
+			var ev map[string]any
+			json.Unmarshal([]byte(line), &ev)
+			if ev["message"] == "telemetry listening" {
+				addr <- ev["addr"].(string)
+			}
+			if ev["message"] == "sync finished" {
+				cycles <- struct{}{}
+			}
+		}
+	}()
+	var a string
+	select {
+	case a = <-addr:
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not start listening")
+	}
+	for range 2 { // the start-up cycle and one scheduled cycle
+		select {
+		case <-cycles:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no sync cycle finished; logs:\n%s", logs.String())
+		}
+	}
+	if code, _, _ := get(t, "http://"+a+"/healthz"); code != 200 {
+		t.Errorf("/healthz = %d", code)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve exited with %v; logs:\n%s", err, logs.String())
+	}
+	if !strings.Contains(logs.String(), `"message":"stopped"`) {
+		t.Errorf("no 'stopped' event; logs:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), lab.Password) {
+		t.Error("the bind password appears in the logs")
+	}
+	if !strings.Contains(logs.String(), `"level":"debug"`) {
+		t.Error("logs were not at debug level, so the password check proves little")
+	}
+}

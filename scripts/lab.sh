@@ -158,7 +158,8 @@ up() {
 		return 0
 	fi
 	local t; t=$(now)
-	samba -s "$LAB_DIR/etc/smb.conf" -D -M prefork
+	# 9>&-: the daemon must not inherit (and hold forever) the lock.
+	samba -s "$LAB_DIR/etc/smb.conf" -D -M prefork 9>&-
 	local i
 	for i in $(seq 1 120); do
 		answers && break

@@ -9,8 +9,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time: -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// version and revision are set at build time (see the Makefile):
+// -ldflags "-X main.version=v1.2.3 -X main.revision=<git sha>".
+var (
+	version  = "dev"
+	revision = ""
+)
 
 type buildInfo struct {
 	Version   string `json:"version"`
@@ -19,7 +23,11 @@ type buildInfo struct {
 }
 
 func readBuildInfo() buildInfo {
-	bi := buildInfo{Version: version, Revision: "unknown", GoVersion: runtime.Version()}
+	bi := buildInfo{Version: version, Revision: revision, GoVersion: runtime.Version()}
+	if bi.Revision != "" {
+		return bi
+	}
+	bi.Revision = "unknown"
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range info.Settings {
 			if s.Key == "vcs.revision" {

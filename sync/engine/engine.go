@@ -115,7 +115,11 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	}
 	start := e.now()
 	res := Result{Run: store.Run{Mode: string(opts.Mode), StartedAt: start}}
-	log := e.log.With().Str("mode", string(opts.Mode)).Bool("dry_run", opts.DryRun).Logger()
+	lc := e.log.With().Str("mode", string(opts.Mode))
+	if opts.DryRun {
+		lc = lc.Bool("dry_run", true)
+	}
+	log := lc.Logger()
 	log.Debug().Msg("sync started")
 
 	fail := func(stage string, err error) (Result, error) {

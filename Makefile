@@ -1,0 +1,38 @@
+# umsync — see README.md. Every target can be run again and again.
+GO          ?= go
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS     := -X main.version=$(VERSION) -X main.revision=$(REVISION)
+# The static build (Dockerfile uses exactly this): CGO SQLite, no glibc at run time.
+STATIC_TAGS := sqlite_omit_load_extension netgo osusergo
+
+.PHONY: build static test demo bench lab-up lab-down clean
+
+build:
+	CGO_ENABLED=1 $(GO) build -ldflags '$(LDFLAGS)' -o bin/umsync ./cmd/umsync
+
+static:
+	CGO_ENABLED=1 $(GO) build -tags '$(STATIC_TAGS)' \
+		-ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"' -o bin/umsync-static ./cmd/umsync
+
+# Unit + integration tests against a real Samba AD DC (started if none runs,
+# stopped afterwards only if this target started it).
+test:
+	scripts/test.sh
+
+# A running daemon against a local AD seeded with 500 users (Ctrl-C stops it).
+demo: build
+	scripts/demo.sh
+
+# The performance table (BENCH_USERS=10000 by default).
+bench: build
+	scripts/bench.sh
+
+lab-up:
+	scripts/lab.sh up
+
+lab-down:
+	scripts/lab.sh down
+
+clean:
+	rm -rf bin

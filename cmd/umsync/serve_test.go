@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -103,6 +104,25 @@ func get(t *testing.T, url string) (int, map[string]any, string) {
 	return resp.StatusCode, m, string(body)
 }
 
+// logBuffer collects log lines written from the daemon's goroutines while the
+// test reads them.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -124,7 +144,7 @@ func TestServeInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	var logs logBuffer
 	d, err := startDaemon(context.Background(), cfg, zerolog.New(io.MultiWriter(&logs, zerolog.NewTestWriter(t))))
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +269,7 @@ func TestServeProcessStopsOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill() // only if the test fails before Wait
-	var logs bytes.Buffer
+	var logs logBuffer
 	addr := make(chan string, 1)
 	cycles := make(chan struct{}, 100)
 	done := make(chan struct{})
@@ -258,7 +278,7 @@ func TestServeProcessStopsOnSIGTERM(t *testing.T) {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()
-			logs.WriteString(line + "\n")
+			logs.Write([]byte(line + "\n"))
 			var ev map[string]any
 			json.Unmarshal([]byte(line), &ev)
 			if ev["message"] == "telemetry listening" {

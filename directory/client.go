@@ -154,35 +154,6 @@ func (c *Client) do(ctx context.Context, op func(conn *ldap.Conn, delivered *boo
 	}
 }
 
-// Users streams every user in scope to fn, one page of page_size entries at
-// a time over each base DN. fn errors abort the search and are returned
-// as they are. Entries that cannot be decoded (no objectGUID) are reported
-// to skip and not passed on.
-func (c *Client) Users(ctx context.Context, fn func(ums.User) error, skip func(dn string, err error)) error {
-	attrs := c.decoder.Attributes()
-	for _, base := range c.cfg.BaseDNs {
-		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-			0, 0, false, c.cfg.UserFilter, attrs, nil)
-		err := c.do(ctx, func(conn *ldap.Conn, delivered *bool) error {
-			return pagedSearch(ctx, conn, req, uint32(c.cfg.PageSize), func(e *ldap.Entry) error {
-				*delivered = true
-				u, err := c.decoder.Decode(e)
-				if err != nil {
-					if skip != nil {
-						skip(e.DN, err)
-					}
-					return nil
-				}
-				return fn(u)
-			})
-		})
-		if err != nil {
-			return fmt.Errorf("search %s: %w", base, err)
-		}
-	}
-	return nil
-}
-
 // pagedSearch runs req one page at a time and hands each entry to fn. Only
 // one page is held in memory; go-ldap's SearchWithPaging would buffer all.
 func pagedSearch(ctx context.Context, conn *ldap.Conn, req *ldap.SearchRequest, size uint32, fn func(*ldap.Entry) error) error {

@@ -206,3 +206,89 @@ func TestCancelStopsARead(t *testing.T) {
 		t.Fatalf("after cancel: read %d users, err %v", n, err)
 	}
 }
+
+// TestParallelReadEqualsSerial: reading over 1, 2 or 5 connections (uSNChanged
+// ranges) delivers exactly the same users, each once.
+func TestParallelReadEqualsSerial(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	sub := lab.SubOU(t, ou, "Sub")
+	const n = 41
+	for i := range n {
+		where := ou
+		if i%3 == 0 {
+			where = sub
+		}
+		lab.AddUser(t, where, adlab.User{Sam: fmt.Sprintf("par%02d", i), Given: "Käthe", Surname: fmt.Sprint(i),
+			Attrs: map[string][]string{"ipPhone": {fmt.Sprint(3000 + i)}}})
+	}
+	var serial map[string]ums.User
+	for _, conns := range []int{1, 2, 5} {
+		cfg := lab.Config(ou)
+		cfg.PageSize, cfg.ReadConnections = 3, conns
+		got, err := readAll(t, newClient(t, cfg))
+		if err != nil {
+			t.Fatalf("%d connections: %v", conns, err)
+		}
+		if len(got) != n {
+			t.Fatalf("%d connections read %d users, want %d", conns, len(got), n)
+		}
+		if serial == nil {
+			serial = got
+			continue
+		}
+		for sam, u := range got {
+			s := serial[sam]
+			if d := s.Diff(&u); len(d) != 0 || s.Anchor != u.Anchor {
+				t.Errorf("%d connections: %s differs from the serial read: %v", conns, sam, d)
+			}
+		}
+	}
+}
+
+// TestChangesDuringTheReadAreCaught: every user is modified while the read
+// runs (after the first user arrived). Modified users leave the uSNChanged
+// range they were in; the catch-up search must still deliver each of them,
+// and the last delivery of each must carry the new value.
+func TestChangesDuringTheReadAreCaught(t *testing.T) {
+	lab := adlab.Require(t)
+	for _, conns := range []int{1, 2} {
+		t.Run(fmt.Sprintf("connections=%d", conns), func(t *testing.T) {
+			ou := lab.OU(t)
+			const n = 12
+			var dns []string
+			for i := range n {
+				dns = append(dns, lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("chg%d%02d", conns, i),
+					Attrs: map[string][]string{"department": {"Vorher"}}}))
+			}
+			cfg := lab.Config(ou)
+			cfg.PageSize, cfg.ReadConnections = 1, conns
+			last := map[string]string{}
+			deliveries := 0
+			err := newClient(t, cfg).Users(context.Background(), func(u ums.User) error {
+				deliveries++
+				if deliveries == 1 {
+					for _, dn := range dns {
+						lab.Modify(t, dn, "department", "Nachher")
+					}
+				}
+				last[u.Anchor] = u.Department
+				return nil
+			}, func(dn string, err error) { t.Errorf("skipped %s: %v", dn, err) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(last) != n {
+				t.Fatalf("read %d distinct users, want %d (a user changed during the read was missed)", len(last), n)
+			}
+			for anchor, dep := range last {
+				if dep != "Nachher" {
+					t.Errorf("user %s: last delivery has department %q, want the new value", anchor, dep)
+				}
+			}
+			if deliveries <= n {
+				t.Errorf("%d deliveries for %d users: the catch-up delivered nothing", deliveries, n)
+			}
+		})
+	}
+}

@@ -29,10 +29,14 @@ type Config struct {
 	BindPasswordFile string `yaml:"bind_password_file"`
 	// BindPasswordEnv names an environment variable holding the password,
 	// used when BindPasswordFile is empty.
-	BindPasswordEnv string        `yaml:"bind_password_env"`
-	BaseDNs         []string      `yaml:"base_dns"`
-	UserFilter      string        `yaml:"user_filter"`
-	PageSize        int           `yaml:"page_size"`
+	BindPasswordEnv string   `yaml:"bind_password_env"`
+	BaseDNs         []string `yaml:"base_dns"`
+	UserFilter      string   `yaml:"user_filter"`
+	PageSize        int      `yaml:"page_size"`
+	// ReadConnections is how many connections a full read uses in
+	// parallel, each reading its own uSNChanged ranges (the read is bound by
+	// the DC, which serves connections in parallel). 1 reads serially.
+	ReadConnections int           `yaml:"read_connections"`
 	DialTimeout     time.Duration `yaml:"dial_timeout"`
 	// Timeout bounds every LDAP request (one page of a search).
 	Timeout time.Duration `yaml:"timeout"`
@@ -58,11 +62,12 @@ type AttributeMap struct {
 // DefaultConfig returns the defaults that apply before the YAML is decoded.
 func DefaultConfig() Config {
 	return Config{
-		UserFilter:  "(&(objectCategory=person)(objectClass=user))",
-		PageSize:    1000,
-		DialTimeout: 10 * time.Second,
-		Timeout:     30 * time.Second,
-		CountryCode: "49",
+		UserFilter:      "(&(objectCategory=person)(objectClass=user))",
+		PageSize:        1000,
+		ReadConnections: 2,
+		DialTimeout:     10 * time.Second,
+		Timeout:         30 * time.Second,
+		CountryCode:     "49",
 		Attributes: AttributeMap{
 			SAMAccountName: "sAMAccountName",
 			GivenName:      "givenName",
@@ -135,9 +140,20 @@ func (c *Config) Validate(prefix string) []error {
 	if len(c.BaseDNs) == 0 {
 		add("base_dns", "at least one base DN is required")
 	}
+	parsed := make([]*ldap.DN, len(c.BaseDNs))
 	for i, dn := range c.BaseDNs {
-		if _, err := ldap.ParseDN(dn); err != nil || strings.TrimSpace(dn) == "" {
+		d, err := ldap.ParseDN(dn)
+		if err != nil || strings.TrimSpace(dn) == "" {
 			add(fmt.Sprintf("base_dns[%d]", i), "not a DN: %q", dn)
+			continue
+		}
+		parsed[i] = d
+		// Report the first overlap of each entry only.
+		for j := range i {
+			if overlap := overlaps(d, parsed[j]); overlap != "" {
+				add(fmt.Sprintf("base_dns[%d]", i), "%s base_dns[%d] (subtrees are searched whole: list each once)", overlap, j)
+				break
+			}
 		}
 	}
 	if c.UserFilter == "" {
@@ -147,6 +163,9 @@ func (c *Config) Validate(prefix string) []error {
 	}
 	if c.PageSize < 1 || c.PageSize > 100000 {
 		add("page_size", "must be between 1 and 100000, got %d", c.PageSize)
+	}
+	if c.ReadConnections < 1 || c.ReadConnections > 16 {
+		add("read_connections", "must be between 1 and 16, got %d", c.ReadConnections)
 	}
 	if c.DialTimeout <= 0 {
 		add("dial_timeout", "must be positive")
@@ -169,6 +188,22 @@ func (c *Config) Validate(prefix string) []error {
 		}
 	}
 	return errs
+}
+
+// overlaps says how d relates to an earlier base DN e: "same as", "inside",
+// "contains", or "" when the subtrees are disjoint.
+func overlaps(d, e *ldap.DN) string {
+	switch {
+	case e == nil:
+		return ""
+	case d.EqualFold(e):
+		return "same as"
+	case e.AncestorOfFold(d):
+		return "inside"
+	case d.AncestorOfFold(e):
+		return "contains"
+	}
+	return ""
 }
 
 type namedAttr struct {

@@ -6,9 +6,12 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -98,6 +101,49 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if code := run(context.Background(), []string{"check-config", "--config", path}, &stdout, &stderr); code != exitOK {
 		t.Fatalf("example config: exit %d\n%s", code, stderr.String())
 	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range configKeys(reflect.TypeOf(Config{}), "") {
+		if !hasKey(root.Content[0], strings.Split(key, ".")) {
+			t.Errorf("configs/umsync.example.yaml does not show %s", key)
+		}
+	}
+}
+
+// configKeys lists every YAML key path of a config struct type.
+func configKeys(t reflect.Type, prefix string) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		path := name
+		if prefix != "" {
+			path = prefix + "." + name
+		}
+		ft := t.Field(i).Type
+		if ft.Kind() == reflect.Struct && ft != reflect.TypeOf(time.Duration(0)) {
+			out = append(out, configKeys(ft, path)...)
+			continue
+		}
+		out = append(out, path)
+	}
+	return out
+}
+
+func hasKey(n *yaml.Node, path []string) bool {
+	if len(path) == 0 {
+		return true
+	}
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == path[0] {
+			return hasKey(n.Content[i+1], path[1:])
+		}
+	}
+	return false
 }
 
 func TestUsageErrorsExit2(t *testing.T) {

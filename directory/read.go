@@ -1,0 +1,205 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/go-ldap/ldap/v3"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/umsync/umsync/ums"
+)
+
+// ErrServerChanged is returned when the connections of one read reached
+// different domain controllers (a load-balanced name): uSNChanged is per DC,
+// so ranges and the catch-up would not line up and users could be missed.
+var ErrServerChanged = errors.New("the directory server changed during the read (uSNChanged is per domain controller): point directory.url at one DC")
+
+// ServerState is what the rootDSE says about the DC and its change counter.
+type ServerState struct {
+	// ServiceName is the DC's dsServiceName (its NTDS Settings DN).
+	ServiceName string
+	// HighestUSN is highestCommittedUSN: every change so far has a
+	// uSNChanged at or below it.
+	HighestUSN int64
+}
+
+func readServerState(conn *ldap.Conn) (ServerState, error) {
+	res, err := conn.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+		0, 0, false, "(objectClass=*)", []string{"dsServiceName", "highestCommittedUSN"}, nil))
+	if err != nil {
+		return ServerState{}, fmt.Errorf("read rootDSE: %w", err)
+	}
+	if len(res.Entries) != 1 {
+		return ServerState{}, fmt.Errorf("read rootDSE: %d entries", len(res.Entries))
+	}
+	e := res.Entries[0]
+	usn, err := strconv.ParseInt(e.GetAttributeValue("highestCommittedUSN"), 10, 64)
+	if err != nil {
+		return ServerState{}, fmt.Errorf("rootDSE highestCommittedUSN %q: not a number (is this Active Directory?)",
+			e.GetAttributeValue("highestCommittedUSN"))
+	}
+	return ServerState{ServiceName: e.GetAttributeValue("dsServiceName"), HighestUSN: usn}, nil
+}
+
+// readUnit is one search of a read: a base DN and a filter.
+type readUnit struct {
+	base, filter string
+}
+
+// rangesPerConnection splits each base DN into this many uSNChanged ranges
+// per connection, so a connection that drew a sparse range takes another.
+const rangesPerConnection = 4
+
+// units splits the read at highest USN h. One connection: one search per
+// base DN. More: each base DN is cut into uSNChanged ranges [lo, hi] that
+// together cover [0, h] exactly once.
+func (c *Client) units(h int64) []readUnit {
+	n := c.cfg.ReadConnections
+	var out []readUnit
+	for _, base := range c.cfg.BaseDNs {
+		if n <= 1 {
+			out = append(out, readUnit{base, c.cfg.UserFilter})
+			continue
+		}
+		k := int64(n * rangesPerConnection)
+		for i := range k {
+			lo, hi := h*i/k, h*(i+1)/k-1
+			if i == k-1 {
+				hi = h
+			}
+			if hi < lo {
+				continue
+			}
+			out = append(out, readUnit{base, fmt.Sprintf("(&%s(uSNChanged>=%d)(uSNChanged<=%d))", c.cfg.UserFilter, lo, hi)})
+		}
+	}
+	return out
+}
+
+// Users streams every user in scope to fn, one page of page_size entries at
+// a time, never the whole directory at once. fn is never called
+// concurrently. Entries that cannot be decoded (no objectGUID) are reported
+// to skip and not passed on. Errors from fn abort the read and come back as
+// they are.
+//
+// How: the rootDSE's highestCommittedUSN H is read first. With
+// read_connections > 1 each base DN is cut into uSNChanged ranges over
+// [0, H] that are read in parallel over their own connections (the read is
+// bound by the DC, and a DC serves connections in parallel). Last, a
+// catch-up search (uSNChanged > H) re-reads every user changed while the
+// read ran: a user may therefore reach fn twice, and the later one is the
+// newer. Every connection must reach the same DC (ErrServerChanged).
+func (c *Client) Users(ctx context.Context, fn func(ums.User) error, skip func(dn string, err error)) error {
+	var mu sync.Mutex
+	deliver := func(e *ldap.Entry) error {
+		u, err := c.decoder.Decode(e)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if skip != nil {
+				skip(e.DN, err)
+			}
+			return nil
+		}
+		return fn(u)
+	}
+	var st ServerState
+	if err := c.do(ctx, func(conn *ldap.Conn, _ *bool) (err error) {
+		st, err = readServerState(conn)
+		return err
+	}); err != nil {
+		return err
+	}
+	units := c.units(st.HighestUSN)
+	var err error
+	if c.cfg.ReadConnections <= 1 {
+		err = c.readSerial(ctx, units, st, deliver)
+	} else {
+		err = c.readParallel(ctx, units, st, deliver)
+	}
+	if err != nil {
+		return err
+	}
+	catchUp := make([]readUnit, 0, len(c.cfg.BaseDNs))
+	for _, base := range c.cfg.BaseDNs {
+		catchUp = append(catchUp, readUnit{base, fmt.Sprintf("(&%s(uSNChanged>=%d))", c.cfg.UserFilter, st.HighestUSN+1)})
+	}
+	return c.readSerial(ctx, catchUp, st, deliver)
+}
+
+// readSerial reads units one after the other on the client's connection,
+// redialling once if the server dropped it before anything was delivered.
+func (c *Client) readSerial(ctx context.Context, units []readUnit, st ServerState, deliver func(*ldap.Entry) error) error {
+	for _, u := range units {
+		err := c.do(ctx, func(conn *ldap.Conn, delivered *bool) error {
+			if err := sameServer(conn, st); err != nil {
+				return err
+			}
+			return pagedSearch(ctx, conn, u.request(c), uint32(c.cfg.PageSize), func(e *ldap.Entry) error {
+				*delivered = true
+				return deliver(e)
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("search %s: %w", u.base, err)
+		}
+	}
+	return nil
+}
+
+// readParallel reads units over read_connections fresh connections; the
+// first error cancels the others.
+func (c *Client) readParallel(ctx context.Context, units []readUnit, st ServerState, deliver func(*ldap.Entry) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	var next atomic.Int64
+	for range min(c.cfg.ReadConnections, len(units)) {
+		g.Go(func() error {
+			conn, err := c.dial(gctx)
+			if err != nil {
+				return fmt.Errorf("directory: %w", err)
+			}
+			defer conn.Close()
+			stop := context.AfterFunc(gctx, func() { conn.Close() })
+			defer stop()
+			if err := sameServer(conn, st); err != nil {
+				return fmt.Errorf("directory: %w", err)
+			}
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(units) {
+					return nil
+				}
+				u := units[i]
+				if err := pagedSearch(gctx, conn, u.request(c), uint32(c.cfg.PageSize), deliver); err != nil {
+					if ctxErr := ctx.Err(); ctxErr != nil {
+						err = ctxErr
+					}
+					return fmt.Errorf("search %s: directory: %w", u.base, err)
+				}
+			}
+		})
+	}
+	return g.Wait()
+}
+
+// sameServer fails with ErrServerChanged unless conn reaches the DC of st.
+func sameServer(conn *ldap.Conn, st ServerState) error {
+	now, err := readServerState(conn)
+	if err != nil {
+		return err
+	}
+	if now.ServiceName != st.ServiceName {
+		return fmt.Errorf("%w (%q, then %q)", ErrServerChanged, st.ServiceName, now.ServiceName)
+	}
+	return nil
+}
+
+func (u readUnit) request(c *Client) *ldap.SearchRequest {
+	return ldap.NewSearchRequest(u.base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+		0, 0, false, u.filter, c.decoder.Attributes(), nil)
+}

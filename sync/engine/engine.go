@@ -33,7 +33,7 @@ type Directory interface {
 // Store is what a cycle needs of the store.
 type Store interface {
 	AllUsers(ctx context.Context) ([]ums.User, error)
-	ApplyCycle(ctx context.Context, users []ums.User, run store.Run) (int64, error)
+	ApplyCycle(ctx context.Context, users []*ums.User, run store.Run) (int64, error)
 	RecordRun(ctx context.Context, run store.Run) (int64, error)
 	CountByState(ctx context.Context) (map[ums.State]int, error)
 	LastSuccess(ctx context.Context) (time.Time, error)
@@ -150,28 +150,33 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return fail(StageApply, err)
 	}
-	var read []ums.User
+	readStart := e.now()
+	// Plan while reading: only changed users are kept. The directory
+	// delivers a user twice when it changed during the read; the planner
+	// keeps the later reading.
+	planner := plan.NewFull(stored, start.UTC())
+	read := 0
 	err = e.dir.Users(ctx, func(u ums.User) error {
-		read = append(read, u)
+		read++
+		planner.Add(u)
 		return nil
 	}, func(dn string, err error) {
 		log.Warn().Str("dn", dn).Err(err).Msg("directory entry skipped")
 	})
-	e.metrics.entriesRead.Add(float64(len(read)))
+	e.metrics.entriesRead.Add(float64(read))
 	if err != nil {
 		return fail(StageRead, err)
 	}
-	p, err := plan.Full(read, stored, start.UTC())
+	readTook := e.now().Sub(readStart)
+	p, err := planner.Finish()
 	if err != nil {
 		return fail(StagePlan, err)
 	}
+	stored = nil
 	res.Plan = p
 	res.Run.Read, res.Run.Unchanged = p.Read, p.Unchanged
 	res.Run.Created, res.Run.Updated = p.Count(plan.Create), p.Count(plan.Update)
 	res.Run.Reactivated, res.Run.Deactivated = p.Count(plan.Reactivate), p.Count(plan.Deactivate)
-	for _, d := range p.Duplicates {
-		log.Warn().Str("user_anchor", d).Msg("directory returned a user more than once (overlapping base_dns?); first kept")
-	}
 	if opts.DryRun {
 		res.Run.Duration = e.now().Sub(start)
 		res.Run.Result = ResultSuccess
@@ -179,8 +184,10 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	}
 
 	res.Run.Result = ResultSuccess
-	res.Run.Duration = e.now().Sub(start)
+	applyStart := e.now()
+	res.Run.Duration = applyStart.Sub(start)
 	id, err := e.store.ApplyCycle(ctx, p.Users(), res.Run)
+	applyTook := e.now().Sub(applyStart)
 	if err != nil {
 		res.Run.Result = ""
 		return fail(StageApply, err)
@@ -202,7 +209,8 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	log.Info().Int64("run_id", id).Int("read", res.Run.Read).Int("created", res.Run.Created).
 		Int("updated", res.Run.Updated).Int("reactivated", res.Run.Reactivated).
 		Int("deactivated", res.Run.Deactivated).Int("unchanged", res.Run.Unchanged).
-		Dur("duration", res.Run.Duration).Msg("sync finished")
+		Dur("duration", res.Run.Duration).Dur("read_duration", readTook).Dur("apply_duration", applyTook).
+		Msg("sync finished")
 	return res, nil
 }
 

@@ -41,11 +41,8 @@ type Action struct {
 // Plan is everything a cycle would change.
 type Plan struct {
 	Actions   []Action
-	Read      int // users read from the directory (after removing duplicates)
+	Read      int // distinct users read from the directory
 	Unchanged int
-	// Duplicates lists anchors the directory returned more than once (e.g.
-	// overlapping base DNs); the first occurrence was used.
-	Duplicates []string
 }
 
 // Count returns how many actions are of kind k.
@@ -59,58 +56,109 @@ func (p *Plan) Count(k Kind) int {
 	return n
 }
 
-// Users returns the rows to write.
-func (p *Plan) Users() []ums.User {
-	out := make([]ums.User, len(p.Actions))
-	for i, a := range p.Actions {
-		out[i] = a.After
+// Users returns the rows to write (pointers into the plan, not copies).
+func (p *Plan) Users() []*ums.User {
+	out := make([]*ums.User, len(p.Actions))
+	for i := range p.Actions {
+		out[i] = &p.Actions[i].After
 	}
 	return out
 }
 
-// Full reconciles a complete read of the directory with the store: every
-// store user not read is out of scope. now stamps the changed rows.
-func Full(dir []ums.User, stored []ums.User, now time.Time) (*Plan, error) {
-	if len(dir) == 0 && len(stored) > 0 {
-		return nil, ErrEmptyRead
-	}
+// FullPlanner plans a full cycle while the directory is read: Add each user
+// as it arrives, then Finish. Only changed users are kept, so a read of
+// 50,000 unchanged users holds no copy of them.
+type FullPlanner struct {
+	byAnchor map[string]*ums.User
+	stored   []ums.User
+	now      time.Time
+	seen     map[string]int // anchor -> index in p.Actions, or -1 if unchanged
+	p        Plan
+}
+
+// NewFull starts a full plan against the stored users. now stamps the
+// changed rows.
+func NewFull(stored []ums.User, now time.Time) *FullPlanner {
 	byAnchor := make(map[string]*ums.User, len(stored))
 	for i := range stored {
 		byAnchor[stored[i].Anchor] = &stored[i]
 	}
-	p := &Plan{}
-	seen := make(map[string]bool, len(dir))
-	for _, d := range dir {
-		if seen[d.Anchor] {
-			p.Duplicates = append(p.Duplicates, d.Anchor)
-			continue
-		}
-		seen[d.Anchor] = true
-		p.Read++
-		old, ok := byAnchor[d.Anchor]
-		if !ok {
-			p.Actions = append(p.Actions, created(d, now))
-			continue
-		}
-		if a, changed := updated(*old, d, now); changed {
-			p.Actions = append(p.Actions, a)
-		} else {
-			p.Unchanged++
+	return &FullPlanner{byAnchor: byAnchor, stored: stored, now: now, seen: make(map[string]int, len(stored))}
+}
+
+// Add plans one user read from the directory. A user added again (it changed
+// while the directory was read) replaces its earlier reading.
+func (f *FullPlanner) Add(d ums.User) {
+	var (
+		a       Action
+		changed bool
+	)
+	if old, ok := f.byAnchor[d.Anchor]; ok {
+		a, changed = updated(*old, d, f.now)
+	} else {
+		a, changed = created(d, f.now), true
+	}
+	prev, again := f.seen[d.Anchor]
+	switch {
+	case !again:
+		f.p.Read++
+	case prev >= 0 && changed:
+		f.p.Actions[prev] = a
+		return
+	case prev >= 0: // changed before, back to the stored value now
+		f.p.Actions[prev] = Action{} // dropped in Finish
+		f.seen[d.Anchor] = -1
+		f.p.Unchanged++
+		return
+	default: // unchanged before
+		f.p.Unchanged--
+	}
+	if changed {
+		f.seen[d.Anchor] = len(f.p.Actions)
+		f.p.Actions = append(f.p.Actions, a)
+	} else {
+		f.seen[d.Anchor] = -1
+		f.p.Unchanged++
+	}
+}
+
+// Finish plans the users that were not read (out of scope: deactivated) and
+// returns the plan. A read of 0 users while the store has users is refused.
+func (f *FullPlanner) Finish() (*Plan, error) {
+	if f.p.Read == 0 && len(f.stored) > 0 {
+		return nil, ErrEmptyRead
+	}
+	p := &f.p
+	kept := p.Actions[:0]
+	for _, a := range p.Actions {
+		if a.Kind != "" {
+			kept = append(kept, a)
 		}
 	}
-	for i := range stored {
-		s := stored[i]
-		if seen[s.Anchor] {
+	p.Actions = kept
+	for i := range f.stored {
+		s := f.stored[i]
+		if _, ok := f.seen[s.Anchor]; ok {
 			continue
 		}
 		if s.State == ums.StateDeactivated {
 			p.Unchanged++
 			continue
 		}
-		p.Actions = append(p.Actions, Action{Kind: Deactivate, After: deactivated(s, ReasonNotInScope, now)})
+		p.Actions = append(p.Actions, Action{Kind: Deactivate, After: deactivated(s, ReasonNotInScope, f.now)})
 	}
 	sortActions(p.Actions)
 	return p, nil
+}
+
+// Full reconciles a complete read of the directory with the store: every
+// store user not read is out of scope. now stamps the changed rows.
+func Full(dir []ums.User, stored []ums.User, now time.Time) (*Plan, error) {
+	f := NewFull(stored, now)
+	for _, d := range dir {
+		f.Add(d)
+	}
+	return f.Finish()
 }
 
 func created(d ums.User, now time.Time) Action {
@@ -180,9 +228,6 @@ func (p *Plan) Write(w io.Writer) error {
 		for _, c := range a.Changes {
 			fmt.Fprintf(&b, "           %s: %q -> %q\n", c.Field, c.Old, c.New)
 		}
-	}
-	for _, d := range p.Duplicates {
-		fmt.Fprintf(&b, "duplicate  %s (read more than once; first kept)\n", d)
 	}
 	fmt.Fprintf(&b, "read %d, create %d, update %d, reactivate %d, deactivate %d, unchanged %d\n",
 		p.Read, p.Count(Create), p.Count(Update), p.Count(Reactivate), p.Count(Deactivate), p.Unchanged)

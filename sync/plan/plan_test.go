@@ -114,11 +114,30 @@ func TestFull(t *testing.T) {
 			want:   []want{{Update, "b2", ums.StateDeactivated, ReasonDisabled}},
 		},
 		{
-			name:      "duplicates are read once",
+			name:      "a user read twice counts once",
 			dir:       []ums.User{alice, alice, carol},
 			stored:    []ums.User{storedUser(alice, ums.StateActive, "")},
 			want:      []want{{Create, "c3", ums.StateActive, ""}},
 			unchanged: 1,
+		},
+		{
+			name:      "a user read again after a change: the later reading wins",
+			dir:       []ums.User{alice, carol, bob, bobDisabled},
+			stored:    []ums.User{storedUser(alice, ums.StateActive, ""), storedUser(bob, ums.StateActive, "")},
+			want:      []want{{Create, "c3", ums.StateActive, ""}, {Deactivate, "b2", ums.StateDeactivated, ReasonDisabled}},
+			unchanged: 1,
+		},
+		{
+			name:      "a change undone during the read plans nothing",
+			dir:       []ums.User{aliceMoved, alice},
+			stored:    []ums.User{storedUser(alice, ums.StateActive, "")},
+			unchanged: 1,
+		},
+		{
+			name:   "a new user read twice is created once, as read last",
+			dir:    []ums.User{carol, aliceMoved, carol},
+			stored: []ums.User{storedUser(alice, ums.StateActive, "")},
+			want:   []want{{Create, "c3", ums.StateActive, ""}, {Update, "a1", ums.StateActive, ""}},
 		},
 		{
 			name:   "empty read with users in the store is refused",

@@ -140,45 +140,74 @@ func (s *Store) CountByState(ctx context.Context) (map[ums.State]int, error) {
 	return out, rows.Err()
 }
 
-// ApplyCycle writes the users a cycle changed and the cycle's run record in
-// one transaction: either all of a cycle lands or none of it.
-func (s *Store) ApplyCycle(ctx context.Context, users []ums.User, run Run) (int64, error) {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("store: begin: %w", err)
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO users (`+userColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+// upsertBatch is how many users one INSERT statement writes: one statement
+// per row costs a cgo round trip each (measured: 50,000 users 0.65-0.9 s
+// row by row).
+const upsertBatch = 50
+
+const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func upsertUsersSQL(rows int) string {
+	return `INSERT INTO users (` + userColumns + `) VALUES ` + userParams + strings.Repeat(", "+userParams, rows-1) + `
 		ON CONFLICT (anchor) DO UPDATE SET dn = excluded.dn, sam_account_name = excluded.sam_account_name,
 			given_name = excluded.given_name, surname = excluded.surname, display_name = excluded.display_name,
 			mail = excluded.mail, department = excluded.department, extension = excluded.extension,
 			phone = excluded.phone, mobile = excluded.mobile, fax_numbers = excluded.fax_numbers,
 			enabled = excluded.enabled, state = excluded.state, deactivation_reason = excluded.deactivation_reason,
-			updated_at = excluded.updated_at, deactivated_at = excluded.deactivated_at`)
-	if err != nil {
-		return 0, fmt.Errorf("store: prepare: %w", err)
+			updated_at = excluded.updated_at, deactivated_at = excluded.deactivated_at`
+}
+
+// userArgs appends u's column values in userColumns order.
+func userArgs(args []any, u *ums.User) ([]any, error) {
+	if !u.State.Valid() {
+		return nil, fmt.Errorf("store: user %s: invalid state %q", u.Anchor, u.State)
 	}
-	defer stmt.Close()
-	for i := range users {
-		u := &users[i]
-		if !u.State.Valid() {
-			return 0, fmt.Errorf("store: user %s: invalid state %q", u.Anchor, u.State)
+	fax := u.FaxNumbers
+	if fax == nil {
+		fax = []string{}
+	}
+	faxJSON, err := json.Marshal(fax)
+	if err != nil {
+		return nil, err
+	}
+	return append(args, u.Anchor, u.DN, u.SAMAccountName, u.GivenName, u.Surname,
+		u.DisplayName, u.Mail, u.Department, u.Extension, u.Phone, u.Mobile, string(faxJSON), u.Enabled,
+		string(u.State), u.DeactivationReason, formatTime(u.FirstSeen), formatTime(u.UpdatedAt),
+		nullTime(u.DeactivatedAt)), nil
+}
+
+// ApplyCycle writes the users a cycle changed and the cycle's run record in
+// one transaction: either all of a cycle lands or none of it.
+func (s *Store) ApplyCycle(ctx context.Context, users []*ums.User, run Run) (int64, error) {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	var batch *sql.Stmt
+	args := make([]any, 0, upsertBatch*18)
+	for len(users) > 0 {
+		n := min(len(users), upsertBatch)
+		args = args[:0]
+		for _, u := range users[:n] {
+			if args, err = userArgs(args, u); err != nil {
+				return 0, err
+			}
 		}
-		fax := u.FaxNumbers
-		if fax == nil {
-			fax = []string{}
+		stmt := batch
+		if n < upsertBatch || batch == nil {
+			if stmt, err = tx.PrepareContext(ctx, upsertUsersSQL(n)); err != nil {
+				return 0, fmt.Errorf("store: prepare: %w", err)
+			}
+			defer stmt.Close()
+			if n == upsertBatch {
+				batch = stmt
+			}
 		}
-		faxJSON, err := json.Marshal(fax)
-		if err != nil {
-			return 0, err
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return 0, fmt.Errorf("store: write users %s…: %w", users[0].Anchor, err)
 		}
-		if _, err := stmt.ExecContext(ctx, u.Anchor, u.DN, u.SAMAccountName, u.GivenName, u.Surname,
-			u.DisplayName, u.Mail, u.Department, u.Extension, u.Phone, u.Mobile, string(faxJSON), u.Enabled,
-			string(u.State), u.DeactivationReason, formatTime(u.FirstSeen), formatTime(u.UpdatedAt),
-			nullTime(u.DeactivatedAt)); err != nil {
-			return 0, fmt.Errorf("store: write user %s: %w", u.Anchor, err)
-		}
+		users = users[n:]
 	}
 	id, err := insertRun(ctx, tx, run)
 	if err != nil {

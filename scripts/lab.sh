@@ -229,7 +229,15 @@ seed() {
 	local ldif="$LAB_DIR/seed-$ou.ldif"
 	local t; t=$(now)
 	awk -v n="$count" -v ou="$ou_dn" -v p="$prefix" -f "$(dirname "$0")/lab/users.awk" >"$ldif"
-	ldbadd -H "$LAB_DIR/private/sam.ldb" -o batch_mode:1 -o transaction_index_cache_size:202481 "$ldif" >/dev/null
+	# ldbadd reports a rejected entry (e.g. a sAMAccountName already used
+	# elsewhere in the domain) with "ERR:" and may still exit 0.
+	local out
+	if ! out=$(ldbadd -H "$LAB_DIR/private/sam.ldb" -o batch_mode:1 -o transaction_index_cache_size:202481 "$ldif" 2>&1) ||
+		grep -q '^ERR' <<<"$out"; then
+		printf '%s\n' "$out" | head -5 >&2
+		rm -f "$ldif"
+		die "seed: ldbadd failed (sAMAccountNames are unique per domain: pick another --prefix)"
+	fi
 	local secs; secs=$(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
 	rm -f "$ldif"
 	say "lab: seeded $count users into $ou_dn in ${secs}s ($(awk -v n="$count" -v s="$secs" 'BEGIN { printf "%.0f", n / (s > 0 ? s : 1) }') users/s)"

@@ -207,8 +207,9 @@ func TestCancelStopsARead(t *testing.T) {
 	}
 }
 
-// TestParallelReadEqualsSerial: reading over 1, 2 or 5 connections (uSNChanged
-// ranges) delivers exactly the same users, each once.
+// TestParallelReadEqualsSerial: reading over 1, 2 or 5 connections
+// (partitions by the last character of the name) delivers exactly the same
+// users, each once.
 func TestParallelReadEqualsSerial(t *testing.T) {
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
@@ -222,6 +223,11 @@ func TestParallelReadEqualsSerial(t *testing.T) {
 		lab.AddUser(t, where, adlab.User{Sam: fmt.Sprintf("par%02d", i), Given: "Käthe", Surname: fmt.Sprint(i),
 			Attrs: map[string][]string{"ipPhone": {fmt.Sprint(3000 + i)}}})
 	}
+	// Names ending in upper case, an umlaut and punctuation.
+	for _, sam := range []string{"parA", "parZ", "parÄ", "par_x_", "par-y-"} {
+		lab.AddUser(t, ou, adlab.User{Sam: sam})
+	}
+	const total = n + 5
 	var serial map[string]ums.User
 	for _, conns := range []int{1, 2, 5} {
 		cfg := lab.Config(ou)
@@ -230,8 +236,8 @@ func TestParallelReadEqualsSerial(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%d connections: %v", conns, err)
 		}
-		if len(got) != n {
-			t.Fatalf("%d connections read %d users, want %d", conns, len(got), n)
+		if len(got) != total {
+			t.Fatalf("%d connections read %d users, want %d", conns, len(got), total)
 		}
 		if serial == nil {
 			serial = got

@@ -33,9 +33,9 @@ type Config struct {
 	BaseDNs         []string `yaml:"base_dns"`
 	UserFilter      string   `yaml:"user_filter"`
 	PageSize        int      `yaml:"page_size"`
-	// ReadConnections is how many connections a full read uses in
-	// parallel, each reading its own uSNChanged ranges (the read is bound by
-	// the DC, which serves connections in parallel). 1 reads serially.
+	// ReadConnections is how many connections a read uses in parallel, each
+	// reading its own partition of the users (see Client.Users). 1 reads
+	// serially.
 	ReadConnections int           `yaml:"read_connections"`
 	DialTimeout     time.Duration `yaml:"dial_timeout"`
 	// Timeout bounds every LDAP request (one page of a search).

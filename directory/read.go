@@ -51,14 +51,21 @@ type readUnit struct {
 	base, filter string
 }
 
-// rangesPerConnection splits each base DN into this many uSNChanged ranges
-// per connection, so a connection that drew a sparse range takes another.
-const rangesPerConnection = 4
+// partitionChars are spread over the connections of a parallel read by the
+// last character of each user's sAMAccountName (matching is
+// case-insensitive). The last partition is "none of the others", so users
+// ending in anything else (ä, _, .) are read too, exactly once.
+const partitionChars = "0123456789abcdefghijklmnopqrstuvwxyz"
 
-// units splits the read at highest USN h. One connection: one search per
-// base DN. More: each base DN is cut into uSNChanged ranges [lo, hi] that
-// together cover [0, h] exactly once.
-func (c *Client) units(h int64) []readUnit {
+// units splits the read into one search per base DN and partition. With one
+// connection the partition is everything. With n, partition i < n-1 holds
+// the users whose name ends in a character of group i, the last one all the
+// rest: disjoint and complete by construction, whatever the names are.
+// (Ranges of uSNChanged were tried first and dropped: users created or
+// touched in bulk share a narrow band of USNs, so equal ranges put nearly
+// everyone into one of them, and every extra range search costs the DC a
+// scan of its index; see directory/doc.go.)
+func (c *Client) units() []readUnit {
 	n := c.cfg.ReadConnections
 	var out []readUnit
 	for _, base := range c.cfg.BaseDNs {
@@ -66,17 +73,19 @@ func (c *Client) units(h int64) []readUnit {
 			out = append(out, readUnit{base, c.cfg.UserFilter})
 			continue
 		}
-		k := int64(n * rangesPerConnection)
-		for i := range k {
-			lo, hi := h*i/k, h*(i+1)/k-1
-			if i == k-1 {
-				hi = h
+		groups := make([]string, n-1)
+		var all string
+		for i, ch := range partitionChars {
+			if g := i % n; g < n-1 {
+				term := fmt.Sprintf("(%s=*%c)", c.cfg.Attributes.SAMAccountName, ch)
+				groups[g] += term
+				all += term
 			}
-			if hi < lo {
-				continue
-			}
-			out = append(out, readUnit{base, fmt.Sprintf("(&%s(uSNChanged>=%d)(uSNChanged<=%d))", c.cfg.UserFilter, lo, hi)})
 		}
+		for _, g := range groups {
+			out = append(out, readUnit{base, fmt.Sprintf("(&%s(|%s))", c.cfg.UserFilter, g)})
+		}
+		out = append(out, readUnit{base, fmt.Sprintf("(&%s(!(|%s)))", c.cfg.UserFilter, all)})
 	}
 	return out
 }
@@ -88,12 +97,14 @@ func (c *Client) units(h int64) []readUnit {
 // they are.
 //
 // How: the rootDSE's highestCommittedUSN H is read first. With
-// read_connections > 1 each base DN is cut into uSNChanged ranges over
-// [0, H] that are read in parallel over their own connections (the read is
-// bound by the DC, and a DC serves connections in parallel). Last, a
-// catch-up search (uSNChanged > H) re-reads every user changed while the
-// read ran: a user may therefore reach fn twice, and the later one is the
-// newer. Every connection must reach the same DC (ErrServerChanged).
+// read_connections > 1 each base DN is cut into partitions (see units) that
+// are read in parallel over their own connections: the DC answers a page
+// only after computing all of it, and decoding a page costs the client
+// time, so one connection leaves the DC idle while the client decodes.
+// Last, a catch-up search (uSNChanged > H) re-reads every user changed
+// while the read ran (a renamed user may have left its partition): a user
+// may therefore reach fn twice, and the later one is the newer. Every
+// connection must reach the same DC (ErrServerChanged).
 func (c *Client) Users(ctx context.Context, fn func(ums.User) error, skip func(dn string, err error)) error {
 	var mu sync.Mutex
 	deliver := func(e *ldap.Entry) error {
@@ -115,7 +126,7 @@ func (c *Client) Users(ctx context.Context, fn func(ums.User) error, skip func(d
 	}); err != nil {
 		return err
 	}
-	units := c.units(st.HighestUSN)
+	units := c.units()
 	var err error
 	if c.cfg.ReadConnections <= 1 {
 		err = c.readSerial(ctx, units, st, deliver)

@@ -3,57 +3,64 @@ package directory
 import (
 	"fmt"
 	"regexp"
-	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
-// TestUnitsCoverEveryUSNOnce: the uSNChanged ranges of a parallel read
-// cover [0, H] with no gap and no overlap, for every base DN; one
-// connection reads each base DN with the plain filter.
-func TestUnitsCoverEveryUSNOnce(t *testing.T) {
-	rangeRE := regexp.MustCompile(`^\(&\(objectClass=user\)\(uSNChanged>=(\d+)\)\(uSNChanged<=(\d+)\)\)$`)
-	for _, conns := range []int{1, 2, 3, 16} {
-		for _, h := range []int64{0, 1, 5, 7, 64, 1000, 64529, 1 << 40} {
-			t.Run(fmt.Sprintf("conns=%d/H=%d", conns, h), func(t *testing.T) {
-				c := &Client{cfg: Config{ReadConnections: conns, UserFilter: "(objectClass=user)",
-					BaseDNs: []string{"OU=A,DC=x", "OU=B,DC=x"}}}
-				units := c.units(h)
-				perBase := map[string][][2]int64{}
+// TestPartitionsAreDisjointAndComplete: whatever character a name ends in,
+// exactly one partition filter of a parallel read matches it, for every base
+// DN; one connection reads each base DN with the plain filter.
+func TestPartitionsAreDisjointAndComplete(t *testing.T) {
+	termRE := regexp.MustCompile(`\(sAMAccountName=\*(.)\)`)
+	lastChars := []string{"0", "5", "9", "a", "e", "z", "A", "Z", "ä", "ß", "_", ".", "-", "$"}
+	for _, conns := range []int{1, 2, 3, 5, 16} {
+		t.Run(fmt.Sprintf("connections=%d", conns), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.ReadConnections, cfg.BaseDNs = conns, []string{"OU=A,DC=x", "OU=B,DC=x"}
+			c := &Client{cfg: cfg}
+			units := c.units()
+			if len(units) != 2*conns {
+				t.Fatalf("%d units, want %d", len(units), 2*conns)
+			}
+			for _, base := range cfg.BaseDNs {
+				var filters []string
 				for _, u := range units {
-					if conns == 1 {
-						if u.filter != "(objectClass=user)" {
-							t.Fatalf("one connection: filter %q", u.filter)
+					if u.base == base {
+						filters = append(filters, u.filter)
+						if _, err := ldap.CompileFilter(u.filter); err != nil {
+							t.Fatalf("%q: %v", u.filter, err)
 						}
-						perBase[u.base] = append(perBase[u.base], [2]int64{0, h})
-						continue
-					}
-					m := rangeRE.FindStringSubmatch(u.filter)
-					if m == nil {
-						t.Fatalf("filter %q", u.filter)
-					}
-					lo, _ := strconv.ParseInt(m[1], 10, 64)
-					hi, _ := strconv.ParseInt(m[2], 10, 64)
-					perBase[u.base] = append(perBase[u.base], [2]int64{lo, hi})
-				}
-				if len(perBase) != 2 {
-					t.Fatalf("units cover %d base DNs, want 2", len(perBase))
-				}
-				for base, rs := range perBase {
-					next := int64(0)
-					for _, r := range rs {
-						if r[0] != next || r[1] < r[0] {
-							t.Fatalf("%s: range %v after %d: gap, overlap or empty", base, r, next-1)
+						if !strings.HasPrefix(u.filter, "(&"+cfg.UserFilter) && u.filter != cfg.UserFilter {
+							t.Errorf("%q does not keep the user filter", u.filter)
 						}
-						next = r[1] + 1
-					}
-					if next != h+1 {
-						t.Fatalf("%s: ranges end at %d, want %d", base, next-1, h)
-					}
-					if conns > 1 && h >= int64(conns*rangesPerConnection) && len(rs) != conns*rangesPerConnection {
-						t.Errorf("%s: %d ranges, want %d", base, len(rs), conns*rangesPerConnection)
 					}
 				}
-			})
-		}
+				for _, last := range lastChars {
+					matches := 0
+					for _, f := range filters {
+						if conns == 1 {
+							matches++
+							continue
+						}
+						set := map[string]bool{}
+						for _, m := range termRE.FindAllStringSubmatch(f, -1) {
+							set[m[1]] = true
+						}
+						in := set[strings.ToLower(last)]
+						if strings.Contains(f, "(!(|") {
+							in = !in
+						}
+						if in {
+							matches++
+						}
+					}
+					if matches != 1 {
+						t.Errorf("%s: a name ending in %q matches %d partitions, want 1", base, last, matches)
+					}
+				}
+			}
+		})
 	}
 }

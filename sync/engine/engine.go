@@ -193,7 +193,10 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		return fail(StageApply, err)
 	}
 	res.Run.ID = id
-	end := start.Add(res.Run.Duration)
+	// The run record was written inside the transaction, before its commit;
+	// what the caller, the metrics and the log get includes the apply.
+	end := e.now()
+	res.Run.Duration = end.Sub(start)
 	e.lastSuccess.Store(end.UnixNano())
 
 	e.logActions(log, p)

@@ -9,5 +9,20 @@
 // directory concern, and handing plan finished ums.User values keeps plan
 // free of LDAP vocabulary. The mapping itself is pure (Decode) and table-tested.
 //
+// A full read runs over read_connections connections in parallel (Users):
+// Samba, like AD, computes a whole page before it sends it, and go-ldap's
+// BER decoding costs ~40 µs per entry, so with one connection the DC idles
+// while the client decodes (measured: a Go read of 50,000 users 7.7-8.1 s
+// against 5.8 s for ldapsearch). Each base DN is split by the last character
+// of sAMAccountName — disjoint and complete whatever the names are, and
+// balanced for numbered and real names alike. Ranges of uSNChanged were tried
+// first and dropped: users created or changed in bulk share a narrow band of
+// USNs, so equal ranges were badly skewed (10,000 seeded users fell into one
+// of eight ranges), and each range search cost the DC an index scan
+// (~50 ms). A catch-up search for uSNChanged above the rootDSE's
+// highestCommittedUSN, read before the partitions, re-reads users changed
+// (or renamed across partitions) during the read; without it a parallel read
+// missed 11 of 12 users modified mid-read (TestChangesDuringTheReadAreCaught).
+//
 // It knows nothing about SQLite or mail.
 package directory

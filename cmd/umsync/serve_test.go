@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/umsync/umsync/internal/adlab"
+	"github.com/umsync/umsync/internal/logtest"
 )
 
 // TestMain lets a test run this package's binary as the real umsync: with
@@ -104,25 +104,6 @@ func get(t *testing.T, url string) (int, map[string]any, string) {
 	return resp.StatusCode, m, string(body)
 }
 
-// logBuffer collects log lines written from the daemon's goroutines while the
-// test reads them.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -144,7 +125,7 @@ func TestServeInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
+	var logs logtest.Buffer
 	d, err := startDaemon(context.Background(), cfg, zerolog.New(io.MultiWriter(&logs, zerolog.NewTestWriter(t))))
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +250,7 @@ func TestServeProcessStopsOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill() // only if the test fails before Wait
-	var logs logBuffer
+	var logs logtest.Buffer
 	addr := make(chan string, 1)
 	cycles := make(chan struct{}, 100)
 	done := make(chan struct{})

@@ -32,16 +32,22 @@ func NewScheduler(cfg Config, e *Engine, log zerolog.Logger) (*Scheduler, error)
 		return nil, err
 	}
 	log = log.With().Str("component", "scheduler").Logger()
-	cl := cronLogger{log}
-	s := &Scheduler{cron: cron.New(), timeout: cfg.ShutdownTimeout, log: log}
-	var ctx context.Context
-	ctx, s.cancel = context.WithCancel(context.Background())
-	cycle := cron.FuncJob(func() {
+	return newScheduler(sched, cfg.ShutdownTimeout, func(ctx context.Context) {
 		_, err := e.Cycle(ctx, Options{Mode: ModeFull})
 		if errors.Is(err, ErrBusy) {
 			log.Info().Msg("cycle skipped: another cycle is still running")
 		}
-	})
+	}, log), nil
+}
+
+// newScheduler runs job on sched: never two at once, a panic recovered and
+// logged (and the next run still happens).
+func newScheduler(sched cron.Schedule, timeout time.Duration, job func(ctx context.Context), log zerolog.Logger) *Scheduler {
+	cl := cronLogger{log}
+	s := &Scheduler{cron: cron.New(), timeout: timeout, log: log}
+	var ctx context.Context
+	ctx, s.cancel = context.WithCancel(context.Background())
+	cycle := cron.FuncJob(func() { job(ctx) })
 	// Recover innermost: with Recover outside SkipIfStillRunning a
 	// panicking job would be skipped forever (robfig/cron#366).
 	wrapped := cron.NewChain(cron.SkipIfStillRunning(cl), cron.Recover(cl)).Then(cycle)
@@ -57,7 +63,7 @@ func NewScheduler(cfg Config, e *Engine, log zerolog.Logger) (*Scheduler, error)
 		wrapped.Run()
 	})
 	s.entry = s.cron.Schedule(sched, s.job)
-	return s, nil
+	return s
 }
 
 // Start runs one cycle now (in the background) and starts the schedule.

@@ -26,10 +26,23 @@ func newClient(t *testing.T, cfg directory.Config) *directory.Client {
 	return c
 }
 
+// users reads the DC's state, then every user in scope.
+func users(t *testing.T, ctx context.Context, c *directory.Client, fn func(ums.User) error, skip func(string, error)) error {
+	t.Helper()
+	st, err := c.State(ctx)
+	if err != nil {
+		return err
+	}
+	if st.ServiceName == "" || st.InvocationID == "" || st.HighestUSN <= 0 {
+		t.Fatalf("server state incomplete: %+v", st)
+	}
+	return c.Users(ctx, st, fn, skip)
+}
+
 func readAll(t *testing.T, c *directory.Client) (map[string]ums.User, error) {
 	t.Helper()
 	out := map[string]ums.User{}
-	err := c.Users(context.Background(), func(u ums.User) error {
+	err := users(t, context.Background(), c, func(u ums.User) error {
 		if _, dup := out[u.SAMAccountName]; dup {
 			t.Errorf("user %s delivered twice", u.SAMAccountName)
 		}
@@ -195,7 +208,7 @@ func TestCancelStopsARead(t *testing.T) {
 	c := newClient(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
-	err := c.Users(ctx, func(ums.User) error {
+	err := users(t, ctx, c, func(ums.User) error {
 		n++
 		if n == 2 {
 			cancel()
@@ -271,7 +284,7 @@ func TestChangesDuringTheReadAreCaught(t *testing.T) {
 			cfg.PageSize, cfg.ReadConnections = 1, conns
 			last := map[string]string{}
 			deliveries := 0
-			err := newClient(t, cfg).Users(context.Background(), func(u ums.User) error {
+			err := users(t, context.Background(), newClient(t, cfg), func(u ums.User) error {
 				deliveries++
 				if deliveries == 1 {
 					for _, dn := range dns {

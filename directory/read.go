@@ -2,9 +2,12 @@ package directory
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -23,14 +26,19 @@ var ErrServerChanged = errors.New("the directory server changed during the read 
 type ServerState struct {
 	// ServiceName is the DC's dsServiceName (its NTDS Settings DN).
 	ServiceName string
+	// InvocationID is the invocationId of the DC's database; it changes when
+	// the database is restored, and with it the meaning of every USN.
+	InvocationID string
 	// HighestUSN is highestCommittedUSN: every change so far has a
 	// uSNChanged at or below it.
 	HighestUSN int64
+	// NamingContexts are the partitions the DC holds.
+	NamingContexts []string
 }
 
 func readServerState(conn *ldap.Conn) (ServerState, error) {
 	res, err := conn.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases,
-		0, 0, false, "(objectClass=*)", []string{"dsServiceName", "highestCommittedUSN"}, nil))
+		0, 0, false, "(objectClass=*)", []string{"dsServiceName", "highestCommittedUSN", "namingContexts"}, nil))
 	if err != nil {
 		return ServerState{}, fmt.Errorf("read rootDSE: %w", err)
 	}
@@ -43,7 +51,42 @@ func readServerState(conn *ldap.Conn) (ServerState, error) {
 		return ServerState{}, fmt.Errorf("rootDSE highestCommittedUSN %q: not a number (is this Active Directory?)",
 			e.GetAttributeValue("highestCommittedUSN"))
 	}
-	return ServerState{ServiceName: e.GetAttributeValue("dsServiceName"), HighestUSN: usn}, nil
+	return ServerState{ServiceName: e.GetAttributeValue("dsServiceName"), HighestUSN: usn,
+		NamingContexts: e.GetAttributeValues("namingContexts")}, nil
+}
+
+// State reads the DC's identity (dsServiceName and the invocationId of its
+// NTDS Settings object) and its highestCommittedUSN. A cycle reads it before
+// it searches; its HighestUSN becomes the next watermark.
+func (c *Client) State(ctx context.Context) (ServerState, error) {
+	var st ServerState
+	err := c.do(ctx, func(conn *ldap.Conn, _ *bool) (err error) {
+		if st, err = readServerState(conn); err != nil {
+			return err
+		}
+		res, err := conn.Search(ldap.NewSearchRequest(st.ServiceName, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+			0, 0, false, "(objectClass=*)", []string{"invocationId"}, nil))
+		if err != nil {
+			return fmt.Errorf("read invocationId of %s: %w", st.ServiceName, err)
+		}
+		if len(res.Entries) == 1 {
+			st.InvocationID, _ = DecodeGUID(res.Entries[0].GetRawAttributeValue("invocationId"))
+		}
+		return nil
+	})
+	return st, err
+}
+
+// Scope describes what a read covers: base DNs, user filter and the
+// attributes requested. A watermark taken with another scope is not valid
+// for a delta (a newly mapped attribute, say, needs a full read).
+func (c *Client) Scope() string {
+	h := sha256.New()
+	for _, b := range c.cfg.BaseDNs {
+		fmt.Fprintf(h, "base=%s\n", strings.ToLower(b))
+	}
+	fmt.Fprintf(h, "filter=%s\nattrs=%s\n", c.cfg.UserFilter, strings.Join(c.decoder.Attributes(), ","))
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // readUnit is one search of a read: a base DN and a filter.
@@ -96,7 +139,8 @@ func (c *Client) units() []readUnit {
 // to skip and not passed on. Errors from fn abort the read and come back as
 // they are.
 //
-// How: the rootDSE's highestCommittedUSN H is read first. With
+// How: st is the DC's state read (State) before the read; its
+// highestCommittedUSN is H. With
 // read_connections > 1 each base DN is cut into partitions (see units) that
 // are read in parallel over their own connections: the DC answers a page
 // only after computing all of it, and decoding a page costs the client
@@ -105,27 +149,9 @@ func (c *Client) units() []readUnit {
 // while the read ran (a renamed user may have left its partition): a user
 // may therefore reach fn twice, and the later one is the newer. Every
 // connection must reach the same DC (ErrServerChanged).
-func (c *Client) Users(ctx context.Context, fn func(ums.User) error, skip func(dn string, err error)) error {
+func (c *Client) Users(ctx context.Context, st ServerState, fn func(ums.User) error, skip func(dn string, err error)) error {
 	var mu sync.Mutex
-	deliver := func(e *ldap.Entry) error {
-		u, err := c.decoder.Decode(e)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			if skip != nil {
-				skip(e.DN, err)
-			}
-			return nil
-		}
-		return fn(u)
-	}
-	var st ServerState
-	if err := c.do(ctx, func(conn *ldap.Conn, _ *bool) (err error) {
-		st, err = readServerState(conn)
-		return err
-	}); err != nil {
-		return err
-	}
+	deliver := c.deliverer(&mu, fn, skip)
 	units := c.units()
 	var err error
 	if c.cfg.ReadConnections <= 1 {
@@ -141,6 +167,23 @@ func (c *Client) Users(ctx context.Context, fn func(ums.User) error, skip func(d
 		catchUp = append(catchUp, readUnit{base, fmt.Sprintf("(&%s(uSNChanged>=%d))", c.cfg.UserFilter, st.HighestUSN+1)})
 	}
 	return c.readSerial(ctx, catchUp, st, deliver)
+}
+
+// deliverer decodes an entry and hands it to fn under mu; undecodable
+// entries go to skip.
+func (c *Client) deliverer(mu *sync.Mutex, fn func(ums.User) error, skip func(dn string, err error)) func(*ldap.Entry) error {
+	return func(e *ldap.Entry) error {
+		u, err := c.decoder.Decode(e)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if skip != nil {
+				skip(e.DN, err)
+			}
+			return nil
+		}
+		return fn(u)
+	}
 }
 
 // readSerial reads units one after the other on the client's connection,

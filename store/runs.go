@@ -12,6 +12,9 @@ import (
 const (
 	ResultSuccess = "success"
 	ResultFailed  = "failed"
+	// ResultStoppedSafety: the cycle would have deactivated more users than
+	// the safety limits allow and changed nothing.
+	ResultStoppedSafety = "stopped_safety"
 )
 
 // Run is the record of one sync cycle.
@@ -26,6 +29,7 @@ type Run struct {
 	Deactivated int
 	Reactivated int
 	Unchanged   int
+	Purged      int
 	Result      string
 	Error       string
 }
@@ -36,10 +40,10 @@ type execer interface {
 
 func insertRun(ctx context.Context, db execer, r Run) (int64, error) {
 	res, err := db.ExecContext(ctx, `INSERT INTO sync_runs
-		(mode, started_at, duration_ms, read, created, updated, deactivated, reactivated, unchanged, result, error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(mode, started_at, duration_ms, read, created, updated, deactivated, reactivated, unchanged, purged, result, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Mode, formatTime(r.StartedAt), r.Duration.Milliseconds(), r.Read, r.Created, r.Updated,
-		r.Deactivated, r.Reactivated, r.Unchanged, r.Result, r.Error)
+		r.Deactivated, r.Reactivated, r.Unchanged, r.Purged, r.Result, r.Error)
 	if err != nil {
 		return 0, fmt.Errorf("store: record run: %w", err)
 	}
@@ -54,7 +58,7 @@ func (s *Store) RecordRun(ctx context.Context, r Run) (int64, error) {
 // Runs returns the newest runs first.
 func (s *Store) Runs(ctx context.Context, limit int) ([]Run, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, mode, started_at, duration_ms, read, created, updated,
-		deactivated, reactivated, unchanged, result, error FROM sync_runs ORDER BY id DESC LIMIT ?`, limit)
+		deactivated, reactivated, unchanged, purged, result, error FROM sync_runs ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: query runs: %w", err)
 	}
@@ -65,7 +69,7 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]Run, error) {
 		var started string
 		var ms int64
 		if err := rows.Scan(&r.ID, &r.Mode, &started, &ms, &r.Read, &r.Created, &r.Updated,
-			&r.Deactivated, &r.Reactivated, &r.Unchanged, &r.Result, &r.Error); err != nil {
+			&r.Deactivated, &r.Reactivated, &r.Unchanged, &r.Purged, &r.Result, &r.Error); err != nil {
 			return nil, fmt.Errorf("store: query runs: %w", err)
 		}
 		if r.StartedAt, err = parseTime(started); err != nil {

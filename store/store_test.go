@@ -112,8 +112,8 @@ func TestApplyCycleRoundTrip(t *testing.T) {
 	b := testUser("bbbbbbbb-0000-0000-0000-000000000002", "bob", now)
 	b.State, b.Enabled, b.DeactivationReason, b.DeactivatedAt = ums.StateDeactivated, false, "disabled in directory", now
 	b.FaxNumbers = nil
-	id, err := s.ApplyCycle(ctx, []*ums.User{&a, &b}, Run{Mode: "full", StartedAt: now, Duration: 1500 * time.Millisecond,
-		Read: 2, Created: 2, Result: ResultSuccess})
+	id, err := s.ApplyCycle(ctx, CycleWrite{Users: []*ums.User{&a, &b}, Run: Run{Mode: "full", StartedAt: now, Duration: 1500 * time.Millisecond,
+		Read: 2, Created: 2, Result: ResultSuccess}})
 	if err != nil || id == 0 {
 		t.Fatalf("ApplyCycle = %d, %v", id, err)
 	}
@@ -137,7 +137,7 @@ func TestApplyCycleRoundTrip(t *testing.T) {
 	a2.Mail = "alice2@example.test"
 	a2.FirstSeen = now.Add(time.Hour) // must be ignored on update
 	a2.UpdatedAt = now.Add(time.Hour)
-	if _, err := s.ApplyCycle(ctx, []*ums.User{&a2}, Run{Mode: "full", StartedAt: now.Add(time.Hour), Result: ResultSuccess}); err != nil {
+	if _, err := s.ApplyCycle(ctx, CycleWrite{Users: []*ums.User{&a2}, Run: Run{Mode: "full", StartedAt: now.Add(time.Hour), Result: ResultSuccess}}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.User(ctx, "ALICE")
@@ -172,7 +172,7 @@ func TestApplyCycleIsAtomic(t *testing.T) {
 	good := testUser("aaaaaaaa-0000-0000-0000-000000000001", "alice", now)
 	bad := testUser("bbbbbbbb-0000-0000-0000-000000000002", "bob", now)
 	bad.State = "weird"
-	if _, err := s.ApplyCycle(ctx, []*ums.User{&good, &bad}, Run{Mode: "full", StartedAt: now, Result: ResultSuccess}); err == nil {
+	if _, err := s.ApplyCycle(ctx, CycleWrite{Users: []*ums.User{&good, &bad}, Run: Run{Mode: "full", StartedAt: now, Result: ResultSuccess}}); err == nil {
 		t.Fatal("ApplyCycle with an invalid state succeeded")
 	}
 	all, _ := s.AllUsers(ctx)
@@ -191,7 +191,7 @@ func TestListUsersSearch(t *testing.T) {
 	b.Surname, b.Extension, b.FaxNumbers = "Weiß", "3000", []string{"+4930777"}
 	c := testUser("cccccccc-0000-0000-0000-000000000003", "carol_x", now)
 	c.State, c.Surname = ums.StateDeactivated, "Groß"
-	if _, err := s.ApplyCycle(ctx, []*ums.User{&a, &b, &c}, Run{Mode: "full", StartedAt: now, Result: ResultSuccess}); err != nil {
+	if _, err := s.ApplyCycle(ctx, CycleWrite{Users: []*ums.User{&a, &b, &c}, Run: Run{Mode: "full", StartedAt: now, Result: ResultSuccess}}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

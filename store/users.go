@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/umsync/umsync/ums"
 )
@@ -176,14 +177,24 @@ func userArgs(args []any, u *ums.User) ([]any, error) {
 		nullTime(u.DeactivatedAt)), nil
 }
 
-// ApplyCycle writes the users a cycle changed and the cycle's run record in
-// one transaction: either all of a cycle lands or none of it.
-func (s *Store) ApplyCycle(ctx context.Context, users []*ums.User, run Run) (int64, error) {
+// CycleWrite is everything one cycle writes.
+type CycleWrite struct {
+	Users     []*ums.User // created or changed: upserted by anchor
+	Purge     []string    // anchors of deactivated users deleted for good
+	Watermark *Watermark  // nil leaves the watermark as it is
+	Run       Run
+}
+
+// ApplyCycle writes a cycle's users, purges, watermark and run record in one
+// transaction: either all of a cycle lands or none of it, so the watermark
+// never gets ahead of the changes it covers.
+func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback()
+	users := w.Users
 	var batch *sql.Stmt
 	args := make([]any, 0, upsertBatch*18)
 	for len(users) > 0 {
@@ -209,7 +220,21 @@ func (s *Store) ApplyCycle(ctx context.Context, users []*ums.User, run Run) (int
 		}
 		users = users[n:]
 	}
-	id, err := insertRun(ctx, tx, run)
+	for _, anchor := range w.Purge {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE anchor = ? AND state = ?`, anchor, string(ums.StateDeactivated))
+		if err != nil {
+			return 0, fmt.Errorf("store: purge %s: %w", anchor, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return 0, fmt.Errorf("store: purge %s: not a deactivated user", anchor)
+		}
+	}
+	if w.Watermark != nil {
+		if err := writeWatermark(ctx, tx, *w.Watermark); err != nil {
+			return 0, err
+		}
+	}
+	id, err := insertRun(ctx, tx, w.Run)
 	if err != nil {
 		return 0, err
 	}
@@ -217,4 +242,32 @@ func (s *Store) ApplyCycle(ctx context.Context, users []*ums.User, run Run) (int
 		return 0, fmt.Errorf("store: commit: %w", err)
 	}
 	return id, nil
+}
+
+// UsersByAnchor returns the stored users among anchors (unknown ones are
+// left out), for planning a delta without loading every user.
+func (s *Store) UsersByAnchor(ctx context.Context, anchors []string) ([]ums.User, error) {
+	var out []ums.User
+	for len(anchors) > 0 {
+		n := min(len(anchors), 500)
+		args := make([]any, n)
+		for i, a := range anchors[:n] {
+			args[i] = a
+		}
+		users, err := s.queryUsers(ctx, `SELECT `+userColumns+` FROM users WHERE anchor IN (?`+
+			strings.Repeat(", ?", n-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, users...)
+		anchors = anchors[n:]
+	}
+	return out, nil
+}
+
+// DeactivatedBefore returns the users deactivated before cutoff: the ones
+// whose retention has run out.
+func (s *Store) DeactivatedBefore(ctx context.Context, cutoff time.Time) ([]ums.User, error) {
+	return s.queryUsers(ctx, `SELECT `+userColumns+` FROM users WHERE state = ? AND deactivated_at IS NOT NULL
+		AND deactivated_at < ? ORDER BY anchor`, string(ums.StateDeactivated), formatTime(cutoff))
 }

@@ -25,8 +25,9 @@ func TestSyncAndUsersCLI(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("sync --dry-run: exit %d\n%s", code, stderr)
 	}
-	for _, want := range []string{"dry run: nothing was changed", "create     cli0", "[deactivated: disabled in directory]",
-		"read 3, create 3, update 0, reactivate 0, deactivate 0, unchanged 0"} {
+	for _, want := range []string{"full sync instead of a delta: no watermark yet (first sync)",
+		"dry run: nothing was changed", "create     cli0", "[deactivated: disabled in directory]",
+		"read 3, create 3, update 0, reactivate 0, deactivate 0, purge 0, unchanged 0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out)
 		}
@@ -40,8 +41,13 @@ func TestSyncAndUsersCLI(t *testing.T) {
 	}
 
 	out, stderr, code = umsync(t, "sync", "--full", "--config", cfg)
-	if code != exitOK || !strings.Contains(out, "full sync: read 3, created 3, updated 0, reactivated 0, deactivated 0, unchanged 0") {
+	if code != exitOK || !strings.Contains(out, "full sync: read 3, created 3, updated 0, reactivated 0, deactivated 0, purged 0, unchanged 0") {
 		t.Fatalf("sync: exit %d, %q\n%s", code, out, stderr)
+	}
+	// Nothing changed in AD: a delta reads nothing.
+	out, stderr, code = umsync(t, "sync", "--config", cfg)
+	if code != exitOK || !strings.HasPrefix(out, "delta sync: read 0, created 0, updated 0, reactivated 0, deactivated 0, purged 0") {
+		t.Fatalf("idle delta: exit %d, %q\n%s", code, out, stderr)
 	}
 
 	out, _, code = umsync(t, "users", "list", "--config", cfg, "--output", "json")
@@ -70,6 +76,13 @@ func TestSyncAndUsersCLI(t *testing.T) {
 	out, _, _ = umsync(t, "users", "list", "--config", cfg, "--state", "active")
 	if strings.Contains(out, "cli0") || !strings.Contains(out, "(2 users)") {
 		t.Errorf("users list --state active:\n%s", out)
+	}
+
+	// One user changed in AD: the next delta reads exactly that one.
+	lab.Modify(t, "CN=cli2,"+ou, "department", "Einkauf")
+	out, stderr, code = umsync(t, "sync", "--config", cfg)
+	if code != exitOK || !strings.HasPrefix(out, "delta sync: read 1, created 0, updated 1, reactivated 0, deactivated 0, purged 0") {
+		t.Fatalf("delta after one change: exit %d, %q\n%s", code, out, stderr)
 	}
 
 	anchor := users[1]["anchor"].(string)

@@ -30,7 +30,7 @@ func wire(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.R
 		st.Close()
 		return nil, err
 	}
-	eng, err := engine.New(ctx, dir, st, log, reg)
+	eng, err := engine.New(ctx, cfg.Sync, dir, st, log, reg)
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -10,15 +10,26 @@ import (
 // Config is the `sync:` section of the umsync config.
 type Config struct {
 	// Schedule is a cron spec (5 fields, @every, @hourly…; CRON_TZ=Zone
-	// prefix allowed) for the cycles `serve` runs.
+	// prefix allowed) for the delta cycles `serve` runs.
 	Schedule string `yaml:"schedule"`
+	// FullSchedule is the cron spec of the full reconcile, which catches
+	// what a delta cannot (e.g. a user_filter that stops matching).
+	FullSchedule string `yaml:"full_schedule"`
+	// Retention is how long a deactivated user is kept before it is purged
+	// (deleted from the store for good). 0 keeps them forever.
+	Retention time.Duration `yaml:"retention"`
+	// MaxDeactivations and MaxDeactivationPercent (of active users) stop a
+	// cycle that would deactivate more; 0 turns a limit off.
+	MaxDeactivations       int     `yaml:"max_deactivations"`
+	MaxDeactivationPercent float64 `yaml:"max_deactivation_percent"`
 	// ShutdownTimeout bounds how long shutdown waits for a cancelled cycle.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
 // DefaultConfig returns the defaults that apply before the YAML is decoded.
 func DefaultConfig() Config {
-	return Config{Schedule: "@every 1m", ShutdownTimeout: 30 * time.Second}
+	return Config{Schedule: "@every 1m", FullSchedule: "0 3 * * *", Retention: 30 * 24 * time.Hour,
+		MaxDeactivations: 50, MaxDeactivationPercent: 10, ShutdownTimeout: 30 * time.Second}
 }
 
 // Validate returns every problem with its YAML path under prefix.
@@ -26,6 +37,18 @@ func (c *Config) Validate(prefix string) []error {
 	var errs []error
 	if _, err := ParseSchedule(c.Schedule); err != nil {
 		errs = append(errs, fmt.Errorf("%s.schedule: %w", prefix, err))
+	}
+	if _, err := ParseSchedule(c.FullSchedule); err != nil {
+		errs = append(errs, fmt.Errorf("%s.full_schedule: %w", prefix, err))
+	}
+	if c.Retention < 0 {
+		errs = append(errs, fmt.Errorf("%s.retention: must not be negative", prefix))
+	}
+	if c.MaxDeactivations < 0 {
+		errs = append(errs, fmt.Errorf("%s.max_deactivations: must not be negative", prefix))
+	}
+	if c.MaxDeactivationPercent < 0 || c.MaxDeactivationPercent > 100 {
+		errs = append(errs, fmt.Errorf("%s.max_deactivation_percent: must be between 0 and 100, got %g", prefix, c.MaxDeactivationPercent))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("%s.shutdown_timeout: must be positive", prefix))

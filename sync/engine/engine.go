@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/plan"
 	"github.com/umsync/umsync/ums"
@@ -19,21 +20,34 @@ import (
 // Mode is the kind of cycle.
 type Mode string
 
-// ModeFull reads every user in scope and reconciles the whole store.
-const ModeFull Mode = "full"
+const (
+	// ModeFull reads every user in scope and reconciles the whole store.
+	ModeFull Mode = "full"
+	// ModeDelta reads only what changed on the DC since the watermark. It
+	// runs full instead when there is no usable watermark.
+	ModeDelta Mode = "delta"
+)
 
-var changeKinds = []plan.Kind{plan.Create, plan.Update, plan.Reactivate, plan.Deactivate}
+var changeKinds = []plan.Kind{plan.Create, plan.Update, plan.Reactivate, plan.Deactivate, plan.Purge}
 
 // Directory is what a cycle needs of the directory.
 type Directory interface {
-	Ping(ctx context.Context) error
-	Users(ctx context.Context, fn func(ums.User) error, skip func(dn string, err error)) error
+	State(ctx context.Context) (directory.ServerState, error)
+	Users(ctx context.Context, st directory.ServerState, fn func(ums.User) error, skip func(dn string, err error)) error
+	Changes(ctx context.Context, st directory.ServerState, since int64, fn func(ums.User) error,
+		gone func(directory.Gone) error, skip func(dn string, err error)) error
+	// Scope describes what is read (base DNs, filter, attributes); a
+	// watermark is only valid for the scope it was taken with.
+	Scope() string
 }
 
 // Store is what a cycle needs of the store.
 type Store interface {
 	AllUsers(ctx context.Context) ([]ums.User, error)
-	ApplyCycle(ctx context.Context, users []*ums.User, run store.Run) (int64, error)
+	UsersByAnchor(ctx context.Context, anchors []string) ([]ums.User, error)
+	DeactivatedBefore(ctx context.Context, cutoff time.Time) ([]ums.User, error)
+	Watermark(ctx context.Context) (store.Watermark, bool, error)
+	ApplyCycle(ctx context.Context, w store.CycleWrite) (int64, error)
 	RecordRun(ctx context.Context, run store.Run) (int64, error)
 	CountByState(ctx context.Context) (map[ums.State]int, error)
 	LastSuccess(ctx context.Context) (time.Time, error)
@@ -50,6 +64,7 @@ func (e *StageError) Unwrap() error { return e.Err }
 
 // Engine runs sync cycles, one at a time.
 type Engine struct {
+	cfg     Config
 	dir     Directory
 	store   Store
 	log     zerolog.Logger
@@ -62,8 +77,8 @@ type Engine struct {
 
 // New builds an engine and loads the last successful run's time from the
 // store, so readiness survives a restart.
-func New(ctx context.Context, dir Directory, st Store, log zerolog.Logger, reg prometheus.Registerer) (*Engine, error) {
-	e := &Engine{dir: dir, store: st, log: log.With().Str("component", "engine").Logger(),
+func New(ctx context.Context, cfg Config, dir Directory, st Store, log zerolog.Logger, reg prometheus.Registerer) (*Engine, error) {
+	e := &Engine{cfg: cfg, dir: dir, store: st, log: log.With().Str("component", "engine").Logger(),
 		metrics: newMetrics(reg), now: time.Now}
 	last, err := st.LastSuccess(ctx)
 	if err != nil {
@@ -90,14 +105,18 @@ func (e *Engine) LastSuccess() time.Time {
 
 // Options select what a cycle does.
 type Options struct {
-	Mode   Mode
+	Mode   Mode // ModeDelta when empty
 	DryRun bool // plan only: nothing is written, not even a run record
+	// AllowMassDeactivation applies a plan that breaks the safety limits.
+	AllowMassDeactivation bool
 }
 
 // Result is what a cycle did (or, for a dry run, would do).
 type Result struct {
 	Run  store.Run
 	Plan *plan.Plan
+	// FullBecause says why a delta ran as a full cycle ("" otherwise).
+	FullBecause string
 }
 
 // ErrBusy is returned when another cycle is running in this process.
@@ -105,78 +124,173 @@ var ErrBusy = errors.New("a sync cycle is already running")
 
 // Cycle runs one cycle. A failure at any stage changes no user; it is
 // recorded as a failed run (unless dry-run) and returned as a *StageError.
+// A plan that breaks the safety limits changes nothing either: it is
+// recorded as stopped_safety and returned as an error wrapping
+// plan.ErrMassDeactivation.
 func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	if !e.running.TryLock() {
 		return Result{}, ErrBusy
 	}
 	defer e.running.Unlock()
 	if opts.Mode == "" {
-		opts.Mode = ModeFull
+		opts.Mode = ModeDelta
 	}
 	start := e.now()
 	res := Result{Run: store.Run{Mode: string(opts.Mode), StartedAt: start}}
-	lc := e.log.With().Str("mode", string(opts.Mode))
+	log := e.log
 	if opts.DryRun {
-		lc = lc.Bool("dry_run", true)
+		log = log.With().Bool("dry_run", true).Logger()
 	}
-	log := lc.Logger()
-	log.Debug().Msg("sync started")
 
+	record := func(result string, err error) {
+		res.Run.Duration = e.now().Sub(start)
+		res.Run.Result, res.Run.Error = result, err.Error()
+		if opts.DryRun {
+			return
+		}
+		e.metrics.runs.WithLabelValues(res.Run.Mode, result).Inc()
+		e.metrics.duration.WithLabelValues(res.Run.Mode).Observe(res.Run.Duration.Seconds())
+		// Record with a context of its own: a cancelled cycle is still
+		// worth a record.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, rerr := e.store.RecordRun(rctx, res.Run); rerr != nil {
+			log.Error().Err(rerr).Msg("could not record the run")
+		}
+	}
 	fail := func(stage string, err error) (Result, error) {
 		err = &StageError{Stage: stage, Err: err}
-		res.Run.Duration = e.now().Sub(start)
-		res.Run.Result, res.Run.Error = ResultFailed, err.Error()
 		if !opts.DryRun {
-			e.metrics.runs.WithLabelValues(string(opts.Mode), ResultFailed).Inc()
 			e.metrics.errors.WithLabelValues(stage).Inc()
-			e.metrics.duration.WithLabelValues(string(opts.Mode)).Observe(res.Run.Duration.Seconds())
-			// Record with a context of its own: a cancelled cycle is still
-			// worth a record.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			if _, rerr := e.store.RecordRun(rctx, res.Run); rerr != nil {
-				log.Error().Err(rerr).Msg("could not record the failed run")
-			}
 		}
-		log.Error().Err(err).Str("stage", stage).Dur("duration", res.Run.Duration).
+		record(ResultFailed, err)
+		log.Error().Err(err).Str("mode", res.Run.Mode).Str("stage", stage).Dur("duration", res.Run.Duration).
 			Msg("sync failed; nothing was changed")
 		return res, err
 	}
 
-	if err := e.dir.Ping(ctx); err != nil {
+	st, err := e.dir.State(ctx)
+	if err != nil {
 		return fail(StageConnect, err)
 	}
-	stored, err := e.store.AllUsers(ctx)
-	if err != nil {
-		return fail(StageApply, err)
+	mode := opts.Mode
+	var wm store.Watermark
+	if mode == ModeDelta {
+		var ok bool
+		if wm, ok, err = e.store.Watermark(ctx); err != nil {
+			return fail(StageApply, err)
+		}
+		if res.FullBecause = deltaUnusable(wm, ok, st, e.dir.Scope()); res.FullBecause != "" {
+			mode = ModeFull
+			log.Info().Str("reason", res.FullBecause).Msg("running a full sync instead of a delta")
+		}
 	}
+	res.Run.Mode = string(mode)
+	log = log.With().Str("mode", string(mode)).Logger()
+	log.Debug().Int64("highest_usn", st.HighestUSN).Int64("watermark", wm.USN).Msg("sync started")
+
 	readStart := e.now()
-	// Plan while reading: only changed users are kept. The directory
-	// delivers a user twice when it changed during the read; the planner
-	// keeps the later reading.
-	planner := plan.NewFull(stored, start.UTC())
-	read := 0
-	err = e.dir.Users(ctx, func(u ums.User) error {
-		read++
-		planner.Add(u)
-		return nil
-	}, func(dn string, err error) {
-		log.Warn().Str("dn", dn).Err(err).Msg("directory entry skipped")
-	})
-	e.metrics.entriesRead.Add(float64(read))
-	if err != nil {
-		return fail(StageRead, err)
+	var (
+		planner *plan.Planner
+		active  int
+		read    int
+	)
+	skip := func(dn string, err error) { log.Warn().Str("dn", dn).Err(err).Msg("directory entry skipped") }
+	if mode == ModeFull {
+		stored, err := e.store.AllUsers(ctx)
+		if err != nil {
+			return fail(StageApply, err)
+		}
+		for i := range stored {
+			if stored[i].State == ums.StateActive {
+				active++
+			}
+		}
+		// Plan while reading: only changed users are kept. The directory
+		// delivers a user twice when it changed during the read; the
+		// planner keeps the later reading.
+		planner = plan.NewFull(stored, start.UTC())
+		err = e.dir.Users(ctx, st, func(u ums.User) error {
+			read++
+			planner.Add(u)
+			return nil
+		}, skip)
+		e.metrics.entriesRead.Add(float64(read))
+		if err != nil {
+			return fail(StageRead, err)
+		}
+	} else {
+		var changed []ums.User
+		var gone []directory.Gone
+		err = e.dir.Changes(ctx, st, wm.USN, func(u ums.User) error {
+			changed = append(changed, u)
+			return nil
+		}, func(g directory.Gone) error {
+			gone = append(gone, g)
+			return nil
+		}, skip)
+		read = len(changed)
+		e.metrics.entriesRead.Add(float64(read))
+		if err != nil {
+			return fail(StageRead, err)
+		}
+		anchors := make([]string, 0, len(changed)+len(gone))
+		for _, u := range changed {
+			anchors = append(anchors, u.Anchor)
+		}
+		for _, g := range gone {
+			anchors = append(anchors, g.Anchor)
+		}
+		stored, err := e.store.UsersByAnchor(ctx, anchors)
+		if err != nil {
+			return fail(StageApply, err)
+		}
+		counts, err := e.store.CountByState(ctx)
+		if err != nil {
+			return fail(StageApply, err)
+		}
+		active = counts[ums.StateActive]
+		planner = plan.NewDelta(stored, start.UTC())
+		for _, u := range changed {
+			planner.Add(u)
+		}
+		for _, g := range gone {
+			planner.Gone(g.Anchor, g.Deleted)
+			log.Debug().Str("user_anchor", g.Anchor).Str("dn", g.DN).Bool("deleted", g.Deleted).Msg("changed object out of scope")
+		}
 	}
 	readTook := e.now().Sub(readStart)
+	if e.cfg.Retention > 0 {
+		cutoff := start.Add(-e.cfg.Retention)
+		expired, err := e.store.DeactivatedBefore(ctx, cutoff)
+		if err != nil {
+			return fail(StageApply, err)
+		}
+		planner.Purge(expired, cutoff)
+	}
 	p, err := planner.Finish()
 	if err != nil {
 		return fail(StagePlan, err)
 	}
-	stored = nil
+	planner = nil // the plan holds what is left to write; let the rest go
 	res.Plan = p
 	res.Run.Read, res.Run.Unchanged = p.Read, p.Unchanged
 	res.Run.Created, res.Run.Updated = p.Count(plan.Create), p.Count(plan.Update)
 	res.Run.Reactivated, res.Run.Deactivated = p.Count(plan.Reactivate), p.Count(plan.Deactivate)
+	res.Run.Purged = p.Count(plan.Purge)
+
+	if err := p.CheckSafety(active, e.limits()); err != nil {
+		if !opts.AllowMassDeactivation {
+			if !opts.DryRun {
+				e.metrics.safetyStops.Inc()
+			}
+			record(ResultStoppedSafety, err)
+			log.Error().Err(err).Int("deactivate", res.Run.Deactivated).Int("active", active).
+				Msg("sync stopped by the safety limits; nothing was changed. Check the directory; to apply it on purpose run: umsync sync --allow-mass-deactivation")
+			return res, err
+		}
+		log.Warn().Err(err).Msg("applying a mass deactivation on purpose (--allow-mass-deactivation)")
+	}
 	if opts.DryRun {
 		res.Run.Duration = e.now().Sub(start)
 		res.Run.Result = ResultSuccess
@@ -186,7 +300,11 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	res.Run.Result = ResultSuccess
 	applyStart := e.now()
 	res.Run.Duration = applyStart.Sub(start)
-	id, err := e.store.ApplyCycle(ctx, p.Users(), res.Run)
+	id, err := e.store.ApplyCycle(ctx, store.CycleWrite{
+		Users: p.Users(), Purge: p.Purged(), Run: res.Run,
+		Watermark: &store.Watermark{ServiceName: st.ServiceName, InvocationID: st.InvocationID,
+			Scope: e.dir.Scope(), USN: st.HighestUSN, UpdatedAt: start},
+	})
 	applyTook := e.now().Sub(applyStart)
 	if err != nil {
 		res.Run.Result = ""
@@ -200,9 +318,10 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	e.lastSuccess.Store(end.UnixNano())
 
 	e.logActions(log, p)
-	e.metrics.runs.WithLabelValues(string(opts.Mode), ResultSuccess).Inc()
-	e.metrics.duration.WithLabelValues(string(opts.Mode)).Observe(res.Run.Duration.Seconds())
+	e.metrics.runs.WithLabelValues(string(mode), ResultSuccess).Inc()
+	e.metrics.duration.WithLabelValues(string(mode)).Observe(res.Run.Duration.Seconds())
 	e.metrics.lastSuccess.Set(float64(end.UnixNano()) / 1e9)
+	e.metrics.watermark.Set(float64(st.HighestUSN))
 	for _, k := range changeKinds {
 		e.metrics.changes.WithLabelValues(string(k)).Add(float64(p.Count(k)))
 	}
@@ -211,10 +330,33 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	}
 	log.Info().Int64("run_id", id).Int("read", res.Run.Read).Int("created", res.Run.Created).
 		Int("updated", res.Run.Updated).Int("reactivated", res.Run.Reactivated).
-		Int("deactivated", res.Run.Deactivated).Int("unchanged", res.Run.Unchanged).
+		Int("deactivated", res.Run.Deactivated).Int("purged", res.Run.Purged).Int("unchanged", res.Run.Unchanged).
+		Int64("watermark", st.HighestUSN).
 		Dur("duration", res.Run.Duration).Dur("read_duration", readTook).Dur("apply_duration", applyTook).
 		Msg("sync finished")
 	return res, nil
+}
+
+func (e *Engine) limits() plan.Limits {
+	return plan.Limits{MaxDeactivations: e.cfg.MaxDeactivations, MaxPercent: e.cfg.MaxDeactivationPercent}
+}
+
+// deltaUnusable says why a delta cannot run from watermark w against the DC
+// state st and the current scope; "" when it can.
+func deltaUnusable(w store.Watermark, ok bool, st directory.ServerState, scope string) string {
+	switch {
+	case !ok:
+		return "no watermark yet (first sync)"
+	case w.ServiceName != st.ServiceName:
+		return fmt.Sprintf("the domain controller changed (%s, was %s): USNs are per DC", st.ServiceName, w.ServiceName)
+	case w.InvocationID != st.InvocationID:
+		return fmt.Sprintf("the DC's invocationId changed (%s, was %s): its database was restored", st.InvocationID, w.InvocationID)
+	case w.Scope != scope:
+		return "the scope changed (base_dns, user_filter or attributes)"
+	case st.HighestUSN < w.USN:
+		return fmt.Sprintf("the DC's highestCommittedUSN %d is below the watermark %d", st.HighestUSN, w.USN)
+	}
+	return ""
 }
 
 // logActions writes one event per user created, deactivated or
@@ -231,6 +373,8 @@ func (e *Engine) logActions(log zerolog.Logger, p *plan.Plan) {
 			}
 		case plan.Deactivate:
 			ev = ev.Str("reason", u.DeactivationReason)
+		case plan.Purge:
+			ev = ev.Time("deactivated_at", u.DeactivatedAt)
 		case plan.Reactivate:
 		default:
 			ev = log.Debug()
@@ -255,6 +399,8 @@ func verb(k plan.Kind) string {
 		return "updated"
 	case plan.Reactivate:
 		return "reactivated"
+	case plan.Purge:
+		return "purged"
 	default:
 		return "deactivated"
 	}

@@ -28,12 +28,14 @@ type rig struct {
 	store *store.Store
 	reg   *prometheus.Registry
 	dbDir string
+	sync  engine.Config // safety limits off unless a test sets them
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	lab := adlab.Require(t)
-	r := &rig{lab: lab, ou: lab.OU(t), reg: prometheus.NewRegistry(), dbDir: t.TempDir()}
+	r := &rig{lab: lab, ou: lab.OU(t), reg: prometheus.NewRegistry(), dbDir: t.TempDir(), sync: engine.DefaultConfig()}
+	r.sync.MaxDeactivations, r.sync.MaxDeactivationPercent = 0, 0
 	st, err := store.Open(context.Background(), store.Config{Path: filepath.Join(r.dbDir, "umsync.db"), BusyTimeout: time.Second},
 		zerolog.New(zerolog.NewTestWriter(t)))
 	if err != nil {
@@ -58,7 +60,7 @@ func (r *rig) engine(t *testing.T, cfg *directory.Config) *engine.Engine {
 	}
 	t.Cleanup(func() { dir.Close() })
 	r.reg = prometheus.NewRegistry()
-	e, err := engine.New(context.Background(), dir, r.store, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel), r.reg)
+	e, err := engine.New(context.Background(), r.sync, dir, r.store, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel), r.reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,13 +16,14 @@ const (
 
 // Results of a cycle; the bounded values of the `result` label.
 const (
-	ResultSuccess = "success"
-	ResultFailed  = "failed"
+	ResultSuccess       = "success"
+	ResultFailed        = "failed"
+	ResultStoppedSafety = "stopped_safety"
 )
 
 var (
-	modes   = []Mode{ModeFull}
-	results = []string{ResultSuccess, ResultFailed}
+	modes   = []Mode{ModeFull, ModeDelta}
+	results = []string{ResultSuccess, ResultFailed, ResultStoppedSafety}
 	stages  = []string{StageConnect, StageRead, StagePlan, StageApply}
 	states  = []ums.State{ums.StateActive, ums.StateDeactivated}
 )
@@ -35,6 +36,8 @@ type metrics struct {
 	entriesRead prometheus.Counter
 	errors      *prometheus.CounterVec
 	changes     *prometheus.CounterVec
+	safetyStops prometheus.Counter
+	watermark   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -59,10 +62,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "umsync_sync_errors_total", Help: "Failed sync cycles, by the stage that failed.",
 		}, []string{"stage"}),
 		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "umsync_sync_changes_total", Help: "Users changed by sync cycles, by kind of change.",
+			Name: "umsync_sync_changes_total", Help: "Users changed by sync cycles, by kind of change (purge: deleted for good after the retention period).",
 		}, []string{"kind"}),
+		safetyStops: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "umsync_sync_safety_stops_total",
+			Help: "Cycles stopped because they would deactivate more users than the safety limits allow.",
+		}),
+		watermark: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "umsync_sync_watermark_usn", Help: "The DC's highestCommittedUSN the store has applied up to.",
+		}),
 	}
-	reg.MustRegister(m.runs, m.duration, m.lastSuccess, m.users, m.entriesRead, m.errors, m.changes)
+	reg.MustRegister(m.runs, m.duration, m.lastSuccess, m.users, m.entriesRead, m.errors, m.changes,
+		m.safetyStops, m.watermark)
 	for _, mode := range modes {
 		m.duration.WithLabelValues(string(mode))
 		for _, r := range results {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -24,45 +25,67 @@ type Scheduler struct {
 	wg      sync.WaitGroup // every run, the start-up one and cron's
 }
 
-// NewScheduler prepares (does not start) the schedule. Each cycle gets a
+// NewScheduler prepares (does not start) the schedules: deltas on
+// sync.schedule, full cycles on sync.full_schedule. Each cycle gets a
 // context that Stop cancels: cron itself cancels nothing.
 func NewScheduler(cfg Config, e *Engine, log zerolog.Logger) (*Scheduler, error) {
-	sched, err := ParseSchedule(cfg.Schedule)
+	delta, err := ParseSchedule(cfg.Schedule)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sync.schedule: %w", err)
+	}
+	full, err := ParseSchedule(cfg.FullSchedule)
+	if err != nil {
+		return nil, fmt.Errorf("sync.full_schedule: %w", err)
 	}
 	log = log.With().Str("component", "scheduler").Logger()
-	return newScheduler(sched, cfg.ShutdownTimeout, func(ctx context.Context) {
-		_, err := e.Cycle(ctx, Options{Mode: ModeFull})
-		if errors.Is(err, ErrBusy) {
-			log.Info().Msg("cycle skipped: another cycle is still running")
+	cycle := func(mode Mode) func(ctx context.Context) {
+		return func(ctx context.Context) {
+			_, err := e.Cycle(ctx, Options{Mode: mode})
+			if errors.Is(err, ErrBusy) {
+				log.Info().Str("mode", string(mode)).Msg("cycle skipped: another cycle is still running")
+			}
 		}
-	}, log), nil
+	}
+	return newScheduler(cfg.ShutdownTimeout, log,
+		scheduled{delta, cycle(ModeDelta)}, scheduled{full, cycle(ModeFull)}), nil
 }
 
-// newScheduler runs job on sched: never two at once, a panic recovered and
-// logged (and the next run still happens).
-func newScheduler(sched cron.Schedule, timeout time.Duration, job func(ctx context.Context), log zerolog.Logger) *Scheduler {
+// scheduled is a job and when it runs.
+type scheduled struct {
+	when cron.Schedule
+	job  func(ctx context.Context)
+}
+
+// newScheduler runs the jobs on their schedules: a job never overlaps
+// itself, and a panic is recovered and logged (and the next run still
+// happens). The engine's own lock keeps a delta and a full cycle from
+// running at once. Start runs the first job once at once.
+func newScheduler(timeout time.Duration, log zerolog.Logger, jobs ...scheduled) *Scheduler {
 	cl := cronLogger{log}
 	s := &Scheduler{cron: cron.New(), timeout: timeout, log: log}
 	var ctx context.Context
 	ctx, s.cancel = context.WithCancel(context.Background())
-	cycle := cron.FuncJob(func() { job(ctx) })
-	// Recover innermost: with Recover outside SkipIfStillRunning a
-	// panicking job would be skipped forever (robfig/cron#366).
-	wrapped := cron.NewChain(cron.SkipIfStillRunning(cl), cron.Recover(cl)).Then(cycle)
-	s.job = cron.FuncJob(func() {
-		s.mu.Lock()
-		if s.stopped {
+	for i, j := range jobs {
+		// Recover innermost: with Recover outside SkipIfStillRunning a
+		// panicking job would be skipped forever (robfig/cron#366).
+		wrapped := cron.NewChain(cron.SkipIfStillRunning(cl), cron.Recover(cl)).
+			Then(cron.FuncJob(func() { j.job(ctx) }))
+		job := cron.FuncJob(func() {
+			s.mu.Lock()
+			if s.stopped {
+				s.mu.Unlock()
+				return
+			}
+			s.wg.Add(1)
 			s.mu.Unlock()
-			return
+			defer s.wg.Done()
+			wrapped.Run()
+		})
+		id := s.cron.Schedule(j.when, job)
+		if i == 0 {
+			s.job, s.entry = job, id
 		}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		defer s.wg.Done()
-		wrapped.Run()
-	})
-	s.entry = s.cron.Schedule(sched, s.job)
+	}
 	return s
 }
 

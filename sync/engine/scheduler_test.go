@@ -34,11 +34,11 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func TestSchedulerSurvivesAPanic(t *testing.T) {
 	var runs atomic.Int32
 	var logs logtest.Buffer
-	s := newScheduler(every(20*time.Millisecond), time.Second, func(context.Context) {
+	s := newScheduler(time.Second, zerolog.New(&logs), scheduled{every(20 * time.Millisecond), func(context.Context) {
 		if runs.Add(1) == 1 {
 			panic("boom")
 		}
-	}, zerolog.New(&logs))
+	}})
 	s.Start()
 	waitUntil(t, "three cycles ran after the panic", func() bool { return runs.Load() >= 4 })
 	if err := s.Stop(); err != nil {
@@ -54,7 +54,7 @@ func TestSchedulerSurvivesAPanic(t *testing.T) {
 func TestSchedulerNeverOverlaps(t *testing.T) {
 	var running, maxRunning, runs atomic.Int32
 	var cancelled atomic.Bool
-	s := newScheduler(every(5*time.Millisecond), 5*time.Second, func(ctx context.Context) {
+	s := newScheduler(5*time.Second, zerolog.Nop(), scheduled{every(5 * time.Millisecond), func(ctx context.Context) {
 		n := running.Add(1)
 		defer running.Add(-1)
 		for {
@@ -69,7 +69,7 @@ func TestSchedulerNeverOverlaps(t *testing.T) {
 			return
 		}
 		time.Sleep(30 * time.Millisecond)
-	}, zerolog.Nop())
+	}})
 	s.Start()
 	waitUntil(t, "the third cycle started", func() bool { return runs.Load() >= 3 })
 	if err := s.Stop(); err != nil {
@@ -89,10 +89,10 @@ func TestStopTimesOut(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	var started atomic.Bool
-	s := newScheduler(every(time.Hour), 50*time.Millisecond, func(context.Context) {
+	s := newScheduler(50*time.Millisecond, zerolog.Nop(), scheduled{every(time.Hour), func(context.Context) {
 		started.Store(true)
 		<-release
-	}, zerolog.Nop())
+	}})
 	s.Start()
 	waitUntil(t, "the start-up cycle runs", started.Load)
 	err := s.Stop()

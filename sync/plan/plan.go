@@ -15,6 +15,7 @@ import (
 const (
 	ReasonDisabled   = "disabled in directory"
 	ReasonNotInScope = "not found in directory scope"
+	ReasonDeleted    = "deleted in directory"
 )
 
 // ErrEmptyRead refuses a cycle that read no users while the store has some.
@@ -29,6 +30,8 @@ const (
 	Update     Kind = "update"
 	Reactivate Kind = "reactivate"
 	Deactivate Kind = "deactivate"
+	// Purge deletes a user deactivated longer than the retention period.
+	Purge Kind = "purge"
 )
 
 // Action is one user's change: After is the row to write.
@@ -58,17 +61,33 @@ func (p *Plan) Count(k Kind) int {
 
 // Users returns the rows to write (pointers into the plan, not copies).
 func (p *Plan) Users() []*ums.User {
-	out := make([]*ums.User, len(p.Actions))
+	out := make([]*ums.User, 0, len(p.Actions))
 	for i := range p.Actions {
-		out[i] = &p.Actions[i].After
+		if p.Actions[i].Kind != Purge {
+			out = append(out, &p.Actions[i].After)
+		}
 	}
 	return out
 }
 
-// FullPlanner plans a full cycle while the directory is read: Add each user
-// as it arrives, then Finish. Only changed users are kept, so a read of
-// 50,000 unchanged users holds no copy of them.
-type FullPlanner struct {
+// Purged returns the anchors of the users to delete for good.
+func (p *Plan) Purged() []string {
+	var out []string
+	for _, a := range p.Actions {
+		if a.Kind == Purge {
+			out = append(out, a.After.Anchor)
+		}
+	}
+	return out
+}
+
+// Planner builds the plan of one cycle while the directory is read: Add
+// each user read as it arrives, Gone each changed object that left the
+// scope (delta), Purge the users whose retention ran out, then Finish. Only
+// changed users are kept, so a read of 50,000 unchanged users holds no copy
+// of them.
+type Planner struct {
+	full     bool
 	byAnchor map[string]*ums.User
 	stored   []ums.User
 	now      time.Time
@@ -76,19 +95,29 @@ type FullPlanner struct {
 	p        Plan
 }
 
-// NewFull starts a full plan against the stored users. now stamps the
-// changed rows.
-func NewFull(stored []ums.User, now time.Time) *FullPlanner {
+// NewFull starts a full plan: stored is every user in the store, and each
+// active one that is not read is out of scope. now stamps the changed rows.
+func NewFull(stored []ums.User, now time.Time) *Planner {
+	return newPlanner(true, stored, now)
+}
+
+// NewDelta starts a delta plan: stored holds (at least) the store's users
+// among the changed objects; users not mentioned stay as they are.
+func NewDelta(stored []ums.User, now time.Time) *Planner {
+	return newPlanner(false, stored, now)
+}
+
+func newPlanner(full bool, stored []ums.User, now time.Time) *Planner {
 	byAnchor := make(map[string]*ums.User, len(stored))
 	for i := range stored {
 		byAnchor[stored[i].Anchor] = &stored[i]
 	}
-	return &FullPlanner{byAnchor: byAnchor, stored: stored, now: now, seen: make(map[string]int, len(stored))}
+	return &Planner{full: full, byAnchor: byAnchor, stored: stored, now: now, seen: make(map[string]int, len(stored))}
 }
 
 // Add plans one user read from the directory. A user added again (it changed
 // while the directory was read) replaces its earlier reading.
-func (f *FullPlanner) Add(d ums.User) {
+func (f *Planner) Add(d ums.User) {
 	var (
 		a       Action
 		changed bool
@@ -98,7 +127,12 @@ func (f *FullPlanner) Add(d ums.User) {
 	} else {
 		a, changed = created(d, f.now), true
 	}
-	prev, again := f.seen[d.Anchor]
+	f.put(d.Anchor, a, changed)
+}
+
+// put records the planned action of anchor, replacing an earlier one.
+func (f *Planner) put(anchor string, a Action, changed bool) {
+	prev, again := f.seen[anchor]
 	switch {
 	case !again:
 		f.p.Read++
@@ -107,28 +141,60 @@ func (f *FullPlanner) Add(d ums.User) {
 		return
 	case prev >= 0: // changed before, back to the stored value now
 		f.p.Actions[prev] = Action{} // dropped in Finish
-		f.seen[d.Anchor] = -1
+		f.seen[anchor] = -1
 		f.p.Unchanged++
 		return
 	default: // unchanged before
 		f.p.Unchanged--
 	}
 	if changed {
-		f.seen[d.Anchor] = len(f.p.Actions)
+		f.seen[anchor] = len(f.p.Actions)
 		f.p.Actions = append(f.p.Actions, a)
 	} else {
-		f.seen[d.Anchor] = -1
+		f.seen[anchor] = -1
 		f.p.Unchanged++
 	}
 }
 
-// Finish plans the users that were not read (out of scope: deactivated) and
-// returns the plan. A read of 0 users while the store has users is refused.
-func (f *FullPlanner) Finish() (*Plan, error) {
-	if f.p.Read == 0 && len(f.stored) > 0 {
+// Gone plans a changed directory object that is not in scope any more: a
+// tombstone (deleted) or a user moved out of the base DNs. An active stored
+// user is deactivated; objects the store does not know, and users already
+// read in scope, are ignored.
+func (f *Planner) Gone(anchor string, deleted bool) {
+	if _, ok := f.seen[anchor]; ok {
+		return
+	}
+	old, ok := f.byAnchor[anchor]
+	if !ok || old.State != ums.StateActive {
+		return
+	}
+	reason := ReasonNotInScope
+	if deleted {
+		reason = ReasonDeleted
+	}
+	f.seen[anchor] = len(f.p.Actions)
+	f.p.Actions = append(f.p.Actions, Action{Kind: Deactivate, After: deactivated(*old, reason, f.now)})
+}
+
+// Purge plans the deletion, for good, of users deactivated before cutoff
+// (their retention has run out), unless this cycle read them again.
+func (f *Planner) Purge(expired []ums.User, cutoff time.Time) {
+	for _, u := range expired {
+		if _, ok := f.seen[u.Anchor]; ok || u.State != ums.StateDeactivated || !u.DeactivatedAt.Before(cutoff) {
+			continue
+		}
+		f.seen[u.Anchor] = len(f.p.Actions)
+		f.p.Actions = append(f.p.Actions, Action{Kind: Purge, After: u})
+	}
+}
+
+// Finish returns the plan. A full plan deactivates every active stored user
+// that was not read, and refuses a read of 0 users while the store has users.
+func (f *Planner) Finish() (*Plan, error) {
+	p := &f.p
+	if f.full && p.Read == 0 && len(f.stored) > 0 {
 		return nil, ErrEmptyRead
 	}
-	p := &f.p
 	kept := p.Actions[:0]
 	for _, a := range p.Actions {
 		if a.Kind != "" {
@@ -136,29 +202,21 @@ func (f *FullPlanner) Finish() (*Plan, error) {
 		}
 	}
 	p.Actions = kept
-	for i := range f.stored {
-		s := f.stored[i]
-		if _, ok := f.seen[s.Anchor]; ok {
-			continue
+	if f.full {
+		for i := range f.stored {
+			s := f.stored[i]
+			if _, ok := f.seen[s.Anchor]; ok {
+				continue
+			}
+			if s.State == ums.StateDeactivated {
+				p.Unchanged++
+				continue
+			}
+			p.Actions = append(p.Actions, Action{Kind: Deactivate, After: deactivated(s, ReasonNotInScope, f.now)})
 		}
-		if s.State == ums.StateDeactivated {
-			p.Unchanged++
-			continue
-		}
-		p.Actions = append(p.Actions, Action{Kind: Deactivate, After: deactivated(s, ReasonNotInScope, f.now)})
 	}
 	sortActions(p.Actions)
 	return p, nil
-}
-
-// Full reconciles a complete read of the directory with the store: every
-// store user not read is out of scope. now stamps the changed rows.
-func Full(dir []ums.User, stored []ums.User, now time.Time) (*Plan, error) {
-	f := NewFull(stored, now)
-	for _, d := range dir {
-		f.Add(d)
-	}
-	return f.Finish()
 }
 
 func created(d ums.User, now time.Time) Action {
@@ -200,7 +258,7 @@ func deactivated(u ums.User, reason string, now time.Time) ums.User {
 	return u
 }
 
-var kindOrder = map[Kind]int{Create: 0, Update: 1, Reactivate: 2, Deactivate: 3}
+var kindOrder = map[Kind]int{Create: 0, Update: 1, Reactivate: 2, Deactivate: 3, Purge: 4}
 
 func sortActions(as []Action) {
 	sort.SliceStable(as, func(i, j int) bool {
@@ -229,8 +287,18 @@ func (p *Plan) Write(w io.Writer) error {
 			fmt.Fprintf(&b, "           %s: %q -> %q\n", c.Field, c.Old, c.New)
 		}
 	}
-	fmt.Fprintf(&b, "read %d, create %d, update %d, reactivate %d, deactivate %d, unchanged %d\n",
-		p.Read, p.Count(Create), p.Count(Update), p.Count(Reactivate), p.Count(Deactivate), p.Unchanged)
+	fmt.Fprintf(&b, "read %d, create %d, update %d, reactivate %d, deactivate %d, purge %d, unchanged %d\n",
+		p.Read, p.Count(Create), p.Count(Update), p.Count(Reactivate), p.Count(Deactivate), p.Count(Purge), p.Unchanged)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// Full plans a full cycle from a complete read of the directory: every
+// active store user not read is out of scope. now stamps the changed rows.
+func Full(dir []ums.User, stored []ums.User, now time.Time) (*Plan, error) {
+	f := NewFull(stored, now)
+	for _, d := range dir {
+		f.Add(d)
+	}
+	return f.Finish()
 }

@@ -1,0 +1,102 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/umsync/umsync/ums"
+)
+
+// Gone is a user object that changed but is no longer in scope: deleted (a
+// tombstone), moved out of the base DNs, or no longer matching user_filter.
+type Gone struct {
+	Anchor  string
+	DN      string
+	Deleted bool // a tombstone (isDeleted=TRUE)
+}
+
+// Changes reads what changed on the DC of st since the watermark: every
+// object with since < uSNChanged <= st.HighestUSN. Users in scope go to fn
+// (decoded like Users). Every other changed user object of the naming
+// contexts that hold the base DNs, tombstones included (show-deleted
+// control), goes to gone unless fn already had it.
+//
+// Both searches stop at st.HighestUSN, so they see one consistent set of
+// changes: an object changed again after st was read has a higher USN, is
+// left out of both and comes with the next delta (whose watermark is H).
+func (c *Client) Changes(ctx context.Context, st ServerState, since int64, fn func(ums.User) error,
+	gone func(Gone) error, skip func(dn string, err error)) error {
+	if since >= st.HighestUSN {
+		return nil // nothing committed since the watermark
+	}
+	window := fmt.Sprintf("(uSNChanged>=%d)(uSNChanged<=%d)", since+1, st.HighestUSN)
+	inScope := map[string]bool{}
+	var mu sync.Mutex
+	deliver := c.deliverer(&mu, func(u ums.User) error {
+		inScope[u.Anchor] = true
+		return fn(u)
+	}, skip)
+	units := make([]readUnit, 0, len(c.cfg.BaseDNs))
+	for _, base := range c.cfg.BaseDNs {
+		units = append(units, readUnit{base, "(&" + c.cfg.UserFilter + window + ")"})
+	}
+	if err := c.readSerial(ctx, units, st, deliver); err != nil {
+		return err
+	}
+	for _, nc := range c.namingContexts(st) {
+		req := ldap.NewSearchRequest(nc, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+			"(&(objectClass=user)"+window+")", []string{"objectGUID", "isDeleted"},
+			[]ldap.Control{ldap.NewControlMicrosoftShowDeleted()})
+		err := c.do(ctx, func(conn *ldap.Conn, delivered *bool) error {
+			if err := sameServer(conn, st); err != nil {
+				return err
+			}
+			return pagedSearch(ctx, conn, req, uint32(c.cfg.PageSize), func(e *ldap.Entry) error {
+				*delivered = true
+				anchor, err := DecodeGUID(e.GetRawAttributeValue("objectGUID"))
+				if err != nil || inScope[anchor] {
+					return nil
+				}
+				return gone(Gone{Anchor: anchor, DN: e.DN,
+					Deleted: strings.EqualFold(e.GetAttributeValue("isDeleted"), "TRUE")})
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("search changed objects in %s: %w", nc, err)
+		}
+	}
+	return nil
+}
+
+// namingContexts are the DC's naming contexts that hold a base DN (the
+// longest match for each), in the order of the base DNs. A base DN the DC
+// does not list is searched as its own context.
+func (c *Client) namingContexts(st ServerState) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, base := range c.cfg.BaseDNs {
+		bdn, err := ldap.ParseDN(base)
+		if err != nil {
+			continue
+		}
+		best, bestLen := base, -1
+		for _, nc := range st.NamingContexts {
+			ndn, err := ldap.ParseDN(nc)
+			if err != nil {
+				continue
+			}
+			if (ndn.EqualFold(bdn) || ndn.AncestorOfFold(bdn)) && len(ndn.RDNs) > bestLen {
+				best, bestLen = nc, len(ndn.RDNs)
+			}
+		}
+		if !seen[strings.ToLower(best)] {
+			seen[strings.ToLower(best)] = true
+			out = append(out, best)
+		}
+	}
+	return out
+}

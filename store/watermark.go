@@ -1,0 +1,52 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Watermark is how far the store has applied the directory's changes: every
+// change on DC ServiceName (database InvocationID) up to USN, for the scope
+// described by Scope (base DNs, filter, attributes). A delta cycle is only
+// correct against the same DC, database and scope.
+type Watermark struct {
+	ServiceName  string
+	InvocationID string
+	Scope        string
+	USN          int64
+	UpdatedAt    time.Time
+}
+
+// Watermark returns the stored watermark; ok is false when there is none
+// (no cycle has completed yet).
+func (s *Store) Watermark(ctx context.Context) (w Watermark, ok bool, err error) {
+	var updated string
+	err = s.read.QueryRowContext(ctx, `SELECT dc_service_name, invocation_id, scope, usn, updated_at
+		FROM watermark WHERE id = 1`).Scan(&w.ServiceName, &w.InvocationID, &w.Scope, &w.USN, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Watermark{}, false, nil
+	}
+	if err != nil {
+		return Watermark{}, false, fmt.Errorf("store: read watermark: %w", err)
+	}
+	if w.UpdatedAt, err = parseTime(updated); err != nil {
+		return Watermark{}, false, fmt.Errorf("store: watermark updated_at: %w", err)
+	}
+	return w, true, nil
+}
+
+func writeWatermark(ctx context.Context, db execer, w Watermark) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO watermark (id, dc_service_name, invocation_id, scope, usn, updated_at)
+		VALUES (1, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET dc_service_name = excluded.dc_service_name,
+			invocation_id = excluded.invocation_id, scope = excluded.scope, usn = excluded.usn,
+			updated_at = excluded.updated_at`,
+		w.ServiceName, w.InvocationID, w.Scope, w.USN, formatTime(w.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("store: write watermark: %w", err)
+	}
+	return nil
+}

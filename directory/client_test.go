@@ -311,3 +311,102 @@ func TestChangesDuringTheReadAreCaught(t *testing.T) {
 		})
 	}
 }
+
+// changes runs Changes since the watermark with the DC state st and
+// returns what reached fn and gone.
+func changes(t *testing.T, c *directory.Client, st directory.ServerState, since int64) ([]ums.User, []directory.Gone) {
+	t.Helper()
+	var read []ums.User
+	var gone []directory.Gone
+	err := c.Changes(context.Background(), st, since, func(u ums.User) error {
+		read = append(read, u)
+		return nil
+	}, func(g directory.Gone) error {
+		gone = append(gone, g)
+		return nil
+	}, func(dn string, err error) { t.Errorf("skipped %s: %v", dn, err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return read, gone
+}
+
+// TestChangesUSNBoundary: a change at exactly watermark+1 is seen, once; a
+// change at the watermark is not; a change above the DC state's
+// highestCommittedUSN waits for the next delta.
+func TestChangesUSNBoundary(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	dn := lab.AddUser(t, ou, adlab.User{Sam: "usnb"})
+	lab.AddUser(t, ou, adlab.User{Sam: "usnother"})
+	lab.Modify(t, dn, "department", "Technik")
+	usn := lab.USNChanged(t, dn)
+	c := newClient(t, lab.Config(ou))
+	st, err := c.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := func(users []ums.User) int {
+		n := 0
+		for _, u := range users {
+			if u.SAMAccountName == "usnb" {
+				n++
+			}
+		}
+		return n
+	}
+	if read, _ := changes(t, c, st, usn-1); mine(read) != 1 || read[len(read)-1].Department != "Technik" {
+		t.Errorf("since W=%d (change at W+1): read %d times, want once", usn-1, mine(read))
+	}
+	if read, _ := changes(t, c, st, usn); mine(read) != 0 {
+		t.Errorf("since W=%d (change at W): read %d times, want 0", usn, mine(read))
+	}
+	old := st
+	old.HighestUSN = usn - 1
+	if read, _ := changes(t, c, old, usn-2); mine(read) != 0 {
+		t.Errorf("a change above the state's highestCommittedUSN was read")
+	}
+}
+
+// TestChangesReportTombstonesAndMovesOut: a deleted user comes back as a
+// tombstone, a user moved out of the base DNs as gone but not deleted, a
+// user moved inside the base DNs as a user with its new DN.
+func TestChangesReportTombstonesAndMovesOut(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	outside := lab.OU(t)
+	del := lab.AddUser(t, ou, adlab.User{Sam: "tomb1"})
+	out := lab.AddUser(t, ou, adlab.User{Sam: "away1"})
+	in := lab.AddUser(t, ou, adlab.User{Sam: "stay1"})
+	guids := map[string]string{"tomb1": lab.GUID(t, del), "away1": lab.GUID(t, out), "stay1": lab.GUID(t, in)}
+	c := newClient(t, lab.Config(ou))
+	before, err := c.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab.Delete(t, del)
+	lab.Move(t, out, "CN=away1", outside)
+	sub := lab.SubOU(t, ou, "Sub")
+	moved := lab.Move(t, in, "CN=stay one", sub)
+	st, err := c.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, gone := changes(t, c, st, before.HighestUSN)
+	if len(read) != 1 || read[0].Anchor != guids["stay1"] || read[0].DN != moved {
+		t.Errorf("read = %+v, want only stay1 at %s", read, moved)
+	}
+	byAnchor := map[string]directory.Gone{}
+	for _, g := range gone {
+		byAnchor[g.Anchor] = g
+	}
+	if g, ok := byAnchor[guids["tomb1"]]; !ok || !g.Deleted || !strings.Contains(g.DN, "Deleted Objects") {
+		t.Errorf("tomb1: %+v (found %v), want a tombstone", g, ok)
+	}
+	if g, ok := byAnchor[guids["away1"]]; !ok || g.Deleted {
+		t.Errorf("away1: %+v (found %v), want gone, not deleted", g, ok)
+	}
+	if _, ok := byAnchor[guids["stay1"]]; ok {
+		t.Error("stay1 is both read and gone")
+	}
+}

@@ -177,6 +177,11 @@ func userArgs(args []any, u *ums.User) ([]any, error) {
 		nullTime(u.DeactivatedAt)), nil
 }
 
+// TestHookBeforeCommit, when set, runs after a cycle's writes and before
+// their commit. Crash tests set it (in a test binary) to kill the process
+// there; it is nil in umsync.
+var TestHookBeforeCommit func()
+
 // CycleWrite is everything one cycle writes.
 type CycleWrite struct {
 	Users     []*ums.User // created or changed: upserted by anchor
@@ -237,6 +242,9 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 	id, err := insertRun(ctx, tx, w.Run)
 	if err != nil {
 		return 0, err
+	}
+	if TestHookBeforeCommit != nil {
+		TestHookBeforeCommit()
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: commit: %w", err)

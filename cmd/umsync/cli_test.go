@@ -2,7 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/umsync/umsync/internal/adlab"
@@ -105,5 +110,57 @@ func TestSyncFailureExits1(t *testing.T) {
 	_, stderr, code := umsync(t, "sync", "--config", cfg)
 	if code != exitFailure || !strings.Contains(stderr, "connect: directory: dial ldaps://127.0.0.1:1") {
 		t.Errorf("sync against a closed port: exit %d, %q", code, stderr)
+	}
+}
+
+// TestKill9BeforeCommitLosesNothing: a delta cycle killed with SIGKILL after
+// all its writes but before its commit leaves the store as it was, and the
+// next cycle applies every change once.
+func TestKill9BeforeCommitLosesNothing(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	seedUsers(t, lab, ou, 4)
+	cfg := testConfig(t, lab, ou, cfgOpts{})
+	if out, stderr, code := umsync(t, "sync", "--full", "--config", cfg); code != exitOK {
+		t.Fatalf("full sync: %d %s %s", code, out, stderr)
+	}
+	for i := 1; i <= 3; i++ {
+		lab.Modify(t, fmt.Sprintf("CN=cli%d,%s", i, ou), "department", "Nach dem Absturz")
+	}
+
+	cmd := exec.Command(os.Args[0], "sync", "--config", cfg)
+	cmd.Env = append(os.Environ(), "UMSYNC_TEST_MAIN=1", "UMSYNC_TEST_CRASH=before-commit")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the crashing sync ended with %v, want SIGKILL\n%s", err, out)
+	}
+	changed := func() int {
+		out, _, _ := umsync(t, "users", "list", "--config", cfg, "--output", "json")
+		var users []map[string]any
+		if err := json.Unmarshal([]byte(out), &users); err != nil || len(users) != 4 {
+			t.Fatalf("users list: %d users, %v", len(users), err)
+		}
+		n := 0
+		for _, u := range users {
+			if u["department"] == "Nach dem Absturz" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := changed(); n != 0 {
+		t.Fatalf("a killed cycle left %d changed users behind", n)
+	}
+
+	out2, stderr, code := umsync(t, "sync", "--config", cfg)
+	if code != exitOK || !strings.HasPrefix(out2, "delta sync: read 3, created 0, updated 3,") {
+		t.Fatalf("the sync after the crash: exit %d, %q\n%s", code, out2, stderr)
+	}
+	if n := changed(); n != 3 {
+		t.Errorf("after recovery %d users changed, want 3", n)
+	}
+	if out3, _, _ := umsync(t, "sync", "--config", cfg); !strings.HasPrefix(out3, "delta sync: read 0,") {
+		t.Errorf("changes applied twice: %q", out3)
 	}
 }

@@ -21,12 +21,18 @@ import (
 
 	"github.com/umsync/umsync/internal/adlab"
 	"github.com/umsync/umsync/internal/logtest"
+	"github.com/umsync/umsync/store"
 )
 
 // TestMain lets a test run this package's binary as the real umsync: with
 // UMSYNC_TEST_MAIN=1 the test binary is main().
 func TestMain(m *testing.M) {
 	if os.Getenv("UMSYNC_TEST_MAIN") == "1" {
+		if os.Getenv("UMSYNC_TEST_CRASH") == "before-commit" {
+			// kill -9 at the worst moment: every write of the cycle done,
+			// the commit not yet.
+			store.TestHookBeforeCommit = func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) }
+		}
 		main()
 		return
 	}

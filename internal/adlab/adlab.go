@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -306,4 +307,19 @@ func (l *Lab) Move(t testing.TB, dn, newRDN, newParent string) string {
 		t.Fatalf("adlab: move %s: %v", dn, err)
 	}
 	return newRDN + "," + newParent
+}
+
+// USNChanged reads dn's uSNChanged.
+func (l *Lab) USNChanged(t testing.TB, dn string) int64 {
+	t.Helper()
+	res, err := l.Conn(t).Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+		0, 0, false, "(objectClass=*)", []string{"uSNChanged"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("adlab: read uSNChanged of %s: %v", dn, err)
+	}
+	v, err := strconv.ParseInt(res.Entries[0].GetAttributeValue("uSNChanged"), 10, 64)
+	if err != nil {
+		t.Fatalf("adlab: uSNChanged of %s: %v", dn, err)
+	}
+	return v
 }

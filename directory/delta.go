@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -33,23 +34,37 @@ func (c *Client) Changes(ctx context.Context, st ServerState, since int64, fn fu
 	if since >= st.HighestUSN {
 		return nil // nothing committed since the watermark
 	}
-	window := fmt.Sprintf("(uSNChanged>=%d)(uSNChanged<=%d)", since+1, st.HighestUSN)
+	// Both searches bound uSNChanged from below in the filter (indexed, and
+	// first, so Samba's planner picks that index) and from above here, on
+	// the entries: Samba answers (uSNChanged<=H) with a scan (measured at
+	// 50,000 users: 93 ms with it, 23 ms without).
+	since1 := fmt.Sprintf("(uSNChanged>=%d)", since+1)
+	after := func(e *ldap.Entry) bool {
+		usn, err := strconv.ParseInt(e.GetAttributeValue("uSNChanged"), 10, 64)
+		return err != nil || usn > st.HighestUSN // changed after st was read: the next delta's
+	}
 	inScope := map[string]bool{}
 	var mu sync.Mutex
-	deliver := c.deliverer(&mu, func(u ums.User) error {
+	decode := c.deliverer(&mu, func(u ums.User) error {
 		inScope[u.Anchor] = true
 		return fn(u)
 	}, skip)
+	deliver := func(e *ldap.Entry) error {
+		if after(e) {
+			return nil
+		}
+		return decode(e)
+	}
 	units := make([]readUnit, 0, len(c.cfg.BaseDNs))
 	for _, base := range c.cfg.BaseDNs {
-		units = append(units, readUnit{base, "(&" + c.cfg.UserFilter + window + ")"})
+		units = append(units, readUnit{base, "(&" + since1 + c.cfg.UserFilter + ")"})
 	}
 	if err := c.readSerial(ctx, units, st, deliver); err != nil {
 		return err
 	}
 	for _, nc := range c.namingContexts(st) {
 		req := ldap.NewSearchRequest(nc, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-			"(&(objectClass=user)"+window+")", []string{"objectGUID", "isDeleted"},
+			"(&"+since1+"(objectClass=user))", []string{"objectGUID", "isDeleted", "uSNChanged"},
 			[]ldap.Control{ldap.NewControlMicrosoftShowDeleted()})
 		err := c.do(ctx, func(conn *ldap.Conn, delivered *bool) error {
 			if err := sameServer(conn, st); err != nil {
@@ -57,6 +72,9 @@ func (c *Client) Changes(ctx context.Context, st ServerState, since int64, fn fu
 			}
 			return pagedSearch(ctx, conn, req, uint32(c.cfg.PageSize), func(e *ldap.Entry) error {
 				*delivered = true
+				if after(e) {
+					return nil
+				}
 				anchor, err := DecodeGUID(e.GetRawAttributeValue("objectGUID"))
 				if err != nil || inScope[anchor] {
 					return nil

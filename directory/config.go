@@ -32,7 +32,10 @@ type Config struct {
 	BindPasswordEnv string   `yaml:"bind_password_env"`
 	BaseDNs         []string `yaml:"base_dns"`
 	UserFilter      string   `yaml:"user_filter"`
-	PageSize        int      `yaml:"page_size"`
+	// ScopeGroupDN, when set, narrows the scope to members of this group,
+	// nested membership included (AD's in-chain matching rule).
+	ScopeGroupDN string `yaml:"scope_group_dn"`
+	PageSize     int    `yaml:"page_size"`
 	// ReadConnections is how many connections a read uses in parallel, each
 	// reading its own partition of the users (see Client.Users). 1 reads
 	// serially.
@@ -161,6 +164,11 @@ func (c *Config) Validate(prefix string) []error {
 	} else if _, err := ldap.CompileFilter(c.UserFilter); err != nil {
 		add("user_filter", "not an LDAP filter: %v", err)
 	}
+	if c.ScopeGroupDN != "" {
+		if _, err := ldap.ParseDN(c.ScopeGroupDN); err != nil {
+			add("scope_group_dn", "not a DN: %v", err)
+		}
+	}
 	if c.PageSize < 1 || c.PageSize > 100000 {
 		add("page_size", "must be between 1 and 100000, got %d", c.PageSize)
 	}
@@ -249,6 +257,18 @@ func (c *Config) Password() (string, error) {
 		return v, nil
 	}
 	return "", fmt.Errorf("no bind password configured")
+}
+
+// matchingRuleInChain is AD's LDAP_MATCHING_RULE_IN_CHAIN: memberOf matches
+// through nested groups.
+const matchingRuleInChain = "1.2.840.113556.1.4.1941"
+
+// filter is the user filter narrowed to the scope group, if there is one.
+func (c *Config) filter() string {
+	if c.ScopeGroupDN == "" {
+		return c.UserFilter
+	}
+	return fmt.Sprintf("(&%s(memberOf:%s:=%s))", c.UserFilter, matchingRuleInChain, ldap.EscapeFilter(c.ScopeGroupDN))
 }
 
 // loadCAPool reads a PEM bundle into a certificate pool.

@@ -57,7 +57,7 @@ func (c *Client) Changes(ctx context.Context, st ServerState, since int64, fn fu
 	}
 	units := make([]readUnit, 0, len(c.cfg.BaseDNs))
 	for _, base := range c.cfg.BaseDNs {
-		units = append(units, readUnit{base, "(&" + since1 + c.cfg.UserFilter + ")"})
+		units = append(units, readUnit{base, "(&" + since1 + c.cfg.filter() + ")"})
 	}
 	if err := c.readSerial(ctx, units, st, deliver); err != nil {
 		return err
@@ -90,31 +90,73 @@ func (c *Client) Changes(ctx context.Context, st ServerState, since int64, fn fu
 	return nil
 }
 
-// namingContexts are the DC's naming contexts that hold a base DN (the
-// longest match for each), in the order of the base DNs. A base DN the DC
-// does not list is searched as its own context.
+// namingContexts are the DC's naming contexts that hold a base DN, in the
+// order of the base DNs.
 func (c *Client) namingContexts(st ServerState) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, base := range c.cfg.BaseDNs {
-		bdn, err := ldap.ParseDN(base)
-		if err != nil {
-			continue
-		}
-		best, bestLen := base, -1
-		for _, nc := range st.NamingContexts {
-			ndn, err := ldap.ParseDN(nc)
-			if err != nil {
-				continue
-			}
-			if (ndn.EqualFold(bdn) || ndn.AncestorOfFold(bdn)) && len(ndn.RDNs) > bestLen {
-				best, bestLen = nc, len(ndn.RDNs)
-			}
-		}
-		if !seen[strings.ToLower(best)] {
-			seen[strings.ToLower(best)] = true
-			out = append(out, best)
+		nc := c.namingContextOf(st, base)
+		if !seen[strings.ToLower(nc)] {
+			seen[strings.ToLower(nc)] = true
+			out = append(out, nc)
 		}
 	}
 	return out
+}
+
+// namingContextOf is the DC's naming context that holds dn (the longest
+// match); a DN the DC does not list is its own context.
+func (c *Client) namingContextOf(st ServerState, dn string) string {
+	d, err := ldap.ParseDN(dn)
+	if err != nil {
+		return dn
+	}
+	best, bestLen := dn, -1
+	for _, nc := range st.NamingContexts {
+		n, err := ldap.ParseDN(nc)
+		if err != nil {
+			continue
+		}
+		if (n.EqualFold(d) || n.AncestorOfFold(d)) && len(n.RDNs) > bestLen {
+			best, bestLen = nc, len(n.RDNs)
+		}
+	}
+	return best
+}
+
+// ScopeGroupChanged tells whether the scope group, or a group nested in it,
+// changed on the DC of st since the watermark (a member added or removed
+// anywhere in the tree). Membership lives in the groups' member attribute:
+// adding a user to a group does not change the user's uSNChanged, so a delta
+// of users cannot see it, and the cycle must read the scope again. Without a
+// scope group it reports false.
+func (c *Client) ScopeGroupChanged(ctx context.Context, st ServerState, since int64) (bool, error) {
+	g := c.cfg.ScopeGroupDN
+	if g == "" || since >= st.HighestUSN {
+		return false, nil
+	}
+	nc := c.namingContextOf(st, g)
+	filter := fmt.Sprintf("(&(uSNChanged>=%d)(objectClass=group)(|(distinguishedName=%s)(memberOf:%s:=%s)))",
+		since+1, ldap.EscapeFilter(g), matchingRuleInChain, ldap.EscapeFilter(g))
+	req := ldap.NewSearchRequest(nc, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		filter, []string{"uSNChanged"}, nil)
+	changed := false
+	err := c.do(ctx, func(conn *ldap.Conn, delivered *bool) error {
+		if err := sameServer(conn, st); err != nil {
+			return err
+		}
+		return pagedSearch(ctx, conn, req, uint32(c.cfg.PageSize), func(e *ldap.Entry) error {
+			*delivered = true
+			usn, err := strconv.ParseInt(e.GetAttributeValue("uSNChanged"), 10, 64)
+			if err == nil && usn <= st.HighestUSN {
+				changed = true
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return false, fmt.Errorf("directory: search the scope group's tree: %w", err)
+	}
+	return changed, nil
 }

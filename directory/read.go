@@ -85,7 +85,7 @@ func (c *Client) Scope() string {
 	for _, b := range c.cfg.BaseDNs {
 		fmt.Fprintf(h, "base=%s\n", strings.ToLower(b))
 	}
-	fmt.Fprintf(h, "filter=%s\nattrs=%s\n", c.cfg.UserFilter, strings.Join(c.decoder.Attributes(), ","))
+	fmt.Fprintf(h, "filter=%s\nattrs=%s\n", c.cfg.filter(), strings.Join(c.decoder.Attributes(), ","))
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
@@ -113,7 +113,7 @@ func (c *Client) units() []readUnit {
 	var out []readUnit
 	for _, base := range c.cfg.BaseDNs {
 		if n <= 1 {
-			out = append(out, readUnit{base, c.cfg.UserFilter})
+			out = append(out, readUnit{base, c.cfg.filter()})
 			continue
 		}
 		groups := make([]string, n-1)
@@ -126,9 +126,9 @@ func (c *Client) units() []readUnit {
 			}
 		}
 		for _, g := range groups {
-			out = append(out, readUnit{base, fmt.Sprintf("(&%s(|%s))", c.cfg.UserFilter, g)})
+			out = append(out, readUnit{base, fmt.Sprintf("(&%s(|%s))", c.cfg.filter(), g)})
 		}
-		out = append(out, readUnit{base, fmt.Sprintf("(&%s(!(|%s)))", c.cfg.UserFilter, all)})
+		out = append(out, readUnit{base, fmt.Sprintf("(&%s(!(|%s)))", c.cfg.filter(), all)})
 	}
 	return out
 }
@@ -164,7 +164,7 @@ func (c *Client) Users(ctx context.Context, st ServerState, fn func(ums.User) er
 	}
 	catchUp := make([]readUnit, 0, len(c.cfg.BaseDNs))
 	for _, base := range c.cfg.BaseDNs {
-		catchUp = append(catchUp, readUnit{base, fmt.Sprintf("(&%s(uSNChanged>=%d))", c.cfg.UserFilter, st.HighestUSN+1)})
+		catchUp = append(catchUp, readUnit{base, fmt.Sprintf("(&%s(uSNChanged>=%d))", c.cfg.filter(), st.HighestUSN+1)})
 	}
 	return c.readSerial(ctx, catchUp, st, deliver)
 }

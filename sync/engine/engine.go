@@ -36,6 +36,9 @@ type Directory interface {
 	Users(ctx context.Context, st directory.ServerState, fn func(ums.User) error, skip func(dn string, err error)) error
 	Changes(ctx context.Context, st directory.ServerState, since int64, fn func(ums.User) error,
 		gone func(directory.Gone) error, skip func(dn string, err error)) error
+	// ScopeGroupChanged tells whether the scope group's membership may
+	// have changed since the watermark (a delta of users cannot see that).
+	ScopeGroupChanged(ctx context.Context, st directory.ServerState, since int64) (bool, error)
 	// Scope describes what is read (base DNs, filter, attributes); a
 	// watermark is only valid for the scope it was taken with.
 	Scope() string
@@ -180,7 +183,17 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		if wm, ok, err = e.store.Watermark(ctx); err != nil {
 			return fail(StageApply, err)
 		}
-		if res.FullBecause = deltaUnusable(wm, ok, st, e.dir.Scope()); res.FullBecause != "" {
+		res.FullBecause = deltaUnusable(wm, ok, st, e.dir.Scope())
+		if res.FullBecause == "" {
+			changed, err := e.dir.ScopeGroupChanged(ctx, st, wm.USN)
+			if err != nil {
+				return fail(StageRead, err)
+			}
+			if changed {
+				res.FullBecause = "the membership of the scope group (or a group nested in it) changed"
+			}
+		}
+		if res.FullBecause != "" {
 			mode = ModeFull
 			log.Info().Str("reason", res.FullBecause).Msg("running a full sync instead of a delta")
 		}

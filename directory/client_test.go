@@ -36,7 +36,8 @@ func users(t *testing.T, ctx context.Context, c *directory.Client, fn func(ums.U
 	if st.ServiceName == "" || st.InvocationID == "" || st.HighestUSN <= 0 {
 		t.Fatalf("server state incomplete: %+v", st)
 	}
-	return c.Users(ctx, st, fn, skip)
+	_, err = c.Users(ctx, st, fn, skip)
+	return err
 }
 
 func readAll(t *testing.T, c *directory.Client) (map[string]ums.User, error) {
@@ -318,7 +319,7 @@ func changes(t *testing.T, c *directory.Client, st directory.ServerState, since 
 	t.Helper()
 	var read []ums.User
 	var gone []directory.Gone
-	err := c.Changes(context.Background(), st, since, func(u ums.User) error {
+	_, err := c.Changes(context.Background(), st, directory.Position{USN: since}, func(u ums.User) error {
 		read = append(read, u)
 		return nil
 	}, func(g directory.Gone) error {

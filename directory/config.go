@@ -32,6 +32,9 @@ type Config struct {
 	BindPasswordEnv string   `yaml:"bind_password_env"`
 	BaseDNs         []string `yaml:"base_dns"`
 	UserFilter      string   `yaml:"user_filter"`
+	// ChangeTracking is how a delta finds changes: TrackUSN (uSNChanged
+	// above the watermark) or TrackDirSync (the DirSync control's cookie).
+	ChangeTracking string `yaml:"change_tracking"`
 	// ScopeGroupDN, when set, narrows the scope to members of this group,
 	// nested membership included (AD's in-chain matching rule).
 	ScopeGroupDN string `yaml:"scope_group_dn"`
@@ -68,6 +71,7 @@ func DefaultConfig() Config {
 		UserFilter:      "(&(objectCategory=person)(objectClass=user))",
 		PageSize:        1000,
 		ReadConnections: 2,
+		ChangeTracking:  TrackUSN,
 		DialTimeout:     10 * time.Second,
 		Timeout:         30 * time.Second,
 		CountryCode:     "49",
@@ -164,6 +168,11 @@ func (c *Config) Validate(prefix string) []error {
 	} else if _, err := ldap.CompileFilter(c.UserFilter); err != nil {
 		add("user_filter", "not an LDAP filter: %v", err)
 	}
+	switch c.ChangeTracking {
+	case TrackUSN, TrackDirSync:
+	default:
+		add("change_tracking", "must be usn or dirsync, got %q", c.ChangeTracking)
+	}
 	if c.ScopeGroupDN != "" {
 		if _, err := ldap.ParseDN(c.ScopeGroupDN); err != nil {
 			add("scope_group_dn", "not a DN: %v", err)
@@ -258,6 +267,12 @@ func (c *Config) Password() (string, error) {
 	}
 	return "", fmt.Errorf("no bind password configured")
 }
+
+// Change tracking methods.
+const (
+	TrackUSN     = "usn"
+	TrackDirSync = "dirsync"
+)
 
 // matchingRuleInChain is AD's LDAP_MATCHING_RULE_IN_CHAIN: memberOf matches
 // through nested groups.

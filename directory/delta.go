@@ -20,8 +20,17 @@ type Gone struct {
 	Deleted bool // a tombstone (isDeleted=TRUE)
 }
 
-// Changes reads what changed on the DC of st since the watermark: every
-// object with since < uSNChanged <= st.HighestUSN. Users in scope go to fn
+// Position is how far the store has applied the DC's changes: the
+// highestCommittedUSN of the last cycle and, with DirSync, its cookie.
+type Position struct {
+	USN    int64
+	Cookie []byte
+}
+
+// Changes reads what changed on the DC of st since the position and returns
+// the position to store with what it read. With USN tracking (the default)
+// that is every object with since.USN < uSNChanged <= st.HighestUSN; with
+// DirSync whatever the DirSync control reports after since.Cookie. Users in scope go to fn
 // (decoded like Users). Every other changed user object of the naming
 // contexts that hold the base DNs, tombstones included (show-deleted
 // control), goes to gone unless fn already had it.
@@ -29,11 +38,21 @@ type Gone struct {
 // Both searches stop at st.HighestUSN, so they see one consistent set of
 // changes: an object changed again after st was read has a higher USN, is
 // left out of both and comes with the next delta (whose watermark is H).
-func (c *Client) Changes(ctx context.Context, st ServerState, since int64, fn func(ums.User) error,
-	gone func(Gone) error, skip func(dn string, err error)) error {
-	if since >= st.HighestUSN {
-		return nil // nothing committed since the watermark
+func (c *Client) Changes(ctx context.Context, st ServerState, since Position, fn func(ums.User) error,
+	gone func(Gone) error, skip func(dn string, err error)) (Position, error) {
+	if c.cfg.ChangeTracking == TrackDirSync {
+		return c.dirSyncChanges(ctx, st, since, fn, gone, skip)
 	}
+	next := Position{USN: st.HighestUSN}
+	if since.USN >= st.HighestUSN {
+		return next, nil // nothing committed since the watermark
+	}
+	return next, c.usnChanges(ctx, st, since.USN, fn, gone, skip)
+}
+
+// usnChanges reads the objects with since < uSNChanged <= st.HighestUSN.
+func (c *Client) usnChanges(ctx context.Context, st ServerState, since int64, fn func(ums.User) error,
+	gone func(Gone) error, skip func(dn string, err error)) error {
 	// Both searches bound uSNChanged from below in the filter (indexed, and
 	// first, so Samba's planner picks that index) and from above here, on
 	// the entries: Samba answers (uSNChanged<=H) with a scan (measured at

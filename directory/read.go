@@ -77,15 +77,16 @@ func (c *Client) State(ctx context.Context) (ServerState, error) {
 	return st, err
 }
 
-// Scope describes what a read covers: base DNs, user filter and the
-// attributes requested. A watermark taken with another scope is not valid
+// Scope describes what a read covers: base DNs, user filter, the
+// attributes requested and the change tracking. A watermark taken with another scope is not valid
 // for a delta (a newly mapped attribute, say, needs a full read).
 func (c *Client) Scope() string {
 	h := sha256.New()
 	for _, b := range c.cfg.BaseDNs {
 		fmt.Fprintf(h, "base=%s\n", strings.ToLower(b))
 	}
-	fmt.Fprintf(h, "filter=%s\nattrs=%s\n", c.cfg.filter(), strings.Join(c.decoder.Attributes(), ","))
+	fmt.Fprintf(h, "filter=%s\nattrs=%s\ntracking=%s\n", c.cfg.filter(), strings.Join(c.decoder.Attributes(), ","),
+		c.cfg.ChangeTracking)
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
@@ -149,7 +150,17 @@ func (c *Client) units() []readUnit {
 // while the read ran (a renamed user may have left its partition): a user
 // may therefore reach fn twice, and the later one is the newer. Every
 // connection must reach the same DC (ErrServerChanged).
-func (c *Client) Users(ctx context.Context, st ServerState, fn func(ums.User) error, skip func(dn string, err error)) error {
+func (c *Client) Users(ctx context.Context, st ServerState, fn func(ums.User) error, skip func(dn string, err error)) (Position, error) {
+	pos := Position{USN: st.HighestUSN}
+	if c.cfg.ChangeTracking == TrackDirSync {
+		// The cookie is taken before the read, so changes made during it
+		// come again with the next delta (re-applying them is harmless).
+		cookie, err := c.dirSyncCookie(ctx, st)
+		if err != nil {
+			return Position{}, err
+		}
+		pos.Cookie = cookie
+	}
 	var mu sync.Mutex
 	deliver := c.deliverer(&mu, fn, skip)
 	units := c.units()
@@ -160,13 +171,13 @@ func (c *Client) Users(ctx context.Context, st ServerState, fn func(ums.User) er
 		err = c.readParallel(ctx, units, st, deliver)
 	}
 	if err != nil {
-		return err
+		return Position{}, err
 	}
 	catchUp := make([]readUnit, 0, len(c.cfg.BaseDNs))
 	for _, base := range c.cfg.BaseDNs {
 		catchUp = append(catchUp, readUnit{base, fmt.Sprintf("(&%s(uSNChanged>=%d))", c.cfg.filter(), st.HighestUSN+1)})
 	}
-	return c.readSerial(ctx, catchUp, st, deliver)
+	return pos, c.readSerial(ctx, catchUp, st, deliver)
 }
 
 // deliverer decodes an entry and hands it to fn under mu; undecodable

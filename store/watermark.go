@@ -17,6 +17,7 @@ type Watermark struct {
 	InvocationID string
 	Scope        string
 	USN          int64
+	Cookie       []byte // the DirSync cookie; nil with USN tracking
 	UpdatedAt    time.Time
 }
 
@@ -24,8 +25,8 @@ type Watermark struct {
 // (no cycle has completed yet).
 func (s *Store) Watermark(ctx context.Context) (w Watermark, ok bool, err error) {
 	var updated string
-	err = s.read.QueryRowContext(ctx, `SELECT dc_service_name, invocation_id, scope, usn, updated_at
-		FROM watermark WHERE id = 1`).Scan(&w.ServiceName, &w.InvocationID, &w.Scope, &w.USN, &updated)
+	err = s.read.QueryRowContext(ctx, `SELECT dc_service_name, invocation_id, scope, usn, cookie, updated_at
+		FROM watermark WHERE id = 1`).Scan(&w.ServiceName, &w.InvocationID, &w.Scope, &w.USN, &w.Cookie, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Watermark{}, false, nil
 	}
@@ -39,12 +40,12 @@ func (s *Store) Watermark(ctx context.Context) (w Watermark, ok bool, err error)
 }
 
 func writeWatermark(ctx context.Context, db execer, w Watermark) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO watermark (id, dc_service_name, invocation_id, scope, usn, updated_at)
-		VALUES (1, ?, ?, ?, ?, ?)
+	_, err := db.ExecContext(ctx, `INSERT INTO watermark (id, dc_service_name, invocation_id, scope, usn, cookie, updated_at)
+		VALUES (1, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET dc_service_name = excluded.dc_service_name,
 			invocation_id = excluded.invocation_id, scope = excluded.scope, usn = excluded.usn,
-			updated_at = excluded.updated_at`,
-		w.ServiceName, w.InvocationID, w.Scope, w.USN, formatTime(w.UpdatedAt))
+			cookie = excluded.cookie, updated_at = excluded.updated_at`,
+		w.ServiceName, w.InvocationID, w.Scope, w.USN, w.Cookie, formatTime(w.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("store: write watermark: %w", err)
 	}

@@ -1,12 +1,14 @@
 -- The change-tracking watermark (one row): which DC, which database of it
--- (invocationId), which scope, and the highest USN the store has applied.
--- Written in the same transaction as the changes it covers.
+-- (invocationId), which scope, the highest USN the store has applied and,
+-- with DirSync, the cookie. Written in the same transaction as the changes
+-- it covers.
 CREATE TABLE watermark (
     id              INTEGER PRIMARY KEY CHECK (id = 1),
     dc_service_name TEXT NOT NULL,
     invocation_id   TEXT NOT NULL,
     scope           TEXT NOT NULL,
     usn             INTEGER NOT NULL,
+    cookie          BLOB,
     updated_at      TEXT NOT NULL
 );
 

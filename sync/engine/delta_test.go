@@ -11,6 +11,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 	"github.com/umsync/umsync/sync/plan"
@@ -33,9 +34,17 @@ func (r *rig) delta(t *testing.T, e *engine.Engine) engine.Result {
 // the users modified in AD and changes exactly their rows; an idle delta
 // reads nothing.
 func TestDeltaReadsOnlyTheChanges(t *testing.T) {
+	for _, tracking := range []string{directory.TrackUSN, directory.TrackDirSync} {
+		t.Run(tracking, func(t *testing.T) { testDeltaReadsOnlyTheChanges(t, tracking) })
+	}
+}
+
+func testDeltaReadsOnlyTheChanges(t *testing.T, tracking string) {
 	r := newRig(t)
 	dns := r.seed(t)
-	e := r.engine(t, nil)
+	cfg := r.lab.Config(r.ou)
+	cfg.ChangeTracking = tracking
+	e := r.engine(t, &cfg)
 	first, err := e.Cycle(context.Background(), engine.Options{Mode: engine.ModeDelta})
 	if err != nil || first.Run.Mode != "full" || !strings.Contains(first.FullBecause, "no watermark") {
 		t.Fatalf("first delta: mode %s (%q), %v", first.Run.Mode, first.FullBecause, err)
@@ -73,11 +82,19 @@ func TestDeltaReadsOnlyTheChanges(t *testing.T) {
 // rename + move inside scope and re-enable each reach the store with a
 // delta; moving back reactivates with the data intact.
 func TestDeltaLifecycle(t *testing.T) {
+	for _, tracking := range []string{directory.TrackUSN, directory.TrackDirSync} {
+		t.Run(tracking, func(t *testing.T) { testDeltaLifecycle(t, tracking) })
+	}
+}
+
+func testDeltaLifecycle(t *testing.T, tracking string) {
 	r := newRig(t)
 	dns := r.seed(t)
 	outside := r.lab.OU(t)
 	sub := r.lab.SubOU(t, r.ou, "Sales")
-	e := r.engine(t, nil)
+	cfg := r.lab.Config(r.ou)
+	cfg.ChangeTracking = tracking
+	e := r.engine(t, &cfg)
 	r.cycle(t, e)
 	anchors := map[string]string{}
 	for sam, u := range r.users(t) {

@@ -33,9 +33,10 @@ var changeKinds = []plan.Kind{plan.Create, plan.Update, plan.Reactivate, plan.De
 // Directory is what a cycle needs of the directory.
 type Directory interface {
 	State(ctx context.Context) (directory.ServerState, error)
-	Users(ctx context.Context, st directory.ServerState, fn func(ums.User) error, skip func(dn string, err error)) error
-	Changes(ctx context.Context, st directory.ServerState, since int64, fn func(ums.User) error,
-		gone func(directory.Gone) error, skip func(dn string, err error)) error
+	Users(ctx context.Context, st directory.ServerState, fn func(ums.User) error,
+		skip func(dn string, err error)) (directory.Position, error)
+	Changes(ctx context.Context, st directory.ServerState, since directory.Position, fn func(ums.User) error,
+		gone func(directory.Gone) error, skip func(dn string, err error)) (directory.Position, error)
 	// ScopeGroupChanged tells whether the scope group's membership may
 	// have changed since the watermark (a delta of users cannot see that).
 	ScopeGroupChanged(ctx context.Context, st directory.ServerState, since int64) (bool, error)
@@ -207,6 +208,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		planner *plan.Planner
 		active  int
 		read    int
+		pos     directory.Position // the watermark to store with the changes
 	)
 	skip := func(dn string, err error) { log.Warn().Str("dn", dn).Err(err).Msg("directory entry skipped") }
 	if mode == ModeFull {
@@ -223,7 +225,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		// delivers a user twice when it changed during the read; the
 		// planner keeps the later reading.
 		planner = plan.NewFull(stored, start.UTC())
-		err = e.dir.Users(ctx, st, func(u ums.User) error {
+		pos, err = e.dir.Users(ctx, st, func(u ums.User) error {
 			read++
 			planner.Add(u)
 			return nil
@@ -235,7 +237,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	} else {
 		var changed []ums.User
 		var gone []directory.Gone
-		err = e.dir.Changes(ctx, st, wm.USN, func(u ums.User) error {
+		pos, err = e.dir.Changes(ctx, st, directory.Position{USN: wm.USN, Cookie: wm.Cookie}, func(u ums.User) error {
 			changed = append(changed, u)
 			return nil
 		}, func(g directory.Gone) error {
@@ -316,7 +318,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	id, err := e.store.ApplyCycle(ctx, store.CycleWrite{
 		Users: p.Users(), Purge: p.Purged(), Run: res.Run,
 		Watermark: &store.Watermark{ServiceName: st.ServiceName, InvocationID: st.InvocationID,
-			Scope: e.dir.Scope(), USN: st.HighestUSN, UpdatedAt: start},
+			Scope: e.dir.Scope(), USN: pos.USN, Cookie: pos.Cookie, UpdatedAt: start},
 	})
 	applyTook := e.now().Sub(applyStart)
 	if err != nil {
@@ -334,7 +336,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	e.metrics.runs.WithLabelValues(string(mode), ResultSuccess).Inc()
 	e.metrics.duration.WithLabelValues(string(mode)).Observe(res.Run.Duration.Seconds())
 	e.metrics.lastSuccess.Set(float64(end.UnixNano()) / 1e9)
-	e.metrics.watermark.Set(float64(st.HighestUSN))
+	e.metrics.watermark.Set(float64(pos.USN))
 	for _, k := range changeKinds {
 		e.metrics.changes.WithLabelValues(string(k)).Add(float64(p.Count(k)))
 	}
@@ -344,7 +346,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	log.Info().Int64("run_id", id).Int("read", res.Run.Read).Int("created", res.Run.Created).
 		Int("updated", res.Run.Updated).Int("reactivated", res.Run.Reactivated).
 		Int("deactivated", res.Run.Deactivated).Int("purged", res.Run.Purged).Int("unchanged", res.Run.Unchanged).
-		Int64("watermark", st.HighestUSN).
+		Int64("watermark", pos.USN).
 		Dur("duration", res.Run.Duration).Dur("read_duration", readTook).Dur("apply_duration", applyTook).
 		Msg("sync finished")
 	return res, nil

@@ -62,12 +62,7 @@ func (c *Client) usnChanges(ctx context.Context, st ServerState, since int64, fn
 		usn, err := strconv.ParseInt(e.GetAttributeValue("uSNChanged"), 10, 64)
 		return err != nil || usn > st.HighestUSN // changed after st was read: the next delta's
 	}
-	inScope := map[string]bool{}
-	var mu sync.Mutex
-	decode := c.deliverer(&mu, func(u ums.User) error {
-		inScope[u.Anchor] = true
-		return fn(u)
-	}, skip)
+	decode, inScope := c.scopedDeliverer(fn, skip)
 	deliver := func(e *ldap.Entry) error {
 		if after(e) {
 			return nil
@@ -107,6 +102,18 @@ func (c *Client) usnChanges(ctx context.Context, st ServerState, since int64, fn
 		}
 	}
 	return nil
+}
+
+// scopedDeliverer is a deliverer to fn that also records the anchors it
+// delivered: the users found in scope, so the rest of the changed objects
+// can be reported as gone.
+func (c *Client) scopedDeliverer(fn func(ums.User) error, skip func(dn string, err error)) (func(*ldap.Entry) error, map[string]bool) {
+	inScope := map[string]bool{}
+	var mu sync.Mutex
+	return c.deliverer(&mu, func(u ums.User) error {
+		inScope[u.Anchor] = true
+		return fn(u)
+	}, skip), inScope
 }
 
 // namingContexts are the DC's naming contexts that hold a base DN, in the

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -115,12 +114,7 @@ func (c *Client) dirSyncChanges(ctx context.Context, st ServerState, since Posit
 	if err != nil {
 		return Position{}, err
 	}
-	inScope := map[string]bool{}
-	var mu sync.Mutex
-	deliver := c.deliverer(&mu, func(u ums.User) error {
-		inScope[u.Anchor] = true
-		return fn(u)
-	}, skip)
+	deliver, inScope := c.scopedDeliverer(fn, skip)
 	var live []string
 	for _, a := range order {
 		if !changes[a].deleted {

@@ -25,14 +25,12 @@ if [ ! -x /usr/bin/time ]; then
 fi
 [ -x bin/umsync ] || make build
 
-started=""
-out=$(scripts/lab.sh up)
-printf '%s\n' "$out"
-grep -qx 'lab: started' <<<"$out" && started=1
+. scripts/lab-session.sh
+lab_session
 work=$(mktemp -d)
 cleanup() {
 	rm -rf "$work"
-	if [ -n "$started" ]; then scripts/lab.sh down; fi
+	lab_session_end
 }
 trap cleanup EXIT
 

@@ -5,12 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-started=""
-out=$(scripts/lab.sh up)
-printf '%s\n' "$out"
-grep -qx 'lab: started' <<<"$out" && started=1
-cleanup() { if [ -n "$started" ]; then scripts/lab.sh down; fi; }
-trap cleanup EXIT
+. scripts/lab-session.sh
+lab_session
+trap lab_session_end EXIT
 
 # shellcheck disable=SC1090
 . "$(scripts/lab.sh env)"

@@ -4,14 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-started=""
-out=$(scripts/lab.sh up)
-printf '%s\n' "$out"
-grep -qx 'lab: started' <<<"$out" && started=1
-cleanup() { if [ -n "$started" ]; then scripts/lab.sh down; fi; }
-trap cleanup EXIT
+. scripts/lab-session.sh
+lab_session
+trap lab_session_end EXIT
 
-export UMSYNC_LAB_ENV
-UMSYNC_LAB_ENV=$(scripts/lab.sh env)
 CGO_ENABLED=1 go vet ./...
 CGO_ENABLED=1 go test -race -count=1 -timeout 10m ./...

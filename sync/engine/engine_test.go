@@ -222,56 +222,6 @@ func TestModifiedUserChangesExactlyThatRow(t *testing.T) {
 	}
 }
 
-func TestLifecycleDisableDeleteMoveAndBack(t *testing.T) {
-	r := newRig(t)
-	dns := r.seed(t)
-	outside := r.lab.OU(t) // another OU, out of scope
-	sub := r.lab.SubOU(t, r.ou, "Sales")
-	e := r.engine(t, nil)
-	r.cycle(t, e)
-	anchor1 := r.users(t)["staff1"].Anchor
-
-	r.lab.Modify(t, dns["staff0"], "userAccountControl", "514")  // disable
-	r.lab.Delete(t, dns["staff1"])                               // delete
-	r.lab.Move(t, dns["staff2"], "CN=staff2", outside)           // out of scope
-	moved := r.lab.Move(t, dns["staff3"], "CN=Staff Three", sub) // rename + move inside scope
-	r.lab.Modify(t, dns["staff4"], "userAccountControl", "512")  // re-enable
-	res := r.cycle(t, e)
-	got := r.users(t)
-	want := map[string]struct {
-		state  ums.State
-		reason string
-	}{
-		"staff0": {ums.StateDeactivated, plan.ReasonDisabled},
-		"staff1": {ums.StateDeactivated, plan.ReasonNotInScope},
-		"staff2": {ums.StateDeactivated, plan.ReasonNotInScope},
-		"staff3": {ums.StateActive, ""},
-		"staff4": {ums.StateActive, ""},
-	}
-	for sam, w := range want {
-		if got[sam].State != w.state || got[sam].DeactivationReason != w.reason {
-			t.Errorf("%s: state %s reason %q, want %s %q", sam, got[sam].State, got[sam].DeactivationReason, w.state, w.reason)
-		}
-	}
-	if len(got) != 5 || got["staff1"].Anchor != anchor1 {
-		t.Errorf("users were deleted or re-anchored: %d users", len(got))
-	}
-	if got["staff3"].DN != moved {
-		t.Errorf("staff3 DN = %q, want %q", got["staff3"].DN, moved)
-	}
-	if res.Run.Deactivated != 3 || res.Run.Reactivated != 1 || res.Run.Updated != 1 {
-		t.Errorf("run = %+v", res.Run)
-	}
-
-	// Moved back into scope: active again, same anchor, data intact.
-	r.lab.Move(t, "CN=staff2,"+outside, "CN=staff2", r.ou)
-	res = r.cycle(t, e)
-	got = r.users(t)
-	if got["staff2"].State != ums.StateActive || got["staff2"].Mail != "staff2@example.test" || res.Run.Reactivated != 1 {
-		t.Errorf("staff2 after moving back = %+v, run %+v", got["staff2"], res.Run)
-	}
-}
-
 func closedAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -1,0 +1,223 @@
+package ums
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Settings are a user's UMS settings, the part of the user the UMS owns.
+// umsync keeps them in one directory attribute (default extensionAttribute10),
+// the way ixi-UMS keeps its user properties in AD, in the format Encode
+// writes and ParseSettings reads:
+//
+//	ums1;lic=active;vm=remote;svc=fax,sms,voice;rings=4;lang=de;prof=sales
+//
+// "ums1" is the format version. Then key=value pairs separated by ";", keys
+// in the order above, each at most once; a key left out has its zero value
+// (shown in brackets below) and Encode leaves zero values out, so every
+// value has exactly one encoding and a value written back to the directory
+// reads back equal (no echo):
+//
+//	lic    license state: active | pending | none            [none]
+//	vm     voicemail access: off | box | phone | remote        [off]
+//	       (box: voicemail only, no login by phone; phone: login by
+//	       phone, no remote inquiry; remote: both — the ixi-UMS levels)
+//	vmlock 1 when the box is locked after wrong PINs            [0]
+//	svc    services, a sorted set of fax, sms, voice            [none]
+//	rings  rings before voicemail, 2-10                         [0 = the profile's]
+//	lang   language of the user's mails: de | en                [the profile's]
+//	prof   settings profile name: [a-z0-9_-]{1,32}             [the default]
+//
+// Anything else — another version, an unknown or repeated key, a value out
+// of range — is an error for that user, never a crash.
+type Settings struct {
+	License         LicenseState
+	Voicemail       VoicemailAccess
+	VoicemailLocked bool
+	Services        []Service // sorted, no duplicates
+	Rings           int       // 0: the profile's default
+	Language        string    // "" : the profile's default
+	Profile         string    // "" : the default profile
+}
+
+// LicenseState is whether a user holds one of the UMS licenses.
+type LicenseState string
+
+// License states.
+const (
+	LicenseNone    LicenseState = ""
+	LicenseActive  LicenseState = "active"
+	LicensePending LicenseState = "pending" // in scope, waiting for a free seat
+)
+
+// VoicemailAccess is a user's voicemail access level.
+type VoicemailAccess string
+
+// Voicemail access levels (ixi-UMS' states, without "locked", which is a
+// flag on top of the level).
+const (
+	VoicemailOff    VoicemailAccess = ""
+	VoicemailBox    VoicemailAccess = "box"
+	VoicemailPhone  VoicemailAccess = "phone"
+	VoicemailRemote VoicemailAccess = "remote"
+)
+
+// Service is a UMS service a user can have.
+type Service string
+
+// Services.
+const (
+	ServiceFax   Service = "fax"
+	ServiceSMS   Service = "sms"
+	ServiceVoice Service = "voice"
+)
+
+// SettingsVersion is the format version Encode writes.
+const SettingsVersion = "ums1"
+
+// MaxSettingsLength is the longest encoding accepted (AD's
+// extensionAttribute1-15 hold at most 1024 characters).
+const MaxSettingsLength = 1024
+
+// ErrSettings is wrapped by every ParseSettings error.
+var ErrSettings = errors.New("invalid UMS settings")
+
+var (
+	profileRE    = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+	settingsKeys = []string{"lic", "vm", "vmlock", "svc", "rings", "lang", "prof"}
+)
+
+// Encode writes s in its one canonical form. An empty string means "no
+// settings" and is what the zero Settings encodes to.
+func (s Settings) Encode() string {
+	if s.IsZero() {
+		return ""
+	}
+	parts := []string{SettingsVersion}
+	add := func(k, v string) {
+		if v != "" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	add("lic", string(s.License))
+	add("vm", string(s.Voicemail))
+	if s.VoicemailLocked {
+		add("vmlock", "1")
+	}
+	svc := make([]string, len(s.Services))
+	for i, x := range s.Services {
+		svc[i] = string(x)
+	}
+	slices.Sort(svc)
+	add("svc", strings.Join(slices.Compact(svc), ","))
+	if s.Rings != 0 {
+		add("rings", strconv.Itoa(s.Rings))
+	}
+	add("lang", s.Language)
+	add("prof", s.Profile)
+	return strings.Join(parts, ";")
+}
+
+// IsZero reports whether s holds no setting at all.
+func (s Settings) IsZero() bool {
+	return s.License == "" && s.Voicemail == "" && !s.VoicemailLocked && len(s.Services) == 0 &&
+		s.Rings == 0 && s.Language == "" && s.Profile == ""
+}
+
+// ParseSettings reads what Encode writes. The empty string is the zero
+// Settings. Errors wrap ErrSettings and name the key.
+func ParseSettings(v string) (Settings, error) {
+	var s Settings
+	if v == "" {
+		return s, nil
+	}
+	fail := func(format string, a ...any) (Settings, error) {
+		return Settings{}, fmt.Errorf("%w: %s", ErrSettings, fmt.Sprintf(format, a...))
+	}
+	if len(v) > MaxSettingsLength {
+		return fail("%d characters, at most %d", len(v), MaxSettingsLength)
+	}
+	parts := strings.Split(v, ";")
+	if parts[0] != SettingsVersion {
+		return fail("version %q, this umsync reads %q", truncate(parts[0]), SettingsVersion)
+	}
+	next := 0 // index in settingsKeys the next key may have at the earliest
+	for _, p := range parts[1:] {
+		k, val, ok := strings.Cut(p, "=")
+		if !ok || val == "" {
+			return fail("%q is not key=value", truncate(p))
+		}
+		i := slices.Index(settingsKeys, k)
+		switch {
+		case i < 0:
+			return fail("unknown key %q", truncate(k))
+		case i < next:
+			return fail("key %q repeated or out of order", k)
+		}
+		next = i + 1
+		switch k {
+		case "lic":
+			switch LicenseState(val) {
+			case LicenseActive, LicensePending:
+				s.License = LicenseState(val)
+			default:
+				return fail("lic=%q: want active or pending", truncate(val))
+			}
+		case "vm":
+			switch VoicemailAccess(val) {
+			case VoicemailBox, VoicemailPhone, VoicemailRemote:
+				s.Voicemail = VoicemailAccess(val)
+			default:
+				return fail("vm=%q: want box, phone or remote", truncate(val))
+			}
+		case "vmlock":
+			if val != "1" {
+				return fail("vmlock=%q: want 1", truncate(val))
+			}
+			s.VoicemailLocked = true
+		case "svc":
+			prev := ""
+			for _, x := range strings.Split(val, ",") {
+				switch Service(x) {
+				case ServiceFax, ServiceSMS, ServiceVoice:
+				default:
+					return fail("svc: unknown service %q", truncate(x))
+				}
+				if x <= prev {
+					return fail("svc=%q: services must be sorted and listed once", truncate(val))
+				}
+				prev = x
+				s.Services = append(s.Services, Service(x))
+			}
+		case "rings":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 2 || n > 10 || strconv.Itoa(n) != val {
+				return fail("rings=%q: want 2 to 10", truncate(val))
+			}
+			s.Rings = n
+		case "lang":
+			if val != "de" && val != "en" {
+				return fail("lang=%q: want de or en", truncate(val))
+			}
+			s.Language = val
+		case "prof":
+			if !profileRE.MatchString(val) {
+				return fail("prof=%q: want 1-32 of a-z 0-9 _ -", truncate(val))
+			}
+			s.Profile = val
+		}
+	}
+	return s, nil
+}
+
+// truncate keeps error messages short whatever a directory holds.
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}

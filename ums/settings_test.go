@@ -1,0 +1,101 @@
+package ums
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestSettingsRoundTrip(t *testing.T) {
+	tests := []struct {
+		s    Settings
+		want string
+	}{
+		{Settings{}, ""},
+		{Settings{License: LicenseActive}, "ums1;lic=active"},
+		{Settings{License: LicensePending, Voicemail: VoicemailRemote, VoicemailLocked: true,
+			Services: []Service{ServiceVoice, ServiceFax, ServiceSMS, ServiceFax}, Rings: 4, Language: "de", Profile: "sales-2"},
+			"ums1;lic=pending;vm=remote;vmlock=1;svc=fax,sms,voice;rings=4;lang=de;prof=sales-2"},
+		{Settings{Voicemail: VoicemailBox, Rings: 10}, "ums1;vm=box;rings=10"},
+		{Settings{VoicemailLocked: true}, "ums1;vmlock=1"},
+	}
+	for _, tt := range tests {
+		got := tt.s.Encode()
+		if got != tt.want {
+			t.Errorf("Encode(%+v) = %q, want %q", tt.s, got, tt.want)
+			continue
+		}
+		back, err := ParseSettings(got)
+		if err != nil {
+			t.Fatalf("ParseSettings(%q): %v", got, err)
+		}
+		if back.Encode() != got {
+			t.Errorf("ParseSettings(%q) = %+v, encodes to %q", got, back, back.Encode())
+		}
+	}
+}
+
+func TestParseSettingsRejects(t *testing.T) {
+	for _, tt := range []struct{ in, err string }{
+		{"ums2;lic=active", `version "ums2"`},
+		{"lic=active", `version "lic=active"`},
+		{"ums1;lic=maybe", `lic="maybe": want active or pending`},
+		{"ums1;vm=locked", `vm="locked"`},
+		{"ums1;vm=", `"vm=" is not key=value`},
+		{"ums1;vm", `"vm" is not key=value`},
+		{"ums1;color=red", `unknown key "color"`},
+		{"ums1;lic=active;lic=active", `key "lic" repeated or out of order`},
+		{"ums1;vm=box;lic=active", `key "lic" repeated or out of order`},
+		{"ums1;svc=sms,fax", `services must be sorted`},
+		{"ums1;svc=fax,fax", `services must be sorted`},
+		{"ums1;svc=fax,telex", `unknown service "telex"`},
+		{"ums1;rings=1", `rings="1": want 2 to 10`},
+		{"ums1;rings=11", `rings="11"`},
+		{"ums1;rings=04", `rings="04"`},
+		{"ums1;lang=fr", `lang="fr"`},
+		{"ums1;prof=Sales", `prof="Sales"`},
+		{"ums1;vmlock=0", `vmlock="0"`},
+		{"ums1;" + strings.Repeat("x", 1100), "characters, at most 1024"},
+		{"ums1;;", `"" is not key=value`},
+	} {
+		_, err := ParseSettings(tt.in)
+		if !errors.Is(err, ErrSettings) || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("ParseSettings(%.50q) = %v, want an error containing %q", tt.in, err, tt.err)
+		}
+	}
+}
+
+// FuzzParseSettings: any input either fails with ErrSettings or parses to
+// settings whose canonical encoding parses back to the same settings.
+func FuzzParseSettings(f *testing.F) {
+	for _, s := range []string{"", "ums1", "ums1;lic=active", "ums1;lic=pending;vm=remote;vmlock=1;svc=fax,sms,voice;rings=4;lang=de;prof=a",
+		"ums1;svc=sms,fax", "ums2;x=y", "ums1;rings=10;lang=en"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ParseSettings(in)
+		if err != nil {
+			if !errors.Is(err, ErrSettings) {
+				t.Fatalf("error %v does not wrap ErrSettings", err)
+			}
+			return
+		}
+		enc := s.Encode()
+		back, err := ParseSettings(enc)
+		if err != nil {
+			t.Fatalf("%q parsed, its encoding %q does not: %v", in, enc, err)
+		}
+		if !reflect.DeepEqual(normal(back), normal(s)) || back.Encode() != enc {
+			t.Fatalf("%q → %+v → %q → %+v", in, s, enc, back)
+		}
+	})
+}
+
+// normal makes an empty service list and a nil one compare equal.
+func normal(s Settings) Settings {
+	if len(s.Services) == 0 {
+		s.Services = nil
+	}
+	return s
+}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/umsync/umsync/ums"
 )
 
 // Config is the `directory:` section of the umsync config.
@@ -63,6 +65,41 @@ type AttributeMap struct {
 	Extension      string   `yaml:"extension"`
 	Mobile         string   `yaml:"mobile"`
 	FaxNumbers     []string `yaml:"fax_numbers"`
+	// Settings holds the user's UMS settings (ums.Settings' format).
+	Settings string `yaml:"settings"`
+}
+
+// Of returns the attributes behind a UMS field (none if it is not mapped).
+func (m AttributeMap) Of(f ums.Field) []string {
+	var a string
+	switch f {
+	case ums.FieldSAMAccountName:
+		a = m.SAMAccountName
+	case ums.FieldGivenName:
+		a = m.GivenName
+	case ums.FieldSurname:
+		a = m.Surname
+	case ums.FieldDisplayName:
+		a = m.DisplayName
+	case ums.FieldMail:
+		a = m.Mail
+	case ums.FieldDepartment:
+		a = m.Department
+	case ums.FieldPhone:
+		a = m.Phone
+	case ums.FieldExtension:
+		a = m.Extension
+	case ums.FieldMobile:
+		a = m.Mobile
+	case ums.FieldSettings:
+		a = m.Settings
+	case ums.FieldFaxNumbers:
+		return m.FaxNumbers
+	}
+	if a == "" {
+		return nil
+	}
+	return []string{a}
 }
 
 // DefaultConfig returns the defaults that apply before the YAML is decoded.
@@ -86,6 +123,7 @@ func DefaultConfig() Config {
 			Extension:      "ipPhone",
 			Mobile:         "mobile",
 			FaxNumbers:     []string{"facsimileTelephoneNumber", "otherFacsimileTelephoneNumber"},
+			Settings:       "extensionAttribute10",
 		},
 	}
 }
@@ -240,6 +278,7 @@ func (m AttributeMap) named() []namedAttr {
 		{"phone", m.Phone, false},
 		{"extension", m.Extension, false},
 		{"mobile", m.Mobile, false},
+		{"settings", m.Settings, false},
 	}
 	for i, f := range m.FaxNumbers {
 		out = append(out, namedAttr{fmt.Sprintf("fax_numbers[%d]", i), f, true})

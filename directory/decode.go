@@ -114,6 +114,7 @@ func (d Decoder) Decode(e *ldap.Entry) (ums.User, error) {
 		Extension:      ext,
 		Phone:          number(d.Attrs.Phone),
 		Mobile:         number(d.Attrs.Mobile),
+		Settings:       get(d.Attrs.Settings),
 		Enabled:        enabled,
 	}
 	for _, attr := range d.Attrs.FaxNumbers {

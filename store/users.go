@@ -12,7 +12,8 @@ import (
 )
 
 const userColumns = `anchor, dn, sam_account_name, given_name, surname, display_name, mail, department,
-	extension, phone, mobile, fax_numbers, enabled, state, deactivation_reason, first_seen, updated_at, deactivated_at`
+	extension, phone, mobile, fax_numbers, enabled, state, deactivation_reason, first_seen, updated_at, deactivated_at,
+	settings, base`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -23,12 +24,16 @@ func scanUser(r rowScanner) (ums.User, error) {
 		first, updated string
 		deactivated    sql.NullString
 		enabled        bool
+		base           string
 	)
 	err := r.Scan(&u.Anchor, &u.DN, &u.SAMAccountName, &u.GivenName, &u.Surname, &u.DisplayName, &u.Mail,
 		&u.Department, &u.Extension, &u.Phone, &u.Mobile, &fax, &enabled, &state, &u.DeactivationReason,
-		&first, &updated, &deactivated)
+		&first, &updated, &deactivated, &u.Settings, &base)
 	if err != nil {
 		return u, err
+	}
+	if u.Base, err = decodeBase(base); err != nil {
+		return u, fmt.Errorf("user %s: base: %w", u.Anchor, err)
 	}
 	u.Enabled = enabled
 	u.State = ums.State(state)
@@ -146,7 +151,7 @@ func (s *Store) CountByState(ctx context.Context) (map[ums.State]int, error) {
 // row by row).
 const upsertBatch = 50
 
-const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func upsertUsersSQL(rows int) string {
 	return `INSERT INTO users (` + userColumns + `) VALUES ` + userParams + strings.Repeat(", "+userParams, rows-1) + `
@@ -155,7 +160,8 @@ func upsertUsersSQL(rows int) string {
 			mail = excluded.mail, department = excluded.department, extension = excluded.extension,
 			phone = excluded.phone, mobile = excluded.mobile, fax_numbers = excluded.fax_numbers,
 			enabled = excluded.enabled, state = excluded.state, deactivation_reason = excluded.deactivation_reason,
-			updated_at = excluded.updated_at, deactivated_at = excluded.deactivated_at`
+			updated_at = excluded.updated_at, deactivated_at = excluded.deactivated_at,
+			settings = excluded.settings, base = excluded.base`
 }
 
 // userArgs appends u's column values in userColumns order.
@@ -174,7 +180,37 @@ func userArgs(args []any, u *ums.User) ([]any, error) {
 	return append(args, u.Anchor, u.DN, u.SAMAccountName, u.GivenName, u.Surname,
 		u.DisplayName, u.Mail, u.Department, u.Extension, u.Phone, u.Mobile, string(faxJSON), u.Enabled,
 		string(u.State), u.DeactivationReason, formatTime(u.FirstSeen), formatTime(u.UpdatedAt),
-		nullTime(u.DeactivatedAt)), nil
+		nullTime(u.DeactivatedAt), u.Settings, encodeBase(u.Base)), nil
+}
+
+// encodeBase writes a user's merge base as a JSON object field → value.
+func encodeBase(b []ums.FieldValue) string {
+	if len(b) == 0 {
+		return "{}"
+	}
+	m := make(map[string]string, len(b))
+	for _, fv := range b {
+		m[string(fv.Field)] = fv.Value
+	}
+	out, _ := json.Marshal(m) // a map of strings always marshals
+	return string(out)
+}
+
+func decodeBase(s string) ([]ums.FieldValue, error) {
+	if s == "" || s == "{}" {
+		return nil, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
+	}
+	out := make([]ums.FieldValue, 0, len(m))
+	for _, f := range ums.Fields { // a stable order
+		if v, ok := m[string(f)]; ok {
+			out = append(out, ums.FieldValue{Field: f, Value: v})
+		}
+	}
+	return out, nil
 }
 
 // TestHookBeforeCommit, when set, runs after a cycle's writes and before
@@ -184,9 +220,12 @@ var TestHookBeforeCommit func()
 
 // CycleWrite is everything one cycle writes.
 type CycleWrite struct {
-	Users     []*ums.User // created or changed: upserted by anchor
-	Purge     []string    // anchors of deactivated users deleted for good
-	Watermark *Watermark  // nil leaves the watermark as it is
+	Users     []*ums.User      // created or changed: upserted by anchor
+	Purge     []string         // anchors of deactivated users deleted for good
+	Writes    []DirectoryWrite // directory writes to queue (the outbox)
+	Conflicts []Conflict       // conflicts found (recorded, or updated if open)
+	Settled   []Settled        // fields whose open conflict ended
+	Watermark *Watermark       // nil leaves the watermark as it is
 	Run       Run
 }
 
@@ -201,7 +240,7 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 	defer tx.Rollback()
 	users := w.Users
 	var batch *sql.Stmt
-	args := make([]any, 0, upsertBatch*18)
+	args := make([]any, 0, upsertBatch*20)
 	for len(users) > 0 {
 		n := min(len(users), upsertBatch)
 		args = args[:0]
@@ -232,6 +271,22 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return 0, fmt.Errorf("store: purge %s: not a deactivated user", anchor)
+		}
+	}
+	now := w.Run.StartedAt
+	for _, dw := range w.Writes {
+		if err := queueWrite(ctx, tx, dw, now); err != nil {
+			return 0, err
+		}
+	}
+	for _, c := range w.Conflicts {
+		if err := recordConflict(ctx, tx, c, now); err != nil {
+			return 0, err
+		}
+	}
+	for _, st := range w.Settled {
+		if err := settle(ctx, tx, st, now); err != nil {
+			return 0, err
 		}
 	}
 	if w.Watermark != nil {

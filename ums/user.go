@@ -1,6 +1,7 @@
 package ums
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -36,6 +37,9 @@ type User struct {
 	Phone          string   // E.164 where it is a number
 	Mobile         string   // E.164, the SMS number
 	FaxNumbers     []string // E.164, the UMS fax receive numbers, in directory order
+	// Settings are the user's UMS settings in their canonical encoding
+	// (Settings.Encode); "" when the user has none.
+	Settings string
 	// Enabled is the directory's view (userAccountControl without the
 	// ACCOUNTDISABLE bit). A disabled user is deactivated in the UMS.
 	Enabled bool
@@ -45,6 +49,38 @@ type User struct {
 	FirstSeen          time.Time
 	UpdatedAt          time.Time
 	DeactivatedAt      time.Time // zero when active
+
+	// Base holds, for fields edited on both sides or written to the
+	// directory, the last value both sides agreed on (the three-way merge's
+	// base). A field without an entry has no base yet.
+	Base []FieldValue
+}
+
+// FieldValue is one field's value as text (see Get).
+type FieldValue struct {
+	Field Field
+	Value string
+}
+
+// BaseOf returns f's base value and whether there is one.
+func (u *User) BaseOf(f Field) (string, bool) {
+	for _, b := range u.Base {
+		if b.Field == f {
+			return b.Value, true
+		}
+	}
+	return "", false
+}
+
+// SetBase records v as f's base.
+func (u *User) SetBase(f Field, v string) {
+	for i := range u.Base {
+		if u.Base[i].Field == f {
+			u.Base[i].Value = v
+			return
+		}
+	}
+	u.Base = append(u.Base, FieldValue{f, v})
 }
 
 // Field names one directory-mastered field of a User. The names are the
@@ -64,6 +100,7 @@ const (
 	FieldPhone          Field = "phone"
 	FieldMobile         Field = "mobile"
 	FieldFaxNumbers     Field = "fax_numbers"
+	FieldSettings       Field = "settings"
 	FieldEnabled        Field = "enabled"
 )
 
@@ -71,7 +108,14 @@ const (
 var Fields = []Field{
 	FieldDN, FieldSAMAccountName, FieldGivenName, FieldSurname, FieldDisplayName,
 	FieldMail, FieldDepartment, FieldExtension, FieldPhone, FieldMobile,
-	FieldFaxNumbers, FieldEnabled,
+	FieldFaxNumbers, FieldSettings, FieldEnabled,
+}
+
+// Writable lists the fields umsync can write to the directory (edited on
+// both sides or mastered by the UMS); the others always come from it.
+var Writable = []Field{
+	FieldGivenName, FieldSurname, FieldDisplayName, FieldMail, FieldDepartment,
+	FieldExtension, FieldPhone, FieldMobile, FieldFaxNumbers, FieldSettings,
 }
 
 // Get returns the value of field f as text (fax numbers comma-joined,
@@ -100,6 +144,8 @@ func (u *User) Get(f Field) string {
 		return u.Mobile
 	case FieldFaxNumbers:
 		return joinNumbers(u.FaxNumbers)
+	case FieldSettings:
+		return u.Settings
 	case FieldEnabled:
 		if u.Enabled {
 			return "true"
@@ -107,6 +153,39 @@ func (u *User) Get(f Field) string {
 		return "false"
 	}
 	return ""
+}
+
+// Set sets a writable field from its text form (see Get; fax numbers
+// comma-separated). It does not validate: callers normalize first.
+func (u *User) Set(f Field, v string) error {
+	switch f {
+	case FieldGivenName:
+		u.GivenName = v
+	case FieldSurname:
+		u.Surname = v
+	case FieldDisplayName:
+		u.DisplayName = v
+	case FieldMail:
+		u.Mail = v
+	case FieldDepartment:
+		u.Department = v
+	case FieldExtension:
+		u.Extension = v
+	case FieldPhone:
+		u.Phone = v
+	case FieldMobile:
+		u.Mobile = v
+	case FieldFaxNumbers:
+		u.FaxNumbers = nil
+		if v != "" {
+			u.FaxNumbers = strings.Split(v, ",")
+		}
+	case FieldSettings:
+		u.Settings = v
+	default:
+		return fmt.Errorf("field %q cannot be set", f)
+	}
+	return nil
 }
 
 // Change is one field whose value differs between two versions of a user.

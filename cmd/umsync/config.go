@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
+	"github.com/umsync/umsync/ums"
 )
 
 // Config is the whole umsync config file. Each section's type and its
@@ -175,6 +177,15 @@ func orRoot(path string) string {
 	return path
 }
 
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // resolvePaths makes relative file paths relative to the config's folder.
 func (c *Config) resolvePaths(dir string) {
 	for _, p := range []*string{&c.Directory.CAFile, &c.Directory.BindPasswordFile, &c.Store.Path} {
@@ -190,6 +201,12 @@ func (c *Config) Validate() []error {
 	errs = append(errs, c.Directory.Validate("directory")...)
 	errs = append(errs, c.Store.Validate("store")...)
 	errs = append(errs, c.Sync.Validate("sync")...)
+	for _, f := range sortedKeys(c.Sync.Fields) {
+		if r := c.Sync.Fields[f]; r.Direction != "from_directory" && r.Direction != "" &&
+			len(c.Directory.Attributes.Of(ums.Field(f))) == 0 {
+			errs = append(errs, fmt.Errorf("sync.fields.%s: writes to the directory, but directory.attributes.%s is empty", f, f))
+		}
+	}
 	if host, _, err := net.SplitHostPort(c.Telemetry.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("telemetry.listen: want host:port, got %q", c.Telemetry.Listen))
 	} else if ip := net.ParseIP(host); host != "localhost" && ip == nil && host != "" {

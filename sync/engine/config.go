@@ -2,9 +2,14 @@ package engine
 
 import (
 	"fmt"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/umsync/umsync/sync/plan"
+	"github.com/umsync/umsync/ums"
 )
 
 // Config is the `sync:` section of the umsync config.
@@ -24,12 +29,43 @@ type Config struct {
 	MaxDeactivationPercent float64 `yaml:"max_deactivation_percent"`
 	// ShutdownTimeout bounds how long shutdown waits for a cancelled cycle.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Fields say which side masters each UMS field (direction) and how
+	// different changes on both sides are settled (policy). A field not
+	// listed comes from the directory.
+	Fields map[string]FieldRule `yaml:"fields"`
+	// WriteRetryMax caps the backoff between attempts of a directory write
+	// that failed for a passing reason; WriteAttempts is how many attempts
+	// a write gets before it is marked failed.
+	WriteRetryMax time.Duration `yaml:"write_retry_max"`
+	WriteAttempts int           `yaml:"write_attempts"`
+}
+
+// FieldRule is the `sync.fields.<field>` entry.
+type FieldRule struct {
+	Direction string `yaml:"direction"` // from_directory | to_directory | both
+	Policy    string `yaml:"policy"`    // directory_wins | store_wins | manual (for both)
+}
+
+// Rules converts the configured field rules for the planner.
+func (c *Config) Rules() plan.Rules {
+	out := plan.Rules{}
+	for f, r := range c.Fields {
+		out[ums.Field(f)] = plan.Rule{Direction: plan.Direction(r.Direction), Policy: plan.Policy(r.Policy)}
+	}
+	return out
 }
 
 // DefaultConfig returns the defaults that apply before the YAML is decoded.
 func DefaultConfig() Config {
 	return Config{Schedule: "@every 1m", FullSchedule: "0 3 * * *", Retention: 30 * 24 * time.Hour,
-		MaxDeactivations: 50, MaxDeactivationPercent: 10, ShutdownTimeout: 30 * time.Second}
+		MaxDeactivations: 50, MaxDeactivationPercent: 10, ShutdownTimeout: 30 * time.Second,
+		Fields: map[string]FieldRule{
+			"extension":   {Direction: "both", Policy: "manual"},
+			"mobile":      {Direction: "both", Policy: "manual"},
+			"fax_numbers": {Direction: "both", Policy: "manual"},
+			"settings":    {Direction: "to_directory"},
+		},
+		WriteRetryMax: 5 * time.Minute, WriteAttempts: 10}
 }
 
 // Validate returns every problem with its YAML path under prefix.
@@ -52,6 +88,31 @@ func (c *Config) Validate(prefix string) []error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("%s.shutdown_timeout: must be positive", prefix))
+	}
+	names := make([]string, 0, len(c.Fields))
+	for f := range c.Fields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	for _, f := range names {
+		r := c.Fields[f]
+		rule := plan.Rule{Direction: plan.Direction(r.Direction), Policy: plan.Policy(r.Policy)}
+		switch {
+		case !slices.Contains(ums.Fields, ums.Field(f)):
+			errs = append(errs, fmt.Errorf("%s.fields.%s: unknown field", prefix, f))
+		case rule.Direction != plan.FromDirectory && !slices.Contains(ums.Writable, ums.Field(f)):
+			errs = append(errs, fmt.Errorf("%s.fields.%s: always comes from the directory", prefix, f))
+		default:
+			if err := rule.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("%s.fields.%s: %w", prefix, f, err))
+			}
+		}
+	}
+	if c.WriteRetryMax <= 0 {
+		errs = append(errs, fmt.Errorf("%s.write_retry_max: must be positive", prefix))
+	}
+	if c.WriteAttempts < 1 {
+		errs = append(errs, fmt.Errorf("%s.write_attempts: must be at least 1", prefix))
 	}
 	return errs
 }

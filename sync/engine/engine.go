@@ -40,6 +40,9 @@ type Directory interface {
 	// ScopeGroupChanged tells whether the scope group's membership may
 	// have changed since the watermark (a delta of users cannot see that).
 	ScopeGroupChanged(ctx context.Context, st directory.ServerState, since int64) (bool, error)
+	// WriteField changes one field of one user in the directory, with the
+	// old value as precondition.
+	WriteField(ctx context.Context, anchor string, f ums.Field, old, new string) error
 	// Scope describes what is read (base DNs, filter, attributes); a
 	// watermark is only valid for the scope it was taken with.
 	Scope() string
@@ -55,6 +58,11 @@ type Store interface {
 	RecordRun(ctx context.Context, run store.Run) (int64, error)
 	CountByState(ctx context.Context) (map[ums.State]int, error)
 	LastSuccess(ctx context.Context) (time.Time, error)
+	PendingWrites(ctx context.Context, now time.Time, limit int) ([]store.DirectoryWrite, error)
+	FinishWrite(ctx context.Context, w store.DirectoryWrite, status, reason string, now time.Time) error
+	RetryWrite(ctx context.Context, w store.DirectoryWrite, reason string, next, now time.Time) error
+	CountWrites(ctx context.Context) (map[string]int, error)
+	CountOpenConflicts(ctx context.Context) (int, error)
 }
 
 // StageError is a failed cycle with the stage it failed in.
@@ -69,6 +77,7 @@ func (e *StageError) Unwrap() error { return e.Err }
 // Engine runs sync cycles, one at a time.
 type Engine struct {
 	cfg     Config
+	rules   plan.Rules
 	dir     Directory
 	store   Store
 	log     zerolog.Logger
@@ -82,7 +91,7 @@ type Engine struct {
 // New builds an engine and loads the last successful run's time from the
 // store, so readiness survives a restart.
 func New(ctx context.Context, cfg Config, dir Directory, st Store, log zerolog.Logger, reg prometheus.Registerer) (*Engine, error) {
-	e := &Engine{cfg: cfg, dir: dir, store: st, log: log.With().Str("component", "engine").Logger(),
+	e := &Engine{cfg: cfg, rules: cfg.Rules(), dir: dir, store: st, log: log.With().Str("component", "engine").Logger(),
 		metrics: newMetrics(reg), now: time.Now}
 	last, err := st.LastSuccess(ctx)
 	if err != nil {
@@ -95,7 +104,19 @@ func New(ctx context.Context, cfg Config, dir Directory, st Store, log zerolog.L
 	if err := e.refreshUserGauge(ctx); err != nil {
 		return nil, err
 	}
+	e.refreshOutboxGauges(ctx, e.log)
 	return e, nil
+}
+
+// FlushWrites applies the due directory writes now (the CLI's edits queue
+// them; a cycle flushes them too). Not while a cycle runs.
+func (e *Engine) FlushWrites(ctx context.Context) error {
+	if !e.running.TryLock() {
+		return ErrBusy
+	}
+	defer e.running.Unlock()
+	e.flushWrites(ctx, e.log)
+	return nil
 }
 
 // LastSuccess is when the last successful cycle ended; zero if never.
@@ -224,7 +245,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		// Plan while reading: only changed users are kept. The directory
 		// delivers a user twice when it changed during the read; the
 		// planner keeps the later reading.
-		planner = plan.NewFull(stored, start.UTC())
+		planner = plan.NewFull(stored, start.UTC(), e.rules)
 		pos, err = e.dir.Users(ctx, st, func(u ums.User) error {
 			read++
 			planner.Add(u)
@@ -265,7 +286,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 			return fail(StageApply, err)
 		}
 		active = counts[ums.StateActive]
-		planner = plan.NewDelta(stored, start.UTC())
+		planner = plan.NewDelta(stored, start.UTC(), e.rules)
 		for _, u := range changed {
 			planner.Add(u)
 		}
@@ -315,8 +336,10 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	res.Run.Result = ResultSuccess
 	applyStart := e.now()
 	res.Run.Duration = applyStart.Sub(start)
+	writes, conflicts, settled := outboxOf(p)
 	id, err := e.store.ApplyCycle(ctx, store.CycleWrite{
 		Users: p.Users(), Purge: p.Purged(), Run: res.Run,
+		Writes: writes, Conflicts: conflicts, Settled: settled,
 		Watermark: &store.Watermark{ServiceName: st.ServiceName, InvocationID: st.InvocationID,
 			Scope: e.dir.Scope(), USN: pos.USN, Cookie: pos.Cookie, UpdatedAt: start},
 	})
@@ -333,6 +356,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	e.lastSuccess.Store(end.UnixNano())
 
 	e.logActions(log, p)
+	e.flushWrites(ctx, log)
 	e.metrics.runs.WithLabelValues(string(mode), ResultSuccess).Inc()
 	e.metrics.duration.WithLabelValues(string(mode)).Observe(res.Run.Duration.Seconds())
 	e.metrics.lastSuccess.Set(float64(end.UnixNano()) / 1e9)
@@ -350,6 +374,30 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		Dur("duration", res.Run.Duration).Dur("read_duration", readTook).Dur("apply_duration", applyTook).
 		Msg("sync finished")
 	return res, nil
+}
+
+// outboxOf lists what a plan writes besides users: directory writes,
+// conflicts, and fields on which both sides agree again.
+func outboxOf(p *plan.Plan) ([]store.DirectoryWrite, []store.Conflict, []store.Settled) {
+	var (
+		writes    []store.DirectoryWrite
+		conflicts []store.Conflict
+		settled   []store.Settled
+	)
+	for _, a := range p.Actions {
+		anchor := a.After.Anchor
+		for _, w := range a.Writes {
+			writes = append(writes, store.DirectoryWrite{Anchor: anchor, Field: w.Field, Old: w.Old, New: w.New})
+		}
+		for _, c := range a.Conflicts {
+			conflicts = append(conflicts, store.Conflict{Anchor: anchor, Field: c.Field, DirectoryValue: c.Directory,
+				StoreValue: c.Store, BaseValue: c.Base, HasBase: c.HasBase})
+		}
+		for _, f := range a.Settled {
+			settled = append(settled, store.Settled{Anchor: anchor, Field: f})
+		}
+	}
+	return writes, conflicts, settled
 }
 
 func (e *Engine) limits() plan.Limits {

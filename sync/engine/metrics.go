@@ -38,6 +38,10 @@ type metrics struct {
 	changes     *prometheus.CounterVec
 	safetyStops prometheus.Counter
 	watermark   prometheus.Gauge
+
+	writes        *prometheus.CounterVec
+	writesPending prometheus.Gauge
+	conflictsOpen prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -72,8 +76,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "umsync_sync_watermark_usn", Help: "The DC's highestCommittedUSN the store has applied up to.",
 		}),
 	}
+	m.writes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "umsync_directory_writes_total",
+		Help: "Directory writes (write-back) by result: done, rejected (changed meanwhile), failed (for good), retried.",
+	}, []string{"result"})
+	m.writesPending = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "umsync_directory_writes_pending", Help: "Directory writes waiting in the outbox.",
+	})
+	m.conflictsOpen = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "umsync_conflicts_open", Help: "Fields changed differently on both sides, waiting for an admin.",
+	})
 	reg.MustRegister(m.runs, m.duration, m.lastSuccess, m.users, m.entriesRead, m.errors, m.changes,
-		m.safetyStops, m.watermark)
+		m.safetyStops, m.watermark, m.writes, m.writesPending, m.conflictsOpen)
+	for _, r := range writeResults {
+		m.writes.WithLabelValues(r)
+	}
 	for _, mode := range modes {
 		m.duration.WithLabelValues(string(mode))
 		for _, r := range results {

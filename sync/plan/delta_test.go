@@ -53,7 +53,7 @@ func TestDelta(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pl := NewDelta(stored(), now)
+			pl := NewDelta(stored(), now, nil)
 			for _, u := range tt.read {
 				pl.Add(u)
 			}
@@ -87,9 +87,9 @@ func TestPurge(t *testing.T) {
 	recent.DeactivatedAt = cutoff.Add(time.Hour)
 	for _, full := range []bool{false, true} {
 		stored := []ums.User{old, back, recent}
-		pl := NewDelta(stored, now)
+		pl := NewDelta(stored, now, nil)
 		if full {
-			pl = NewFull(stored, now)
+			pl = NewFull(stored, now, nil)
 		}
 		pl.Add(dirUser("b1", "back", true)) // came back: reactivated, not purged
 		pl.Purge([]ums.User{old, back, recent}, cutoff)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -39,6 +40,40 @@ type Action struct {
 	Kind    Kind
 	After   ums.User
 	Changes []ums.Change // for update and reactivate; for deactivate, what else changed
+	// Writes are the fields to change in the directory (write-back).
+	Writes []Write
+	// Conflicts are fields changed differently on both sides (manual
+	// policy): neither side changes.
+	Conflicts []FieldConflict
+	// Settled are two-way fields on which both sides agree now.
+	Settled []ums.Field
+}
+
+// Write is one field to change in the directory, from the value it was
+// read with (the precondition) to the store's.
+type Write struct {
+	Field    ums.Field
+	Old, New string
+}
+
+// FieldConflict is one field changed differently on both sides.
+type FieldConflict struct {
+	Field            ums.Field
+	Directory, Store string
+	Base             string
+	HasBase          bool
+}
+
+// Rules are the sync rules of the fields; a field without one comes from
+// the directory.
+type Rules map[ums.Field]Rule
+
+// Get is f's rule.
+func (r Rules) Get(f ums.Field) Rule {
+	if rule, ok := r[f]; ok {
+		return rule
+	}
+	return Rule{Direction: FromDirectory}
 }
 
 // Plan is everything a cycle would change.
@@ -70,6 +105,24 @@ func (p *Plan) Users() []*ums.User {
 	return out
 }
 
+// Writes counts the planned directory writes.
+func (p *Plan) Writes() int {
+	n := 0
+	for _, a := range p.Actions {
+		n += len(a.Writes)
+	}
+	return n
+}
+
+// Conflicts counts the conflicts found.
+func (p *Plan) Conflicts() int {
+	n := 0
+	for _, a := range p.Actions {
+		n += len(a.Conflicts)
+	}
+	return n
+}
+
 // Purged returns the anchors of the users to delete for good.
 func (p *Plan) Purged() []string {
 	var out []string
@@ -88,6 +141,7 @@ func (p *Plan) Purged() []string {
 // of them.
 type Planner struct {
 	full     bool
+	rules    Rules
 	byAnchor map[string]*ums.User
 	stored   []ums.User
 	now      time.Time
@@ -97,22 +151,23 @@ type Planner struct {
 
 // NewFull starts a full plan: stored is every user in the store, and each
 // active one that is not read is out of scope. now stamps the changed rows.
-func NewFull(stored []ums.User, now time.Time) *Planner {
-	return newPlanner(true, stored, now)
+func NewFull(stored []ums.User, now time.Time, rules Rules) *Planner {
+	return newPlanner(true, stored, now, rules)
 }
 
 // NewDelta starts a delta plan: stored holds (at least) the store's users
 // among the changed objects; users not mentioned stay as they are.
-func NewDelta(stored []ums.User, now time.Time) *Planner {
-	return newPlanner(false, stored, now)
+func NewDelta(stored []ums.User, now time.Time, rules Rules) *Planner {
+	return newPlanner(false, stored, now, rules)
 }
 
-func newPlanner(full bool, stored []ums.User, now time.Time) *Planner {
+func newPlanner(full bool, stored []ums.User, now time.Time, rules Rules) *Planner {
 	byAnchor := make(map[string]*ums.User, len(stored))
 	for i := range stored {
 		byAnchor[stored[i].Anchor] = &stored[i]
 	}
-	return &Planner{full: full, byAnchor: byAnchor, stored: stored, now: now, seen: make(map[string]int, len(stored))}
+	return &Planner{full: full, rules: rules, byAnchor: byAnchor, stored: stored, now: now,
+		seen: make(map[string]int, len(stored))}
 }
 
 // Add plans one user read from the directory. A user added again (it changed
@@ -123,9 +178,9 @@ func (f *Planner) Add(d ums.User) {
 		changed bool
 	)
 	if old, ok := f.byAnchor[d.Anchor]; ok {
-		a, changed = updated(*old, d, f.now)
+		a, changed = updated(*old, d, f.now, f.rules)
 	} else {
-		a, changed = created(d, f.now), true
+		a, changed = created(d, f.now, f.rules), true
 	}
 	f.put(d.Anchor, a, changed)
 }
@@ -219,38 +274,72 @@ func (f *Planner) Finish() (*Plan, error) {
 	return p, nil
 }
 
-func created(d ums.User, now time.Time) Action {
+func created(d ums.User, now time.Time, rules Rules) Action {
 	d.FirstSeen, d.UpdatedAt = now, now
 	d.State, d.DeactivationReason, d.DeactivatedAt = ums.StateActive, "", time.Time{}
+	// A new user's two-way fields start from the directory's values: the
+	// store has no opinion yet.
+	d.Base = nil
+	for _, f := range ums.Writable {
+		if rules.Get(f).Direction != FromDirectory {
+			d.SetBase(f, d.Get(f))
+		}
+	}
 	if !d.Enabled {
 		d = deactivated(d, ReasonDisabled, now)
 	}
 	return Action{Kind: Create, After: d}
 }
 
-// updated merges the directory's view d into the stored user old.
-func updated(old, d ums.User, now time.Time) (Action, bool) {
-	changes := old.Diff(&d)
+// updated merges the directory's view d into the stored user old: fields
+// from the directory are taken, the others merged three-way (Merge).
+func updated(old, d ums.User, now time.Time, rules Rules) (Action, bool) {
 	next := old
-	next.DN, next.SAMAccountName, next.GivenName, next.Surname = d.DN, d.SAMAccountName, d.GivenName, d.Surname
-	next.DisplayName, next.Mail, next.Department, next.Extension = d.DisplayName, d.Mail, d.Department, d.Extension
-	next.Phone, next.Mobile, next.FaxNumbers, next.Enabled = d.Phone, d.Mobile, d.FaxNumbers, d.Enabled
+	next.Base = slices.Clone(old.Base)
+	next.DN, next.SAMAccountName, next.Enabled = d.DN, d.SAMAccountName, d.Enabled
+	var a Action
+	for _, f := range ums.Writable {
+		r := rules.Get(f)
+		dv := d.Get(f)
+		if r.Direction == FromDirectory {
+			next.Set(f, dv)
+			continue
+		}
+		sv := old.Get(f)
+		bv, known := old.BaseOf(f)
+		m := Merge(r, dv, sv, Side{Value: bv, Known: known})
+		next.Set(f, m.Store)
+		if m.BaseSet {
+			next.SetBase(f, m.Base)
+			a.Settled = append(a.Settled, f)
+		}
+		if m.WriteDirectory {
+			a.Writes = append(a.Writes, Write{Field: f, Old: dv, New: m.Store})
+		}
+		if m.Conflict {
+			a.Conflicts = append(a.Conflicts, FieldConflict{Field: f, Directory: dv, Store: sv, Base: bv, HasBase: known})
+		}
+	}
+	a.Changes = old.Diff(&next)
 	next.UpdatedAt = now
+	a.After = next
 
 	switch {
 	case old.State == ums.StateActive && !d.Enabled:
-		return Action{Kind: Deactivate, After: deactivated(next, ReasonDisabled, now), Changes: changes}, true
+		a.Kind, a.After = Deactivate, deactivated(next, ReasonDisabled, now)
 	case old.State == ums.StateDeactivated && d.Enabled:
-		next.State, next.DeactivationReason, next.DeactivatedAt = ums.StateActive, "", time.Time{}
-		return Action{Kind: Reactivate, After: next, Changes: changes}, true
+		a.After.State, a.After.DeactivationReason, a.After.DeactivatedAt = ums.StateActive, "", time.Time{}
+		a.Kind = Reactivate
 	case old.State == ums.StateDeactivated && old.DeactivationReason != ReasonDisabled:
 		// Back in scope but still disabled: the reason changes.
-		next.DeactivationReason = ReasonDisabled
-		return Action{Kind: Update, After: next, Changes: changes}, true
-	case len(changes) > 0:
-		return Action{Kind: Update, After: next, Changes: changes}, true
+		a.After.DeactivationReason = ReasonDisabled
+		a.Kind = Update
+	case len(a.Changes) > 0 || len(a.Writes) > 0 || len(a.Conflicts) > 0 || !slices.Equal(old.Base, next.Base):
+		a.Kind = Update
+	default:
+		return Action{}, false
 	}
-	return Action{}, false
+	return a, true
 }
 
 func deactivated(u ums.User, reason string, now time.Time) ums.User {
@@ -286,9 +375,24 @@ func (p *Plan) Write(w io.Writer) error {
 		for _, c := range a.Changes {
 			fmt.Fprintf(&b, "           %s: %q -> %q\n", c.Field, c.Old, c.New)
 		}
+		for _, w := range a.Writes {
+			fmt.Fprintf(&b, "           to directory %s: %q -> %q\n", w.Field, w.Old, w.New)
+		}
+		for _, c := range a.Conflicts {
+			base := "none"
+			if c.HasBase {
+				base = fmt.Sprintf("%q", c.Base)
+			}
+			fmt.Fprintf(&b, "           conflict %s: directory %q, store %q, base %s (manual: neither side changed)\n",
+				c.Field, c.Directory, c.Store, base)
+		}
 	}
-	fmt.Fprintf(&b, "read %d, create %d, update %d, reactivate %d, deactivate %d, purge %d, unchanged %d\n",
+	fmt.Fprintf(&b, "read %d, create %d, update %d, reactivate %d, deactivate %d, purge %d, unchanged %d",
 		p.Read, p.Count(Create), p.Count(Update), p.Count(Reactivate), p.Count(Deactivate), p.Count(Purge), p.Unchanged)
+	if w, c := p.Writes(), p.Conflicts(); w > 0 || c > 0 {
+		fmt.Fprintf(&b, "; to directory %d, conflicts %d", w, c)
+	}
+	b.WriteByte('\n')
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -296,7 +400,7 @@ func (p *Plan) Write(w io.Writer) error {
 // Full plans a full cycle from a complete read of the directory: every
 // active store user not read is out of scope. now stamps the changed rows.
 func Full(dir []ums.User, stored []ums.User, now time.Time) (*Plan, error) {
-	f := NewFull(stored, now)
+	f := NewFull(stored, now, nil)
 	for _, d := range dir {
 		f.Add(d)
 	}

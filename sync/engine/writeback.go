@@ -1,0 +1,103 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/umsync/umsync/directory"
+	"github.com/umsync/umsync/store"
+)
+
+// Results of a directory write; the bounded values of the `result` label.
+const (
+	WriteDone     = "done"
+	WriteRejected = "rejected"
+	WriteFailed   = "failed"
+	WriteRetried  = "retried"
+)
+
+var writeResults = []string{WriteDone, WriteRejected, WriteFailed, WriteRetried}
+
+// writeBatch is how many due writes one round takes from the outbox.
+const writeBatch = 100
+
+// flushWrites drains the due directory writes of the outbox, after a cycle
+// committed. Each is one modify with its precondition: done moves the base
+// (no echo: the next delta sees its own write as agreed), rejected waits for
+// the next cycle to re-read and re-plan the user, a permanent failure is
+// recorded and counted, anything else is retried with backoff.
+func (e *Engine) flushWrites(ctx context.Context, log zerolog.Logger) {
+	defer e.refreshOutboxGauges(ctx, log)
+	for ctx.Err() == nil {
+		now := e.now()
+		ws, err := e.store.PendingWrites(ctx, now, writeBatch)
+		if err != nil {
+			log.Error().Err(err).Msg("could not read the directory write outbox")
+			return
+		}
+		for _, w := range ws {
+			if ctx.Err() != nil {
+				return
+			}
+			e.write(ctx, log, w)
+		}
+		if len(ws) < writeBatch {
+			return
+		}
+	}
+}
+
+func (e *Engine) write(ctx context.Context, log zerolog.Logger, w store.DirectoryWrite) {
+	ev := func(l *zerolog.Event) *zerolog.Event {
+		return l.Int64("write_id", w.ID).Str("user_anchor", w.Anchor).Str("field", string(w.Field))
+	}
+	err := e.dir.WriteField(ctx, w.Anchor, w.Field, w.Old, w.New)
+	now := e.now()
+	status, result, reason := store.WriteDone, WriteDone, ""
+	switch {
+	case err == nil:
+		ev(log.Info()).Str("old", w.Old).Str("new", w.New).Msg("directory written")
+	case errors.Is(err, directory.ErrPrecondition):
+		status, result, reason = store.WriteRejected, WriteRejected, err.Error()
+		ev(log.Warn()).Err(err).Msg("directory write rejected: the value changed in the directory; the next cycle re-reads the user")
+	case directory.IsPermanent(err) || w.Attempts+1 >= e.cfg.WriteAttempts:
+		status, result, reason = store.WriteFailed, WriteFailed, err.Error()
+		ev(log.Error()).Err(err).Int("attempts", w.Attempts+1).Msg("directory write failed for good")
+	default:
+		next := now.Add(backoff(w.Attempts, e.cfg.WriteRetryMax))
+		ev(log.Warn()).Err(err).Time("next_attempt", next).Msg("directory write failed; will retry")
+		e.metrics.writes.WithLabelValues(WriteRetried).Inc()
+		if err := e.store.RetryWrite(ctx, w, err.Error(), next, now); err != nil {
+			ev(log.Error()).Err(err).Msg("could not schedule the retry")
+		}
+		return
+	}
+	e.metrics.writes.WithLabelValues(result).Inc()
+	if err := e.store.FinishWrite(ctx, w, status, reason, now); err != nil {
+		ev(log.Error()).Err(err).Msg("could not record the directory write")
+	}
+}
+
+// backoff is 1 s, 2 s, 4 s … after each failed attempt, at most max.
+func backoff(attempts int, max time.Duration) time.Duration {
+	d := time.Second << min(attempts, 20)
+	return min(d, max)
+}
+
+func (e *Engine) refreshOutboxGauges(ctx context.Context, log zerolog.Logger) {
+	counts, err := e.store.CountWrites(ctx)
+	if err != nil {
+		log.Warn().Err(err).Msg("could not count directory writes")
+		return
+	}
+	e.metrics.writesPending.Set(float64(counts[store.WritePending]))
+	n, err := e.store.CountOpenConflicts(ctx)
+	if err != nil {
+		log.Warn().Err(err).Msg("could not count conflicts")
+		return
+	}
+	e.metrics.conflictsOpen.Set(float64(n))
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -117,6 +118,12 @@ func rawValues(f ums.Field, attrs []string, v string) [][]string {
 // classify maps an LDAP error to ErrPrecondition, a PermanentError, or
 // leaves it (transient: retried).
 func classify(err error) error {
+	// An attribute the schema lacks (extensionAttribute10 without
+	// Exchange's schema) comes back as noSuchAttribute too, but no retry
+	// or re-read can fix it.
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) && strings.Contains(err.Error(), "schema") {
+		return &PermanentError{fmt.Errorf("%w (is the attribute in the AD schema? directory.attributes)", err)}
+	}
 	for _, code := range preconditionCodes {
 		if ldap.IsErrorWithCode(err, code) {
 			return fmt.Errorf("%w: %v", ErrPrecondition, err)

@@ -67,7 +67,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "umsync",
 		Short: "Keep a Unified Messaging system's users in step with Active Directory",
-		Long: `umsync pulls users from Active Directory into its SQLite store on a schedule,
+		Long: `umsync keeps a UMS's users in step with Active Directory: on a schedule it
+pulls changes from AD into its SQLite store, writes the UMS-owned fields back,
 records every run, and exposes Prometheus metrics and health endpoints.
 
 The config file is --config, else $UMSYNC_CONFIG, else /etc/umsync/umsync.yaml.
@@ -84,6 +85,7 @@ Exit codes: 0 ok, 1 failure, 2 usage error.`,
 		newSyncCmd(g),
 		newCheckConfigCmd(g),
 		newUsersCmd(g),
+		newConflictsCmd(g),
 		newVersionCmd(g),
 	)
 	return root

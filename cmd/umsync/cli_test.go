@@ -164,3 +164,83 @@ func TestKill9BeforeCommitLosesNothing(t *testing.T) {
 		t.Errorf("changes applied twice: %q", out3)
 	}
 }
+
+// TestUsersSetAndConflictsCLI: an admin changes UMS fields (validated,
+// queued, written to AD by the next sync), and resolves a conflict.
+func TestUsersSetAndConflictsCLI(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	seedUsers(t, lab, ou, 3)
+	cfg := testConfig(t, lab, ou, cfgOpts{})
+	if _, stderr, code := umsync(t, "sync", "--full", "--config", cfg); code != exitOK {
+		t.Fatalf("full sync: %s", stderr)
+	}
+	for _, tt := range []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"cli1", "given_name=Hans"}, exitFailure, "given_name comes from AD (sync.fields.given_name)"},
+		{[]string{"cli1", "extension=12a"}, exitFailure, `extension: "12a" is not an extension`},
+		{[]string{"cli1", "mobile=call me"}, exitFailure, `mobile: "call me" is not a phone number`},
+		{[]string{"cli1", "settings=ums9;lic=active"}, exitFailure, `settings: invalid UMS settings: version "ums9"`},
+		{[]string{"cli1", "nosuch=1"}, exitUsage, `unknown field "nosuch"`},
+		{[]string{"cli1"}, exitUsage, "want ID and at least one field=value"},
+		{[]string{"nobody", "mobile=0171 1"}, exitFailure, `user "nobody": not found`},
+	} {
+		_, stderr, code := umsync(t, append([]string{"users", "set", "--config", cfg}, tt.args...)...)
+		if code != tt.code || !strings.Contains(stderr, tt.err) {
+			t.Errorf("users set %v: exit %d %q, want %d %q", tt.args, code, stderr, tt.code, tt.err)
+		}
+	}
+	out, stderr, code := umsync(t, "users", "set", "--config", cfg, "cli1", "mobile=0171 555-0001", "fax_numbers=089/111, +49 89 222")
+	if code != exitOK || !strings.Contains(out, `cli1 mobile: "+491711234567" -> "+491715550001" (queued for AD)`) {
+		t.Fatalf("users set: exit %d %q %s", code, out, stderr)
+	}
+	if _, stderr, code := umsync(t, "sync", "--config", cfg); code != exitOK {
+		t.Fatalf("sync: %s", stderr)
+	}
+	dn := "CN=cli1," + ou
+	if got := lab.Values(t, dn, "mobile"); len(got) != 1 || got[0] != "+491715550001" {
+		t.Errorf("AD mobile = %v", got)
+	}
+	if got := lab.Values(t, dn, "otherFacsimileTelephoneNumber"); len(got) != 1 || got[0] != "+4989222" {
+		t.Errorf("AD otherFacsimileTelephoneNumber = %v", got)
+	}
+
+	// A conflict: the extension changed in umsync and, differently, in AD.
+	umsync(t, "users", "set", "--config", cfg, "cli2", "extension=4902")
+	lab.Modify(t, "CN=cli2,"+ou, "ipPhone", "5902")
+	if _, stderr, code := umsync(t, "sync", "--config", cfg); code != exitOK {
+		t.Fatalf("sync: %s", stderr)
+	}
+	out, _, code = umsync(t, "conflicts", "list", "--config", cfg, "--output", "json")
+	var cs []map[string]any
+	if err := json.Unmarshal([]byte(out), &cs); err != nil || code != exitOK || len(cs) != 1 {
+		t.Fatalf("conflicts list: exit %d, %v\n%s", code, err, out)
+	}
+	c := cs[0]
+	if c["user"] != "cli2" || c["field"] != "extension" || c["directory_value"] != "5902" || c["store_value"] != "4902" ||
+		c["base_value"] != "4002" || c["id"] == nil {
+		t.Errorf("conflict = %v", c)
+	}
+	id := fmt.Sprint(c["id"])
+	if _, stderr, code := umsync(t, "conflicts", "resolve", id, "--take", "both", "--config", cfg); code != exitUsage {
+		t.Errorf("--take both: exit %d %s", code, stderr)
+	}
+	out, stderr, code = umsync(t, "conflicts", "resolve", id, "--take", "directory", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, `cli2 extension = "5902" (kept in umsync)`) {
+		t.Fatalf("resolve: exit %d %q %s", code, out, stderr)
+	}
+	if _, stderr, code := umsync(t, "conflicts", "resolve", id, "--take", "store", "--config", cfg); code != exitFailure ||
+		!strings.Contains(stderr, "not found") {
+		t.Errorf("resolving twice: exit %d %q", code, stderr)
+	}
+	out, _, _ = umsync(t, "users", "show", "cli2", "--config", cfg, "--output", "json")
+	if !strings.Contains(out, `"extension": "5902"`) {
+		t.Errorf("after taking AD's value: %s", out)
+	}
+	if out, _, _ := umsync(t, "conflicts", "list", "--config", cfg); !strings.Contains(out, "(0 conflicts)") {
+		t.Errorf("conflicts after resolving:\n%s", out)
+	}
+}

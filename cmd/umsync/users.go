@@ -33,6 +33,7 @@ type userJSON struct {
 	Phone              string   `json:"phone"`
 	Mobile             string   `json:"mobile"`
 	FaxNumbers         []string `json:"fax_numbers"`
+	Settings           string   `json:"settings"`
 	Enabled            bool     `json:"enabled"`
 	State              string   `json:"state"`
 	DeactivationReason string   `json:"deactivation_reason,omitempty"`
@@ -49,7 +50,7 @@ func toJSON(u ums.User) userJSON {
 	j := userJSON{
 		Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, DN: u.DN, GivenName: u.GivenName,
 		Surname: u.Surname, DisplayName: u.DisplayName, Mail: u.Mail, Department: u.Department,
-		Extension: u.Extension, Phone: u.Phone, Mobile: u.Mobile, FaxNumbers: fax, Enabled: u.Enabled,
+		Extension: u.Extension, Phone: u.Phone, Mobile: u.Mobile, FaxNumbers: fax, Settings: u.Settings, Enabled: u.Enabled,
 		State: string(u.State), DeactivationReason: u.DeactivationReason,
 		FirstSeen: u.FirstSeen.UTC().Format(time.RFC3339), UpdatedAt: u.UpdatedAt.UTC().Format(time.RFC3339),
 	}
@@ -66,6 +67,11 @@ func openStoreForReading(ctx context.Context, g *globals) (*store.Store, error) 
 	if err != nil {
 		return nil, err
 	}
+	return openExistingStore(ctx, g, cfg)
+}
+
+// openExistingStore opens the store of cfg if it exists.
+func openExistingStore(ctx context.Context, g *globals, cfg *Config) (*store.Store, error) {
 	if _, err := os.Stat(cfg.Store.Path); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("store %s does not exist yet: run `umsync sync` or `umsync serve` first", cfg.Store.Path)
 	}
@@ -73,8 +79,8 @@ func openStoreForReading(ctx context.Context, g *globals) (*store.Store, error) 
 }
 
 func newUsersCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "users", Short: "List and show the users in the store"}
-	cmd.AddCommand(newUsersListCmd(g), newUsersShowCmd(g))
+	cmd := &cobra.Command{Use: "users", Short: "List, show and edit the users in the store"}
+	cmd.AddCommand(newUsersListCmd(g), newUsersShowCmd(g), newUsersSetCmd(g))
 	return cmd
 }
 
@@ -155,6 +161,7 @@ func newUsersShowCmd(g *globals) *cobra.Command {
 				{"given_name", j.GivenName}, {"surname", j.Surname}, {"display_name", j.DisplayName},
 				{"mail", j.Mail}, {"department", j.Department}, {"extension", j.Extension},
 				{"phone", j.Phone}, {"mobile", j.Mobile}, {"fax_numbers", strings.Join(j.FaxNumbers, ", ")},
+				{"settings", j.Settings},
 				{"enabled", fmt.Sprint(j.Enabled)}, {"state", j.State},
 				{"deactivation_reason", j.DeactivationReason}, {"first_seen", j.FirstSeen},
 				{"updated_at", j.UpdatedAt}, {"deactivated_at", j.DeactivatedAt},

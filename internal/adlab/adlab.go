@@ -22,6 +22,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -415,4 +416,36 @@ func (l *Lab) AddUsers(t testing.TB, ou, prefix string, n int) []string {
 		t.Fatalf("adlab: ldbadd %d users: %v\n%s", n, err, out)
 	}
 	return dns
+}
+
+// Values reads attr of dn (no values: none or absent).
+func (l *Lab) Values(t testing.TB, dn, attr string) []string {
+	t.Helper()
+	res, err := l.Conn(t).Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+		0, 0, false, "(objectClass=*)", []string{attr}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("adlab: read %s of %s: %v", attr, dn, err)
+	}
+	return res.Entries[0].GetEqualFoldAttributeValues(attr)
+}
+
+// AddPlainUser creates an enabled user without admin rights, with password
+// pw (set over LDAPS), and returns its DN.
+func (l *Lab) AddPlainUser(t testing.TB, ou, sam, pw string) string {
+	t.Helper()
+	dn := fmt.Sprintf("CN=%s,%s", sam, ou)
+	quoted := utf16.Encode([]rune(`"` + pw + `"`))
+	b := make([]byte, 2*len(quoted))
+	for i, r := range quoted {
+		b[2*i], b[2*i+1] = byte(r), byte(r>>8)
+	}
+	add := ldap.NewAddRequest(dn, nil)
+	add.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "user"})
+	add.Attribute("sAMAccountName", []string{sam})
+	add.Attribute("unicodePwd", []string{string(b)})
+	add.Attribute("userAccountControl", []string{"512"})
+	if err := l.Conn(t).Add(add); err != nil {
+		t.Fatalf("adlab: add user %s: %v", dn, err)
+	}
+	return dn
 }

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/umsync/umsync/store"
+	"github.com/umsync/umsync/sync/plan"
+	"github.com/umsync/umsync/ums"
+)
+
+// actor is who runs the CLI, for the audit trail: the user behind sudo if
+// there is one.
+func actor() string {
+	if u := os.Getenv("SUDO_USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "uid " + strconv.Itoa(os.Getuid())
+}
+
+func newUsersSetCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "set ID field=value...",
+		Short: "Change UMS fields of a user; the change is queued for AD",
+		Long: `Change fields of one user in the store (ID = sAMAccountName or anchor). Field
+names are the keys of 'users list --output json'. Only fields that umsync writes
+to AD (sync.fields: to_directory or both) can be set; the others come from AD.
+Numbers are normalized to E.164, extensions must be digits, settings must be in
+umsync's format (see README). Each change is audited with your OS user and
+queued for AD: the next sync cycle writes it (with the value it replaces as
+precondition) and a conflict is recorded if AD changed meanwhile.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 2 {
+				return usageError{errors.New("want ID and at least one field=value")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(g.configPath)
+			if err != nil {
+				return err
+			}
+			st, err := openExistingStore(cmd.Context(), g, cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			u, err := st.User(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			rules := cfg.Sync.Rules()
+			numbers := ums.NumberPlan{CountryCode: cfg.Directory.CountryCode}
+			var edits []store.Edit
+			for _, arg := range args[1:] {
+				name, raw, ok := strings.Cut(arg, "=")
+				if !ok {
+					return usageError{fmt.Errorf("%q: want field=value", arg)}
+				}
+				f := ums.Field(name)
+				if !slices.Contains(ums.Fields, f) {
+					return usageError{fmt.Errorf("unknown field %q", name)}
+				}
+				if !slices.Contains(ums.Writable, f) || rules.Get(f).Direction == plan.FromDirectory {
+					return fmt.Errorf("%s comes from AD (sync.fields.%s): change it there", name, name)
+				}
+				v, err := normalizeField(f, raw, numbers)
+				if err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+				old, known := u.BaseOf(f)
+				if !known {
+					old = u.Get(f)
+				}
+				edits = append(edits, store.Edit{Field: f, New: v, Write: true, WriteOld: old})
+			}
+			if err := st.EditUser(cmd.Context(), u.Anchor, actor(), edits, time.Now()); err != nil {
+				return err
+			}
+			for _, e := range edits {
+				fmt.Fprintf(g.stdout, "%s %s: %q -> %q (queued for AD)\n", u.SAMAccountName, e.Field, u.Get(e.Field), e.New)
+			}
+			return nil
+		},
+	}
+}
+
+// normalizeField checks and normalizes a value an admin typed.
+func normalizeField(f ums.Field, raw string, numbers ums.NumberPlan) (string, error) {
+	v := strings.TrimSpace(raw)
+	if v == "" {
+		return "", nil
+	}
+	switch f {
+	case ums.FieldExtension:
+		ext, ok := ums.NormalizeExtension(v)
+		if !ok {
+			return "", fmt.Errorf("%q is not an extension (digits only)", v)
+		}
+		return ext, nil
+	case ums.FieldPhone, ums.FieldMobile:
+		n, ok := numbers.NormalizeE164(v)
+		if !ok {
+			return "", fmt.Errorf("%q is not a phone number", v)
+		}
+		return n, nil
+	case ums.FieldFaxNumbers:
+		var out []string
+		for _, x := range strings.Split(v, ",") {
+			n, ok := numbers.NormalizeE164(x)
+			if !ok {
+				return "", fmt.Errorf("%q is not a phone number", strings.TrimSpace(x))
+			}
+			out = append(out, n)
+		}
+		return strings.Join(out, ","), nil
+	case ums.FieldSettings:
+		s, err := ums.ParseSettings(v)
+		if err != nil {
+			return "", err
+		}
+		return s.Encode(), nil
+	}
+	return v, nil
+}
+
+type conflictJSON struct {
+	ID             int64   `json:"id"`
+	User           string  `json:"user"`
+	Anchor         string  `json:"anchor"`
+	Field          string  `json:"field"`
+	DirectoryValue string  `json:"directory_value"`
+	StoreValue     string  `json:"store_value"`
+	BaseValue      *string `json:"base_value"`
+	DetectedAt     string  `json:"detected_at"`
+}
+
+func newConflictsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "conflicts", Short: "List and resolve fields changed differently in AD and in umsync"}
+	var output string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the open conflicts",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			st, err := openStoreForReading(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			cs, err := st.OpenConflicts(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				out := make([]conflictJSON, 0, len(cs))
+				for _, c := range cs {
+					j := conflictJSON{ID: c.ID, User: c.SAMAccountName, Anchor: c.Anchor, Field: string(c.Field),
+						DirectoryValue: c.DirectoryValue, StoreValue: c.StoreValue,
+						DetectedAt: c.DetectedAt.UTC().Format(time.RFC3339)}
+					if c.HasBase {
+						j.BaseValue = &c.BaseValue
+					}
+					out = append(out, j)
+				}
+				return writeIndented(g.stdout, out)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tUSER\tFIELD\tIN AD\tIN UMSYNC\tLAST AGREED")
+			for _, c := range cs {
+				base := "(none)"
+				if c.HasBase {
+					base = fmt.Sprintf("%q", c.BaseValue)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%q\t%q\t%s\n", c.ID, c.SAMAccountName, c.Field, c.DirectoryValue, c.StoreValue, base)
+			}
+			fmt.Fprintf(tw, "(%d conflicts)\n", len(cs))
+			return tw.Flush()
+		},
+	}
+	outputFlag(list, &output)
+	var take string
+	resolve := &cobra.Command{
+		Use:   "resolve ID --take directory|store",
+		Short: "Resolve a conflict by taking AD's value or umsync's",
+		Long: `Resolve a conflict. --take directory copies AD's value into umsync; --take store
+queues umsync's value for AD (the next sync cycle writes it). Audited.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if take != "directory" && take != "store" {
+				return usageError{fmt.Errorf("--take must be directory or store, got %q", take)}
+			}
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return usageError{fmt.Errorf("conflict ID %q is not a number", args[0])}
+			}
+			st, err := openStoreForReading(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			c, err := st.ResolveConflict(cmd.Context(), id, take, actor(), time.Now())
+			if err != nil {
+				return err
+			}
+			v, where := c.DirectoryValue, "kept in umsync"
+			if take == "store" {
+				v, where = c.StoreValue, "queued for AD"
+			}
+			_, err = fmt.Fprintf(g.stdout, "conflict %d resolved: %s %s = %q (%s)\n", id, c.SAMAccountName, c.Field, v, where)
+			return err
+		},
+	}
+	resolve.Flags().StringVar(&take, "take", "", "directory or store")
+	cmd.AddCommand(list, resolve)
+	return cmd
+}

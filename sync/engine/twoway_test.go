@@ -1,0 +1,243 @@
+package engine_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/umsync/umsync/store"
+	"github.com/umsync/umsync/sync/engine"
+	"github.com/umsync/umsync/sync/plan"
+	"github.com/umsync/umsync/ums"
+)
+
+// edit changes fields of sam in the store as `umsync users set` does:
+// with write, the change is queued for the directory against the base.
+func (r *rig) edit(t *testing.T, sam string, write bool, fv ...ums.FieldValue) {
+	t.Helper()
+	u := r.users(t)[sam]
+	var edits []store.Edit
+	for _, x := range fv {
+		old, known := u.BaseOf(x.Field)
+		if !known {
+			old = u.Get(x.Field)
+		}
+		edits = append(edits, store.Edit{Field: x.Field, New: x.Value, Write: write, WriteOld: old})
+	}
+	if err := r.store.EditUser(context.Background(), u.Anchor, "tester", edits, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writes(t *testing.T, r *rig, status string) []store.DirectoryWrite {
+	t.Helper()
+	ws, err := r.store.Writes(context.Background(), status, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
+// TestWriteBackAndNoEcho: fields changed in umsync reach AD (read back with
+// a search), the base follows, and the next delta sees its own write and
+// plans nothing.
+func TestWriteBackAndNoEcho(t *testing.T) {
+	r := newRig(t)
+	dns := r.seed(t)
+	cfg := r.lab.Config(r.ou)
+	cfg.Attributes.Settings = "info" // Samba's schema has no extensionAttribute10 (Exchange's)
+	e := r.engine(t, &cfg)
+	r.cycle(t, e)
+	settings := "ums1;lic=active;vm=remote;svc=fax,voice;rings=4;lang=de"
+	r.edit(t, "staff1", true,
+		ums.FieldValue{Field: ums.FieldMobile, Value: "+491725550001"},
+		ums.FieldValue{Field: ums.FieldFaxNumbers, Value: "+49891111,+49892222,+49893333"},
+		ums.FieldValue{Field: ums.FieldSettings, Value: settings})
+	if v := metric(t, r.reg, "umsync_directory_writes_total", "result", "done"); v != 0 {
+		t.Fatalf("writes done before any cycle: %v", v)
+	}
+	r.delta(t, e) // flushes the outbox
+	dn := dns["staff1"]
+	for attr, want := range map[string][]string{
+		"mobile": {"+491725550001"}, "facsimileTelephoneNumber": {"+49891111"},
+		"otherFacsimileTelephoneNumber": {"+49892222", "+49893333"}, "info": {settings},
+	} {
+		got := r.lab.Values(t, dn, attr)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("AD %s = %v, want %v", attr, got, want)
+		}
+	}
+	if done := writes(t, r, store.WriteDone); len(done) != 3 {
+		t.Fatalf("%d writes done, want 3: %+v", len(done), writes(t, r, ""))
+	}
+	if v := metric(t, r.reg, "umsync_directory_writes_total", "result", "done"); v != 3 {
+		t.Errorf("writes_total{done} = %v", v)
+	}
+	u := r.users(t)["staff1"]
+	if b, _ := u.BaseOf(ums.FieldMobile); b != "+491725550001" {
+		t.Errorf("base of mobile = %q after the write", b)
+	}
+	// No echo: the delta reads the user our write changed and plans nothing.
+	res := r.delta(t, e)
+	if res.Run.Read != 1 || len(res.Plan.Actions) != 0 {
+		t.Errorf("the delta after the write-back: read %d, planned %+v", res.Run.Read, res.Plan.Actions)
+	}
+	if len(writes(t, r, store.WritePending)) != 0 {
+		t.Error("writes queued again")
+	}
+}
+
+// TestConcurrentADChangeIsNeverOverwritten: AD changes a field after the
+// write was planned. The write's precondition rejects it, AD keeps its
+// value, a conflict is recorded (manual policy), and resolving it for the
+// store converges both sides.
+func TestConcurrentADChangeIsNeverOverwritten(t *testing.T) {
+	r := newRig(t)
+	dns := r.seed(t)
+	e := r.engine(t, nil)
+	r.cycle(t, e)
+	r.edit(t, "staff2", true, ums.FieldValue{Field: ums.FieldExtension, Value: "4002"})
+	r.lab.Modify(t, dns["staff2"], "ipPhone", "5002") // someone else, meanwhile
+	res := r.delta(t, e)
+	if got := r.lab.Values(t, dns["staff2"], "ipPhone"); !slices.Equal(got, []string{"5002"}) {
+		t.Fatalf("AD ipPhone = %v: the concurrent change was overwritten", got)
+	}
+	rejected := writes(t, r, store.WriteRejected)
+	if len(rejected) != 1 || !strings.Contains(rejected[0].LastError, "changed since the write was planned") {
+		t.Fatalf("rejected writes = %+v", rejected)
+	}
+	if res.Plan.Conflicts() != 1 || r.users(t)["staff2"].Extension != "4002" {
+		t.Fatalf("conflicts planned %d, store extension %q", res.Plan.Conflicts(), r.users(t)["staff2"].Extension)
+	}
+	cs, _ := r.store.OpenConflicts(context.Background())
+	if len(cs) != 1 || cs[0].DirectoryValue != "5002" || cs[0].StoreValue != "4002" || cs[0].BaseValue != "3002" {
+		t.Fatalf("open conflicts = %+v", cs)
+	}
+	if v := metric(t, r.reg, "umsync_conflicts_open"); v != 1 {
+		t.Errorf("conflicts_open = %v", v)
+	}
+	// It stays a conflict, untouched on both sides, until an admin decides.
+	r.delta(t, e)
+	if got := r.lab.Values(t, dns["staff2"], "ipPhone"); !slices.Equal(got, []string{"5002"}) {
+		t.Fatalf("AD ipPhone = %v while in conflict", got)
+	}
+	if _, err := r.store.ResolveConflict(context.Background(), cs[0].ID, "store", "tester", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r.delta(t, e)
+	if got := r.lab.Values(t, dns["staff2"], "ipPhone"); !slices.Equal(got, []string{"4002"}) {
+		t.Errorf("after resolving for the store: AD ipPhone = %v", got)
+	}
+	if res := r.delta(t, e); len(res.Plan.Actions) != 0 {
+		t.Errorf("not converged: %+v", res.Plan.Actions)
+	}
+	if cs, _ := r.store.OpenConflicts(context.Background()); len(cs) != 0 {
+		t.Errorf("open conflicts after resolving: %+v", cs)
+	}
+}
+
+// TestPolicies: a field changed differently on both sides follows its
+// policy; the same change on both sides is no conflict.
+func TestPolicies(t *testing.T) {
+	for _, tt := range []struct {
+		policy    plan.Policy
+		wantAD    string
+		wantStore string
+		conflicts int
+	}{
+		{plan.DirectoryWins, "+4917100000ad", "+4917100000ad", 0},
+		{plan.StoreWins, "+4917100000us", "+4917100000us", 0},
+		{plan.Manual, "+4917100000ad", "+4917100000us", 1},
+	} {
+		t.Run(string(tt.policy), func(t *testing.T) {
+			r := newRig(t)
+			r.sync.Fields = map[string]engine.FieldRule{"mobile": {Direction: "both", Policy: string(tt.policy)}}
+			dns := r.seed(t)
+			e := r.engine(t, nil)
+			r.cycle(t, e)
+			r.edit(t, "staff0", false, ums.FieldValue{Field: ums.FieldMobile, Value: "+4917100000us"})
+			r.lab.Modify(t, dns["staff0"], "mobile", "+4917100000ad")
+			res := r.delta(t, e)
+			if got := r.lab.Values(t, dns["staff0"], "mobile"); !slices.Equal(got, []string{tt.wantAD}) {
+				t.Errorf("AD mobile = %v, want %s", got, tt.wantAD)
+			}
+			if got := r.users(t)["staff0"].Mobile; got != tt.wantStore {
+				t.Errorf("store mobile = %q, want %s", got, tt.wantStore)
+			}
+			if res.Plan.Conflicts() != tt.conflicts {
+				t.Errorf("%d conflicts, want %d", res.Plan.Conflicts(), tt.conflicts)
+			}
+		})
+	}
+	t.Run("same change on both sides", func(t *testing.T) {
+		r := newRig(t)
+		dns := r.seed(t)
+		e := r.engine(t, nil)
+		r.cycle(t, e)
+		r.edit(t, "staff3", false, ums.FieldValue{Field: ums.FieldExtension, Value: "4444"})
+		r.lab.Modify(t, dns["staff3"], "ipPhone", "4444")
+		res := r.delta(t, e)
+		if res.Plan.Conflicts() != 0 || res.Plan.Writes() != 0 {
+			t.Errorf("conflicts %d, writes %d: want none", res.Plan.Conflicts(), res.Plan.Writes())
+		}
+		u := r.users(t)["staff3"]
+		if b, _ := u.BaseOf(ums.FieldExtension); b != "4444" {
+			t.Errorf("base = %q, want the agreed 4444", b)
+		}
+	})
+}
+
+// TestWriteWithoutRightsFailsForGood: a bind account that may read but not
+// write: the write fails permanently, is recorded with the reason and
+// counted, is not retried, and the store keeps the admin's value.
+func TestWriteWithoutRightsFailsForGood(t *testing.T) {
+	r := newRig(t)
+	r.seed(t)
+	r.cycle(t, r.engine(t, nil))
+	pw := "Rd-only-" + strings.ReplaceAll(time.Now().Format("150405.000"), ".", "") + "-Aa1"
+	reader := r.lab.AddPlainUser(t, r.ou, "rdonly"+time.Now().Format("0405"), pw)
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pwFile, []byte(pw), 0o600)
+	cfg := r.lab.Config(r.ou)
+	cfg.BindDN, cfg.BindPasswordFile = reader, pwFile
+	e := r.engine(t, &cfg)
+	r.edit(t, "staff1", true, ums.FieldValue{Field: ums.FieldExtension, Value: "4111"})
+	if _, err := e.Cycle(context.Background(), engine.Options{Mode: engine.ModeFull}); err != nil {
+		t.Fatal(err)
+	}
+	failed := writes(t, r, store.WriteFailed)
+	if len(failed) != 1 || !strings.Contains(failed[0].LastError, "Insufficient Access") || failed[0].Attempts != 1 {
+		t.Fatalf("failed writes = %+v (all: %+v)", failed, writes(t, r, ""))
+	}
+	if v := metric(t, r.reg, "umsync_directory_writes_total", "result", "failed"); v != 1 {
+		t.Errorf("writes_total{failed} = %v", v)
+	}
+	if got := r.users(t)["staff1"].Extension; got != "4111" {
+		t.Errorf("store extension = %q: the admin's value was lost", got)
+	}
+	if err := e.FlushWrites(context.Background()); err != nil || len(writes(t, r, store.WritePending)) != 0 {
+		t.Errorf("a permanently failed write is pending again: %v", err)
+	}
+}
+
+// TestWriteToAttributeNotInSchema: the default settings attribute,
+// extensionAttribute10, comes with Exchange's schema; Samba (and an AD
+// without Exchange) lacks it. The write fails for good with a reason that
+// says so, instead of being retried or taken for a concurrent change.
+func TestWriteToAttributeNotInSchema(t *testing.T) {
+	r := newRig(t)
+	r.seed(t)
+	e := r.engine(t, nil)
+	r.cycle(t, e)
+	r.edit(t, "staff1", true, ums.FieldValue{Field: ums.FieldSettings, Value: "ums1;lic=active"})
+	r.delta(t, e)
+	failed := writes(t, r, store.WriteFailed)
+	if len(failed) != 1 || !strings.Contains(failed[0].LastError, "is the attribute in the AD schema") {
+		t.Fatalf("failed writes = %+v (all %+v)", failed, writes(t, r, ""))
+	}
+}

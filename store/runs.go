@@ -32,6 +32,7 @@ type Run struct {
 	Purged      int
 	Result      string
 	Error       string
+	Plan        string // staging cycles: the plan they did not carry out
 }
 
 type execer interface {
@@ -40,10 +41,10 @@ type execer interface {
 
 func insertRun(ctx context.Context, db execer, r Run) (int64, error) {
 	res, err := db.ExecContext(ctx, `INSERT INTO sync_runs
-		(mode, started_at, duration_ms, read, created, updated, deactivated, reactivated, unchanged, purged, result, error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(mode, started_at, duration_ms, read, created, updated, deactivated, reactivated, unchanged, purged, result, error, plan)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Mode, formatTime(r.StartedAt), r.Duration.Milliseconds(), r.Read, r.Created, r.Updated,
-		r.Deactivated, r.Reactivated, r.Unchanged, r.Purged, r.Result, r.Error)
+		r.Deactivated, r.Reactivated, r.Unchanged, r.Purged, r.Result, r.Error, r.Plan)
 	if err != nil {
 		return 0, fmt.Errorf("store: record run: %w", err)
 	}
@@ -58,7 +59,7 @@ func (s *Store) RecordRun(ctx context.Context, r Run) (int64, error) {
 // Runs returns the newest runs first.
 func (s *Store) Runs(ctx context.Context, limit int) ([]Run, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, mode, started_at, duration_ms, read, created, updated,
-		deactivated, reactivated, unchanged, purged, result, error FROM sync_runs ORDER BY id DESC LIMIT ?`, limit)
+		deactivated, reactivated, unchanged, purged, result, error, plan FROM sync_runs ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: query runs: %w", err)
 	}
@@ -69,7 +70,7 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]Run, error) {
 		var started string
 		var ms int64
 		if err := rows.Scan(&r.ID, &r.Mode, &started, &ms, &r.Read, &r.Created, &r.Updated,
-			&r.Deactivated, &r.Reactivated, &r.Unchanged, &r.Purged, &r.Result, &r.Error); err != nil {
+			&r.Deactivated, &r.Reactivated, &r.Unchanged, &r.Purged, &r.Result, &r.Error, &r.Plan); err != nil {
 			return nil, fmt.Errorf("store: query runs: %w", err)
 		}
 		if r.StartedAt, err = parseTime(started); err != nil {

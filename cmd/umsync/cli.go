@@ -86,6 +86,7 @@ Exit codes: 0 ok, 1 failure, 2 usage error.`,
 		newCheckConfigCmd(g),
 		newUsersCmd(g),
 		newConflictsCmd(g),
+		newRunsCmd(g),
 		newVersionCmd(g),
 	)
 	return root

@@ -244,3 +244,45 @@ func TestUsersSetAndConflictsCLI(t *testing.T) {
 		t.Errorf("conflicts after resolving:\n%s", out)
 	}
 }
+
+// TestRunsCLI: the run history shows every run with its result and error,
+// and --writes shows the AD writes with their state.
+func TestRunsCLI(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	seedUsers(t, lab, ou, 2)
+	cfg := testConfig(t, lab, ou, cfgOpts{})
+	umsync(t, "sync", "--full", "--config", cfg)
+	bad := strings.Replace(readFile(t, cfg), lab.LDAPSURL, "ldaps://127.0.0.1:1", 1)
+	os.WriteFile(cfg, []byte(bad), 0o600)
+	if _, _, code := umsync(t, "sync", "--config", cfg); code != exitFailure {
+		t.Fatalf("sync against a closed port: exit %d", code)
+	}
+	out, _, code := umsync(t, "runs", "--config", cfg, "--output", "json")
+	var runs []map[string]any
+	if err := json.Unmarshal([]byte(out), &runs); err != nil || code != exitOK || len(runs) != 2 {
+		t.Fatalf("runs: exit %d, %v\n%s", code, err, out)
+	}
+	if runs[0]["result"] != "failed" || !strings.Contains(fmt.Sprint(runs[0]["error"]), "connection refused") ||
+		runs[1]["result"] != "success" || runs[1]["created"] != float64(2) || runs[1]["mode"] != "full" {
+		t.Errorf("runs = %v", runs)
+	}
+	out, _, code = umsync(t, "runs", fmt.Sprint(runs[1]["id"]), "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "success") || strings.Count(out, "\n") != 2 {
+		t.Errorf("runs ID:\n%s", out)
+	}
+	umsync(t, "users", "set", "--config", cfg, "cli1", "extension=4701")
+	out, _, _ = umsync(t, "runs", "--writes", "pending", "--config", cfg)
+	if !strings.Contains(out, `extension  "4001"  "4701"  pending`) || !strings.Contains(out, "(1 writes)") {
+		t.Errorf("runs --writes pending:\n%s", out)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

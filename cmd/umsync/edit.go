@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/umsync/umsync/store"
+	"github.com/umsync/umsync/sync/engine"
 	"github.com/umsync/umsync/sync/plan"
 	"github.com/umsync/umsync/ums"
 )
@@ -51,6 +52,9 @@ precondition) and a conflict is recorded if AD changed meanwhile.`,
 			cfg, err := loadConfig(g.configPath)
 			if err != nil {
 				return err
+			}
+			if cfg.Sync.Mode == engine.ModeStaging {
+				return errors.New("this umsync runs in staging mode (sync.mode): make changes on the active server")
 			}
 			st, err := openExistingStore(cmd.Context(), g, cfg)
 			if err != nil {

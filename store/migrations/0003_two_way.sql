@@ -4,6 +4,9 @@
 ALTER TABLE users ADD COLUMN settings TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN base TEXT NOT NULL DEFAULT '{}'; -- JSON: field -> last agreed value
 
+-- The plan of a staging cycle (sync.mode: staging), as dry-run prints it.
+ALTER TABLE sync_runs ADD COLUMN plan TEXT NOT NULL DEFAULT '';
+
 CREATE TABLE conflicts (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     anchor          TEXT NOT NULL,

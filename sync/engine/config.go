@@ -14,6 +14,10 @@ import (
 
 // Config is the `sync:` section of the umsync config.
 type Config struct {
+	// Mode is active (the default) or staging: a standby that runs full
+	// cycles on full_schedule, keeps its store current and records each
+	// plan, but writes nothing to the directory.
+	Mode string `yaml:"mode"`
 	// Schedule is a cron spec (5 fields, @every, @hourly…; CRON_TZ=Zone
 	// prefix allowed) for the delta cycles `serve` runs.
 	Schedule string `yaml:"schedule"`
@@ -40,6 +44,12 @@ type Config struct {
 	WriteAttempts int           `yaml:"write_attempts"`
 }
 
+// Values of sync.mode.
+const (
+	ModeActive  = "active"
+	ModeStaging = "staging"
+)
+
 // FieldRule is the `sync.fields.<field>` entry.
 type FieldRule struct {
 	Direction string `yaml:"direction"` // from_directory | to_directory | both
@@ -57,7 +67,7 @@ func (c *Config) Rules() plan.Rules {
 
 // DefaultConfig returns the defaults that apply before the YAML is decoded.
 func DefaultConfig() Config {
-	return Config{Schedule: "@every 1m", FullSchedule: "0 3 * * *", Retention: 30 * 24 * time.Hour,
+	return Config{Mode: ModeActive, Schedule: "@every 1m", FullSchedule: "0 3 * * *", Retention: 30 * 24 * time.Hour,
 		MaxDeactivations: 50, MaxDeactivationPercent: 10, ShutdownTimeout: 30 * time.Second,
 		Fields: map[string]FieldRule{
 			"extension":   {Direction: "both", Policy: "manual"},
@@ -71,6 +81,9 @@ func DefaultConfig() Config {
 // Validate returns every problem with its YAML path under prefix.
 func (c *Config) Validate(prefix string) []error {
 	var errs []error
+	if c.Mode != ModeActive && c.Mode != ModeStaging {
+		errs = append(errs, fmt.Errorf("%s.mode: must be active or staging, got %q", prefix, c.Mode))
+	}
 	if _, err := ParseSchedule(c.Schedule); err != nil {
 		errs = append(errs, fmt.Errorf("%s.schedule: %w", prefix, err))
 	}

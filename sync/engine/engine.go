@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -198,7 +199,11 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return fail(StageConnect, err)
 	}
+	staging := e.cfg.Mode == ModeStaging
 	mode := opts.Mode
+	if staging && mode != ModeFull {
+		mode, res.FullBecause = ModeFull, "sync.mode is staging: full cycles only"
+	}
 	var wm store.Watermark
 	if mode == ModeDelta {
 		var ok bool
@@ -337,6 +342,15 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	applyStart := e.now()
 	res.Run.Duration = applyStart.Sub(start)
 	writes, conflicts, settled := outboxOf(p)
+	if staging {
+		// A standby keeps its store current and records what it would do;
+		// it writes nothing to the directory and leaves conflicts to the
+		// active server.
+		var b strings.Builder
+		p.Write(&b)
+		res.Run.Plan = b.String()
+		writes, conflicts = nil, nil
+	}
 	id, err := e.store.ApplyCycle(ctx, store.CycleWrite{
 		Users: p.Users(), Purge: p.Purged(), Run: res.Run,
 		Writes: writes, Conflicts: conflicts, Settled: settled,
@@ -356,7 +370,9 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	e.lastSuccess.Store(end.UnixNano())
 
 	e.logActions(log, p)
-	e.flushWrites(ctx, log)
+	if !staging {
+		e.flushWrites(ctx, log)
+	}
 	e.metrics.runs.WithLabelValues(string(mode), ResultSuccess).Inc()
 	e.metrics.duration.WithLabelValues(string(mode)).Observe(res.Run.Duration.Seconds())
 	e.metrics.lastSuccess.Set(float64(end.UnixNano()) / 1e9)

@@ -46,6 +46,9 @@ func NewScheduler(cfg Config, e *Engine, log zerolog.Logger) (*Scheduler, error)
 			}
 		}
 	}
+	if cfg.Mode == ModeStaging {
+		return newScheduler(cfg.ShutdownTimeout, log, scheduled{full, cycle(ModeFull)}), nil
+	}
 	return newScheduler(cfg.ShutdownTimeout, log,
 		scheduled{delta, cycle(ModeDelta)}, scheduled{full, cycle(ModeFull)}), nil
 }

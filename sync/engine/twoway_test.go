@@ -241,3 +241,45 @@ func TestWriteToAttributeNotInSchema(t *testing.T) {
 		t.Fatalf("failed writes = %+v (all %+v)", failed, writes(t, r, ""))
 	}
 }
+
+// TestStagingWritesNothing: a staging server runs full cycles (a delta
+// request too), keeps its store current, records the plan, and neither
+// writes to AD nor records conflicts.
+func TestStagingWritesNothing(t *testing.T) {
+	r := newRig(t)
+	dns := r.seed(t)
+	r.sync.Mode = engine.ModeStaging
+	e := r.engine(t, nil)
+	r.cycle(t, e)
+	r.edit(t, "staff1", true, ums.FieldValue{Field: ums.FieldMobile, Value: "+491725550009"})
+	r.edit(t, "staff2", false, ums.FieldValue{Field: ums.FieldExtension, Value: "4702"})
+	r.lab.Modify(t, dns["staff2"], "ipPhone", "5702")
+	r.lab.Modify(t, dns["staff3"], "department", "Support")
+	res, err := e.Cycle(context.Background(), engine.Options{Mode: engine.ModeDelta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.Mode != "full" || !strings.Contains(res.FullBecause, "staging") {
+		t.Errorf("mode %s (%q), want full because of staging", res.Run.Mode, res.FullBecause)
+	}
+	if got := r.lab.Values(t, dns["staff1"], "mobile"); len(got) != 0 {
+		t.Errorf("staging wrote mobile %v to AD", got)
+	}
+	if got := r.lab.Values(t, dns["staff2"], "ipPhone"); !slices.Equal(got, []string{"5702"}) {
+		t.Errorf("AD ipPhone = %v", got)
+	}
+	if cs, _ := r.store.OpenConflicts(context.Background()); len(cs) != 0 {
+		t.Errorf("staging recorded conflicts: %+v", cs)
+	}
+	if r.users(t)["staff3"].Department != "Support" {
+		t.Error("staging did not keep its store current")
+	}
+	runs, _ := r.store.Runs(context.Background(), 1)
+	if !strings.Contains(runs[0].Plan, "conflict extension: directory \"5702\", store \"4702\"") ||
+		!strings.Contains(runs[0].Plan, "department: \"\" -> \"Support\"") {
+		t.Errorf("recorded plan:\n%s", runs[0].Plan)
+	}
+	if v := metric(t, r.reg, "umsync_directory_writes_total", "result", "done"); v != 0 {
+		t.Errorf("writes done in staging: %v", v)
+	}
+}

@@ -240,3 +240,57 @@ func TestWriteGolden(t *testing.T) {
 		t.Fatalf("plan output differs from %s:\n%s\nwant:\n%s", golden, buf.String(), want)
 	}
 }
+
+// TestWriteTwoWayGolden: a dry run prints both directions: what the store
+// takes from AD, what goes to AD, and the conflicts.
+func TestWriteTwoWayGolden(t *testing.T) {
+	rules := Rules{
+		ums.FieldExtension: {Direction: Both, Policy: Manual},
+		ums.FieldMobile:    {Direction: Both, Policy: Manual},
+		ums.FieldSettings:  {Direction: ToDirectory},
+	}
+	base := func(u ums.User) ums.User {
+		u.Base = nil
+		u.SetBase(ums.FieldExtension, u.Extension)
+		u.SetBase(ums.FieldMobile, u.Mobile)
+		u.SetBase(ums.FieldSettings, u.Settings)
+		return u
+	}
+	alice := dirUser("a1", "alice", true)
+	alice.Mobile, alice.Settings = "+491711", "ums1;lic=active"
+	bob := dirUser("b2", "bob", true)
+	storedAlice := storedUser(alice, ums.StateActive, "")
+	storedAlice = base(storedAlice)
+	storedAlice.Mobile = "+491722"                  // changed in umsync: goes to AD
+	storedAlice.Settings = "ums1;lic=active;vm=box" // the UMS masters settings
+	storedBob := base(storedUser(bob, ums.StateActive, ""))
+	storedBob.Extension = "2100" // umsync: 2100 …
+	bobAD := bob
+	bobAD.Extension = "2200" // … AD: 2200: a conflict
+	bobAD.Department = "Vertrieb"
+	pl := NewDelta([]ums.User{storedAlice, storedBob}, now, rules)
+	pl.Add(alice)
+	pl.Add(bobAD)
+	p, err := pl.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := p.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "plan-two-way.golden")
+	if *update {
+		os.WriteFile(golden, buf.Bytes(), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Fatalf("plan output differs from %s:\n%s\nwant:\n%s", golden, buf.String(), want)
+	}
+	if p.Writes() != 2 || p.Conflicts() != 1 {
+		t.Errorf("writes %d, conflicts %d; want 2 and 1", p.Writes(), p.Conflicts())
+	}
+}

@@ -458,6 +458,10 @@ func (e *Engine) logActions(log zerolog.Logger, p *plan.Plan) {
 		default:
 			ev = log.Debug()
 		}
+		for _, p := range a.Problems {
+			log.Warn().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).Str("problem", p).
+				Msg("user problem")
+		}
 		ev = ev.Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).Str("dn", u.DN)
 		if log.GetLevel() <= zerolog.DebugLevel && len(a.Changes) > 0 {
 			d := zerolog.Dict()

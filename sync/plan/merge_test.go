@@ -3,6 +3,8 @@ package plan
 import (
 	"strings"
 	"testing"
+
+	"github.com/umsync/umsync/ums"
 )
 
 func TestMerge(t *testing.T) {
@@ -79,5 +81,31 @@ func TestRuleValidate(t *testing.T) {
 		if err := tt.r.Validate(); err == nil || !strings.Contains(err.Error(), tt.err) {
 			t.Errorf("%+v: %v, want %q", tt.r, err, tt.err)
 		}
+	}
+}
+
+// TestUnreadableSettingsAreLeftAlone: settings in a format this umsync
+// cannot read (another version, garbage) are a problem for that user; the
+// field is neither taken into the store nor overwritten in AD.
+func TestUnreadableSettingsAreLeftAlone(t *testing.T) {
+	rules := Rules{ums.FieldSettings: {Direction: ToDirectory}}
+	d := dirUser("a1", "alice", true)
+	d.Settings = "ums2;lic=active;hologram=on"
+	pl := NewFull(nil, now, rules)
+	pl.Add(d)
+	p, _ := pl.Finish()
+	a := p.Actions[0]
+	if a.After.Settings != "" || len(a.Problems) != 1 || !strings.Contains(a.Problems[0], `version "ums2"`) {
+		t.Errorf("new user: settings %q, problems %v", a.After.Settings, a.Problems)
+	}
+	stored := storedUser(dirUser("a1", "alice", true), ums.StateActive, "")
+	stored.Settings = "ums1;lic=active"
+	stored.SetBase(ums.FieldSettings, "ums1;lic=active")
+	pl = NewDelta([]ums.User{stored}, now, rules)
+	pl.Add(d)
+	p, _ = pl.Finish()
+	a = p.Actions[0]
+	if a.After.Settings != "ums1;lic=active" || len(a.Writes) != 0 || len(a.Problems) != 1 {
+		t.Errorf("known user: settings %q, writes %v, problems %v", a.After.Settings, a.Writes, a.Problems)
 	}
 }

@@ -47,6 +47,10 @@ type Action struct {
 	Conflicts []FieldConflict
 	// Settled are two-way fields on which both sides agree now.
 	Settled []ums.Field
+	// Problems are values read from the directory that umsync cannot use
+	// (e.g. settings in an unknown format); the field is left as it is on
+	// both sides.
+	Problems []string
 }
 
 // Write is one field to change in the directory, from the value it was
@@ -280,7 +284,13 @@ func created(d ums.User, now time.Time, rules Rules) Action {
 	// A new user's two-way fields start from the directory's values: the
 	// store has no opinion yet.
 	d.Base = nil
+	var problems []string
 	for _, f := range ums.Writable {
+		if p := unusable(f, d.Get(f)); p != "" {
+			problems = append(problems, p)
+			d.Set(f, "")
+			continue
+		}
 		if rules.Get(f).Direction != FromDirectory {
 			d.SetBase(f, d.Get(f))
 		}
@@ -288,7 +298,20 @@ func created(d ums.User, now time.Time, rules Rules) Action {
 	if !d.Enabled {
 		d = deactivated(d, ReasonDisabled, now)
 	}
-	return Action{Kind: Create, After: d}
+	return Action{Kind: Create, After: d, Problems: problems}
+}
+
+// unusable says why a directory value of f cannot be used ("" if it can):
+// settings in a format this umsync does not read — perhaps a newer one —
+// are neither taken nor overwritten.
+func unusable(f ums.Field, v string) string {
+	if f != ums.FieldSettings || v == "" {
+		return ""
+	}
+	if _, err := ums.ParseSettings(v); err != nil {
+		return fmt.Sprintf("settings left as they are: %v", err)
+	}
+	return ""
 }
 
 // updated merges the directory's view d into the stored user old: fields
@@ -301,6 +324,10 @@ func updated(old, d ums.User, now time.Time, rules Rules) (Action, bool) {
 	for _, f := range ums.Writable {
 		r := rules.Get(f)
 		dv := d.Get(f)
+		if p := unusable(f, dv); p != "" {
+			a.Problems = append(a.Problems, p)
+			continue
+		}
 		if r.Direction == FromDirectory {
 			next.Set(f, dv)
 			continue
@@ -334,7 +361,8 @@ func updated(old, d ums.User, now time.Time, rules Rules) (Action, bool) {
 		// Back in scope but still disabled: the reason changes.
 		a.After.DeactivationReason = ReasonDisabled
 		a.Kind = Update
-	case len(a.Changes) > 0 || len(a.Writes) > 0 || len(a.Conflicts) > 0 || !slices.Equal(old.Base, next.Base):
+	case len(a.Changes) > 0 || len(a.Writes) > 0 || len(a.Conflicts) > 0 || len(a.Problems) > 0 ||
+		!slices.Equal(old.Base, next.Base):
 		a.Kind = Update
 	default:
 		return Action{}, false
@@ -377,6 +405,9 @@ func (p *Plan) Write(w io.Writer) error {
 		}
 		for _, w := range a.Writes {
 			fmt.Fprintf(&b, "           to directory %s: %q -> %q\n", w.Field, w.Old, w.New)
+		}
+		for _, p := range a.Problems {
+			fmt.Fprintf(&b, "           problem: %s\n", p)
 		}
 		for _, c := range a.Conflicts {
 			base := "none"

@@ -462,6 +462,11 @@ func (e *Engine) logActions(log zerolog.Logger, p *plan.Plan) {
 			log.Warn().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).Str("problem", p).
 				Msg("user problem")
 		}
+		for _, c := range a.Conflicts {
+			log.Warn().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
+				Str("field", string(c.Field)).Str("directory_value", c.Directory).Str("store_value", c.Store).
+				Msg("conflict recorded: changed differently in the directory and in umsync; see umsync conflicts list")
+		}
 		ev = ev.Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).Str("dn", u.DN)
 		if log.GetLevel() <= zerolog.DebugLevel && len(a.Changes) > 0 {
 			d := zerolog.Dict()

@@ -283,3 +283,44 @@ func TestStagingWritesNothing(t *testing.T) {
 		t.Errorf("writes done in staging: %v", v)
 	}
 }
+
+// TestWriteRetriesWhileADIsUnreachable: a write that fails because AD does
+// not answer stays queued, is retried after a backoff, and lands once AD is
+// back.
+func TestWriteRetriesWhileADIsUnreachable(t *testing.T) {
+	r := newRig(t)
+	dns := r.seed(t)
+	r.cycle(t, r.engine(t, nil))
+	r.edit(t, "staff0", true, ums.FieldValue{Field: ums.FieldExtension, Value: "4900"})
+
+	down := r.lab.Config(r.ou)
+	down.URL = "ldaps://" + closedAddr(t)
+	e := r.engine(t, &down)
+	if err := e.FlushWrites(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pending := writes(t, r, store.WritePending)
+	if len(pending) != 1 || pending[0].Attempts != 1 || !strings.Contains(pending[0].LastError, "connection refused") ||
+		!pending[0].NextAttemptAt.After(time.Now()) {
+		t.Fatalf("after a failed attempt: %+v", pending)
+	}
+	if v := metric(t, r.reg, "umsync_directory_writes_total", "result", "retried"); v != 1 {
+		t.Errorf("writes_total{retried} = %v", v)
+	}
+	// Not due yet: a second flush does not try again.
+	e.FlushWrites(context.Background())
+	if w := writes(t, r, store.WritePending); len(w) != 1 || w[0].Attempts != 1 {
+		t.Fatalf("retried before its backoff: %+v", w)
+	}
+	time.Sleep(time.Until(pending[0].NextAttemptAt) + 50*time.Millisecond)
+	up := r.engine(t, nil)
+	if err := up.FlushWrites(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.lab.Values(t, dns["staff0"], "ipPhone"); !slices.Equal(got, []string{"4900"}) {
+		t.Errorf("AD ipPhone = %v after AD came back", got)
+	}
+	if done := writes(t, r, store.WriteDone); len(done) != 1 || done[0].Attempts != 2 {
+		t.Errorf("done writes = %+v", done)
+	}
+}

@@ -9,6 +9,12 @@
 // A user read twice (it changed during the read) counts once; the later
 // reading wins.
 //
+// Fields edited on both sides (or mastered by the UMS) go through a
+// three-way merge (Merge) against the base, the last value both sides
+// agreed on; its outcomes are store values, directory writes and conflicts.
+// Directory values umsync cannot read (settings in an unknown format) are a
+// per-user problem and left alone on both sides.
+//
 // Safety rules live here too: an empty read while the store has users is
 // refused (ErrEmptyRead), because a failed or empty read must never look like
 // "everyone was deleted".

@@ -71,35 +71,15 @@ type AttributeMap struct {
 
 // Of returns the attributes behind a UMS field (none if it is not mapped).
 func (m AttributeMap) Of(f ums.Field) []string {
-	var a string
-	switch f {
-	case ums.FieldSAMAccountName:
-		a = m.SAMAccountName
-	case ums.FieldGivenName:
-		a = m.GivenName
-	case ums.FieldSurname:
-		a = m.Surname
-	case ums.FieldDisplayName:
-		a = m.DisplayName
-	case ums.FieldMail:
-		a = m.Mail
-	case ums.FieldDepartment:
-		a = m.Department
-	case ums.FieldPhone:
-		a = m.Phone
-	case ums.FieldExtension:
-		a = m.Extension
-	case ums.FieldMobile:
-		a = m.Mobile
-	case ums.FieldSettings:
-		a = m.Settings
-	case ums.FieldFaxNumbers:
+	if f == ums.FieldFaxNumbers {
 		return m.FaxNumbers
 	}
-	if a == "" {
-		return nil
+	for _, a := range m.named() {
+		if a.key == string(f) && a.attr != "" {
+			return []string{a.attr}
+		}
 	}
-	return []string{a}
+	return nil
 }
 
 // DefaultConfig returns the defaults that apply before the YAML is decoded.

@@ -105,32 +105,18 @@ func audit(ctx context.Context, tx *sql.Tx, now time.Time, actor, anchor, action
 
 // PendingWrites returns up to limit writes due at now, oldest first.
 func (s *Store) PendingWrites(ctx context.Context, now time.Time, limit int) ([]DirectoryWrite, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, anchor, field, old_value, new_value, status, attempts, next_attempt_at, last_error
-		FROM directory_writes WHERE status = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?`, WritePending, formatTime(now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: pending writes: %w", err)
-	}
-	defer rows.Close()
-	var out []DirectoryWrite
-	for rows.Next() {
-		var w DirectoryWrite
-		var field, next string
-		if err := rows.Scan(&w.ID, &w.Anchor, &field, &w.Old, &w.New, &w.Status, &w.Attempts, &next, &w.LastError); err != nil {
-			return nil, fmt.Errorf("store: pending writes: %w", err)
-		}
-		w.Field = ums.Field(field)
-		if w.NextAttemptAt, err = parseTime(next); err != nil {
-			return nil, fmt.Errorf("store: write %d: %w", w.ID, err)
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
+	return s.queryWrites(ctx, `WHERE status = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?`,
+		WritePending, formatTime(now), limit)
 }
 
 // Writes returns the writes of one status (all when status is ""), newest first.
 func (s *Store) Writes(ctx context.Context, status string, limit int) ([]DirectoryWrite, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, anchor, field, old_value, new_value, status, attempts, next_attempt_at, last_error
-		FROM directory_writes WHERE ? = '' OR status = ? ORDER BY id DESC LIMIT ?`, status, status, limit)
+	return s.queryWrites(ctx, `WHERE ? = '' OR status = ? ORDER BY id DESC LIMIT ?`, status, status, limit)
+}
+
+func (s *Store) queryWrites(ctx context.Context, where string, args ...any) ([]DirectoryWrite, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, anchor, field, old_value, new_value, status, attempts,
+		next_attempt_at, last_error FROM directory_writes `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: writes: %w", err)
 	}
@@ -143,7 +129,9 @@ func (s *Store) Writes(ctx context.Context, status string, limit int) ([]Directo
 			return nil, fmt.Errorf("store: writes: %w", err)
 		}
 		w.Field = ums.Field(field)
-		w.NextAttemptAt, _ = parseTime(next)
+		if w.NextAttemptAt, err = parseTime(next); err != nil {
+			return nil, fmt.Errorf("store: write %d: %w", w.ID, err)
+		}
 		out = append(out, w)
 	}
 	return out, rows.Err()

@@ -159,10 +159,7 @@ func newConflictsCmd(g *globals) *cobra.Command {
 		Short: "List the open conflicts",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			st, err := openStoreForReading(cmd.Context(), g)
+			st, err := openForOutput(cmd, g, output)
 			if err != nil {
 				return err
 			}

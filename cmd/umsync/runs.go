@@ -56,10 +56,7 @@ meanwhile), failed (for good, with the reason) or all.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			st, err := openStoreForReading(cmd.Context(), g)
+			st, err := openForOutput(cmd, g, output)
 			if err != nil {
 				return err
 			}

@@ -70,6 +70,14 @@ func openStoreForReading(ctx context.Context, g *globals) (*store.Store, error) 
 	return openExistingStore(ctx, g, cfg)
 }
 
+// openForOutput checks --output and opens the store for a read command.
+func openForOutput(cmd *cobra.Command, g *globals, output string) (*store.Store, error) {
+	if err := checkOutput(output); err != nil {
+		return nil, err
+	}
+	return openStoreForReading(cmd.Context(), g)
+}
+
 // openExistingStore opens the store of cfg if it exists.
 func openExistingStore(ctx context.Context, g *globals, cfg *Config) (*store.Store, error) {
 	if _, err := os.Stat(cfg.Store.Path); errors.Is(err, os.ErrNotExist) {
@@ -139,10 +147,7 @@ func newUsersShowCmd(g *globals) *cobra.Command {
 		Short: "Show one user (ID = sAMAccountName or anchor)",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			st, err := openStoreForReading(cmd.Context(), g)
+			st, err := openForOutput(cmd, g, output)
 			if err != nil {
 				return err
 			}

@@ -224,11 +224,18 @@ func TestWriteGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkGolden(t, p, "plan.golden")
+}
+
+// checkGolden compares p as a dry run prints it with testdata/name
+// (go test -update rewrites it).
+func checkGolden(t *testing.T, p *Plan, name string) {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := p.Write(&buf); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "plan.golden")
+	golden := filepath.Join("testdata", name)
 	if *update {
 		os.WriteFile(golden, buf.Bytes(), 0o644)
 	}
@@ -275,21 +282,7 @@ func TestWriteTwoWayGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if err := p.Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	golden := filepath.Join("testdata", "plan-two-way.golden")
-	if *update {
-		os.WriteFile(golden, buf.Bytes(), 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Fatalf("plan output differs from %s:\n%s\nwant:\n%s", golden, buf.String(), want)
-	}
+	checkGolden(t, p, "plan-two-way.golden")
 	if p.Writes() != 2 || p.Conflicts() != 1 {
 		t.Errorf("writes %d, conflicts %d; want 2 and 1", p.Writes(), p.Conflicts())
 	}

@@ -14,7 +14,7 @@ import (
 // the way ixi-UMS keeps its user properties in AD, in the format Encode
 // writes and ParseSettings reads:
 //
-//	ums1;lic=active;vm=remote;svc=fax,sms,voice;rings=4;lang=de;prof=sales
+//	ums1;vm=phone_login_remote;svc=fax,sms,voice;rings=4;lang=de;prof=sales
 //
 // "ums1" is the format version. Then key=value pairs separated by ";", keys
 // in the order above, each at most once; a key left out has its zero value
@@ -22,10 +22,10 @@ import (
 // value has exactly one encoding and a value written back to the directory
 // reads back equal (no echo):
 //
-//	lic    license state: active | pending | none            [none]
-//	vm     voicemail access: off | box | phone | remote        [off]
-//	       (box: voicemail only, no login by phone; phone: login by
-//	       phone, no remote inquiry; remote: both — the ixi-UMS levels)
+//	vm     voicemail access (the ixi-UMS levels)                [disabled]
+//	       mailbox_only | phone_login | phone_login_remote
+//	       (voicemail only, no login by phone; login by phone, no
+//	       remote inquiry; login and remote inquiry)
 //	vmlock 1 when the box is locked after wrong PINs            [0]
 //	svc    services, a sorted set of fax, sms, voice            [none]
 //	rings  rings before voicemail, 2-10                         [0 = the profile's]
@@ -34,8 +34,9 @@ import (
 //
 // Anything else — another version, an unknown or repeated key, a value out
 // of range — is an error for that user, never a crash.
+// A user's license state is not a setting: umsync computes it (the seat
+// cap) and keeps it in its store.
 type Settings struct {
-	License         LicenseState
 	Voicemail       VoicemailAccess
 	VoicemailLocked bool
 	Services        []Service // sorted, no duplicates
@@ -60,10 +61,10 @@ type VoicemailAccess string
 // Voicemail access levels (ixi-UMS' states, without "locked", which is a
 // flag on top of the level).
 const (
-	VoicemailOff    VoicemailAccess = ""
-	VoicemailBox    VoicemailAccess = "box"
-	VoicemailPhone  VoicemailAccess = "phone"
-	VoicemailRemote VoicemailAccess = "remote"
+	VoicemailDisabled    VoicemailAccess = ""
+	VoicemailMailboxOnly VoicemailAccess = "mailbox_only"
+	VoicemailPhoneLogin  VoicemailAccess = "phone_login"
+	VoicemailPhoneRemote VoicemailAccess = "phone_login_remote"
 )
 
 // Service is a UMS service a user can have.
@@ -88,7 +89,7 @@ var ErrSettings = errors.New("invalid UMS settings")
 
 var (
 	profileRE    = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
-	settingsKeys = []string{"lic", "vm", "vmlock", "svc", "rings", "lang", "prof"}
+	settingsKeys = []string{"vm", "vmlock", "svc", "rings", "lang", "prof"}
 )
 
 // Encode writes s in its one canonical form. An empty string means "no
@@ -103,7 +104,6 @@ func (s Settings) Encode() string {
 			parts = append(parts, k+"="+v)
 		}
 	}
-	add("lic", string(s.License))
 	add("vm", string(s.Voicemail))
 	if s.VoicemailLocked {
 		add("vmlock", "1")
@@ -124,7 +124,7 @@ func (s Settings) Encode() string {
 
 // IsZero reports whether s holds no setting at all.
 func (s Settings) IsZero() bool {
-	return s.License == "" && s.Voicemail == "" && !s.VoicemailLocked && len(s.Services) == 0 &&
+	return s.Voicemail == "" && !s.VoicemailLocked && len(s.Services) == 0 &&
 		s.Rings == 0 && s.Language == "" && s.Profile == ""
 }
 
@@ -160,19 +160,12 @@ func ParseSettings(v string) (Settings, error) {
 		}
 		next = i + 1
 		switch k {
-		case "lic":
-			switch LicenseState(val) {
-			case LicenseActive, LicensePending:
-				s.License = LicenseState(val)
-			default:
-				return fail("lic=%q: want active or pending", truncate(val))
-			}
 		case "vm":
 			switch VoicemailAccess(val) {
-			case VoicemailBox, VoicemailPhone, VoicemailRemote:
+			case VoicemailMailboxOnly, VoicemailPhoneLogin, VoicemailPhoneRemote:
 				s.Voicemail = VoicemailAccess(val)
 			default:
-				return fail("vm=%q: want box, phone or remote", truncate(val))
+				return fail("vm=%q: want mailbox_only, phone_login or phone_login_remote", truncate(val))
 			}
 		case "vmlock":
 			if val != "1" {

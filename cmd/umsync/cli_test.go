@@ -183,7 +183,7 @@ func TestUsersSetAndConflictsCLI(t *testing.T) {
 		{[]string{"cli1", "given_name=Hans"}, exitFailure, "given_name comes from AD (sync.fields.given_name)"},
 		{[]string{"cli1", "extension=12a"}, exitFailure, `extension: "12a" is not an extension`},
 		{[]string{"cli1", "mobile=call me"}, exitFailure, `mobile: "call me" is not a phone number`},
-		{[]string{"cli1", "settings=ums9;lic=active"}, exitFailure, `settings: invalid UMS settings: version "ums9"`},
+		{[]string{"cli1", "settings=ums9;vm=phone_login"}, exitFailure, `settings: invalid UMS settings: version "ums9"`},
 		{[]string{"cli1", "nosuch=1"}, exitUsage, `unknown field "nosuch"`},
 		{[]string{"cli1"}, exitUsage, "want ID and at least one field=value"},
 		{[]string{"nobody", "mobile=0171 1"}, exitFailure, `user "nobody": not found`},

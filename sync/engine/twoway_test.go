@@ -52,7 +52,7 @@ func TestWriteBackAndNoEcho(t *testing.T) {
 	cfg.Attributes.Settings = "info" // Samba's schema has no extensionAttribute10 (Exchange's)
 	e := r.engine(t, &cfg)
 	r.cycle(t, e)
-	settings := "ums1;lic=active;vm=remote;svc=fax,voice;rings=4;lang=de"
+	settings := "ums1;vm=phone_login_remote;svc=fax,voice;rings=4;lang=de"
 	r.edit(t, "staff1", true,
 		ums.FieldValue{Field: ums.FieldMobile, Value: "+491725550001"},
 		ums.FieldValue{Field: ums.FieldFaxNumbers, Value: "+49891111,+49892222,+49893333"},
@@ -234,7 +234,7 @@ func TestWriteToAttributeNotInSchema(t *testing.T) {
 	r.seed(t)
 	e := r.engine(t, nil)
 	r.cycle(t, e)
-	r.edit(t, "staff1", true, ums.FieldValue{Field: ums.FieldSettings, Value: "ums1;lic=active"})
+	r.edit(t, "staff1", true, ums.FieldValue{Field: ums.FieldSettings, Value: "ums1;svc=fax"})
 	r.delta(t, e)
 	failed := writes(t, r, store.WriteFailed)
 	if len(failed) != 1 || !strings.Contains(failed[0].LastError, "is the attribute in the AD schema") {

@@ -90,7 +90,7 @@ func TestRuleValidate(t *testing.T) {
 func TestUnreadableSettingsAreLeftAlone(t *testing.T) {
 	rules := Rules{ums.FieldSettings: {Direction: ToDirectory}}
 	d := dirUser("a1", "alice", true)
-	d.Settings = "ums2;lic=active;hologram=on"
+	d.Settings = "ums2;vm=phone_login;hologram=on"
 	pl := NewFull(nil, now, rules)
 	pl.Add(d)
 	p, _ := pl.Finish()
@@ -99,13 +99,13 @@ func TestUnreadableSettingsAreLeftAlone(t *testing.T) {
 		t.Errorf("new user: settings %q, problems %v", a.After.Settings, a.Problems)
 	}
 	stored := storedUser(dirUser("a1", "alice", true), ums.StateActive, "")
-	stored.Settings = "ums1;lic=active"
-	stored.SetBase(ums.FieldSettings, "ums1;lic=active")
+	stored.Settings = "ums1;svc=fax"
+	stored.SetBase(ums.FieldSettings, "ums1;svc=fax")
 	pl = NewDelta([]ums.User{stored}, now, rules)
 	pl.Add(d)
 	p, _ = pl.Finish()
 	a = p.Actions[0]
-	if a.After.Settings != "ums1;lic=active" || len(a.Writes) != 0 || len(a.Problems) != 1 {
+	if a.After.Settings != "ums1;svc=fax" || len(a.Writes) != 0 || len(a.Problems) != 1 {
 		t.Errorf("known user: settings %q, writes %v, problems %v", a.After.Settings, a.Writes, a.Problems)
 	}
 }

@@ -264,12 +264,12 @@ func TestWriteTwoWayGolden(t *testing.T) {
 		return u
 	}
 	alice := dirUser("a1", "alice", true)
-	alice.Mobile, alice.Settings = "+491711", "ums1;lic=active"
+	alice.Mobile, alice.Settings = "+491711", "ums1;svc=fax"
 	bob := dirUser("b2", "bob", true)
 	storedAlice := storedUser(alice, ums.StateActive, "")
 	storedAlice = base(storedAlice)
 	storedAlice.Mobile = "+491722"                  // changed in umsync: goes to AD
-	storedAlice.Settings = "ums1;lic=active;vm=box" // the UMS masters settings
+	storedAlice.Settings = "ums1;vm=mailbox_only;svc=fax" // the UMS masters settings
 	storedBob := base(storedUser(bob, ums.StateActive, ""))
 	storedBob.Extension = "2100" // umsync: 2100 …
 	bobAD := bob

@@ -50,7 +50,7 @@ type LicenseState string
 
 // License states.
 const (
-	LicenseNone    LicenseState = ""
+	LicenseNone    LicenseState = "none"
 	LicenseActive  LicenseState = "active"
 	LicensePending LicenseState = "pending" // in scope, waiting for a free seat
 )

@@ -1,0 +1,90 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/umsync/umsync/ums"
+)
+
+func seat(sam string, eligible bool, lic ums.LicenseState, sinceMin, firstMin, prio int) Seat {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := Seat{Anchor: "a-" + sam, SAMAccountName: sam, Eligible: eligible, License: lic,
+		FirstSeen: t0.Add(time.Duration(firstMin) * time.Minute), Priority: prio}
+	if lic == ums.LicenseActive {
+		s.Since = t0.Add(time.Duration(sinceMin) * time.Minute)
+	}
+	return s
+}
+
+func TestLicenses(t *testing.T) {
+	A, P, N := ums.LicenseActive, ums.LicensePending, ums.LicenseNone
+	tests := []struct {
+		name  string
+		seats int
+		users []Seat
+		want  string // "sam:from>to" sorted as returned
+	}{
+		{"under the cap: all get a seat", 3,
+			[]Seat{seat("b", true, N, 0, 2, 0), seat("a", true, N, 0, 1, 0)}, "a:none>active b:none>active"},
+		{"first seen first, then name", 2,
+			[]Seat{seat("c", true, N, 0, 1, 0), seat("b", true, N, 0, 1, 0), seat("a", true, N, 0, 2, 0)},
+			"b:none>active c:none>active a:none>pending"},
+		{"profile priority before first seen", 1,
+			[]Seat{seat("old", true, N, 0, 1, 5), seat("vip", true, N, 0, 9, 1)}, "vip:none>active old:none>pending"},
+		{"a held seat is kept even if others rank higher", 1,
+			[]Seat{seat("holder", true, A, 5, 9, 9), seat("vip", true, P, 0, 1, 1)}, ""},
+		{"a freed seat goes to the first pending", 2,
+			[]Seat{seat("h1", false, A, 1, 1, 0), seat("h2", true, A, 2, 2, 0), seat("p2", true, P, 0, 4, 0), seat("p1", true, P, 0, 3, 0)},
+			"h1:active>none p1:pending>active"},
+		{"seats shrink: most recently activated lose theirs", 2,
+			[]Seat{seat("s1", true, A, 1, 1, 0), seat("s3", true, A, 3, 3, 0), seat("s2", true, A, 2, 2, 0), seat("s4", true, A, 4, 0, 0)},
+			"s4:active>pending s3:active>pending"},
+		{"shrink ties: later first seen, then greater name lose first", 1,
+			[]Seat{seat("x", true, A, 1, 1, 0), seat("y", true, A, 1, 1, 0), seat("z", true, A, 1, 0, 0)},
+			"y:active>pending x:active>pending"},
+		{"not eligible loses a pending place too", 1,
+			[]Seat{seat("gone", false, P, 0, 1, 0), seat("here", true, N, 0, 2, 0)}, "gone:pending>none here:none>active"},
+		{"no cap", 0,
+			[]Seat{seat("a", true, P, 0, 1, 0), seat("b", true, N, 0, 1, 0), seat("c", false, A, 1, 1, 0)},
+			"c:active>none a:pending>active b:none>active"},
+		{"stable: nothing to change", 2,
+			[]Seat{seat("a", true, A, 1, 1, 0), seat("b", true, A, 1, 1, 0), seat("c", true, P, 0, 1, 0)}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, c := range Licenses(tt.seats, tt.users) {
+				got = append(got, fmt.Sprintf("%s:%s>%s", c.SAMAccountName, c.From, c.To))
+				if c.Reason == "" {
+					t.Errorf("%s: no reason", c.SAMAccountName)
+				}
+			}
+			if s := strings.Join(got, " "); s != tt.want {
+				t.Errorf("changes = %q, want %q", s, tt.want)
+			}
+		})
+	}
+}
+
+// TestLicensesIsDeterministic: the read order of the users does not change
+// who gets the seats.
+func TestLicensesIsDeterministic(t *testing.T) {
+	var users []Seat
+	for i := range 15 {
+		users = append(users, seat(fmt.Sprintf("u%02d", i), true, ums.LicenseNone, 0, i%4, 0))
+	}
+	first := Licenses(10, users)
+	for k := range 5 {
+		rev := make([]Seat, len(users))
+		for i := range users {
+			rev[(i*7+k)%len(users)] = users[i]
+		}
+		again := Licenses(10, rev)
+		if fmt.Sprint(again) != fmt.Sprint(first) {
+			t.Fatalf("order %d gave %v, want %v", k, again, first)
+		}
+	}
+}

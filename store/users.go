@@ -13,7 +13,7 @@ import (
 
 const userColumns = `anchor, dn, sam_account_name, given_name, surname, display_name, mail, department,
 	extension, phone, mobile, fax_numbers, enabled, state, deactivation_reason, first_seen, updated_at, deactivated_at,
-	settings, base`
+	settings, base, license, license_since`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -24,16 +24,23 @@ func scanUser(r rowScanner) (ums.User, error) {
 		first, updated string
 		deactivated    sql.NullString
 		enabled        bool
-		base           string
+		base, license  string
+		licenseSince   sql.NullString
 	)
 	err := r.Scan(&u.Anchor, &u.DN, &u.SAMAccountName, &u.GivenName, &u.Surname, &u.DisplayName, &u.Mail,
 		&u.Department, &u.Extension, &u.Phone, &u.Mobile, &fax, &enabled, &state, &u.DeactivationReason,
-		&first, &updated, &deactivated, &u.Settings, &base)
+		&first, &updated, &deactivated, &u.Settings, &base, &license, &licenseSince)
 	if err != nil {
 		return u, err
 	}
 	if u.Base, err = decodeBase(base); err != nil {
 		return u, fmt.Errorf("user %s: base: %w", u.Anchor, err)
+	}
+	u.License = ums.LicenseState(license)
+	if licenseSince.Valid {
+		if u.LicenseSince, err = parseTime(licenseSince.String); err != nil {
+			return u, fmt.Errorf("user %s: license_since: %w", u.Anchor, err)
+		}
 	}
 	u.Enabled = enabled
 	u.State = ums.State(state)
@@ -151,7 +158,7 @@ func (s *Store) CountByState(ctx context.Context) (map[ums.State]int, error) {
 // row by row).
 const upsertBatch = 50
 
-const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func upsertUsersSQL(rows int) string {
 	return `INSERT INTO users (` + userColumns + `) VALUES ` + userParams + strings.Repeat(", "+userParams, rows-1) + `
@@ -161,7 +168,8 @@ func upsertUsersSQL(rows int) string {
 			phone = excluded.phone, mobile = excluded.mobile, fax_numbers = excluded.fax_numbers,
 			enabled = excluded.enabled, state = excluded.state, deactivation_reason = excluded.deactivation_reason,
 			updated_at = excluded.updated_at, deactivated_at = excluded.deactivated_at,
-			settings = excluded.settings, base = excluded.base`
+			settings = excluded.settings, base = excluded.base, license = excluded.license,
+			license_since = excluded.license_since`
 }
 
 // userArgs appends u's column values in userColumns order.
@@ -180,7 +188,41 @@ func userArgs(args []any, u *ums.User) ([]any, error) {
 	return append(args, u.Anchor, u.DN, u.SAMAccountName, u.GivenName, u.Surname,
 		u.DisplayName, u.Mail, u.Department, u.Extension, u.Phone, u.Mobile, string(faxJSON), u.Enabled,
 		string(u.State), u.DeactivationReason, formatTime(u.FirstSeen), formatTime(u.UpdatedAt),
-		nullTime(u.DeactivatedAt), u.Settings, encodeBase(u.Base)), nil
+		nullTime(u.DeactivatedAt), u.Settings, encodeBase(u.Base), license(u.License), nullTime(u.LicenseSince)), nil
+}
+
+// license stores the zero state as none.
+func license(l ums.LicenseState) string {
+	if l == "" {
+		return string(ums.LicenseNone)
+	}
+	return string(l)
+}
+
+// CountLicenses counts users by license state; every state is present.
+func (s *Store) CountLicenses(ctx context.Context) (map[ums.LicenseState]int, error) {
+	out := map[ums.LicenseState]int{ums.LicenseActive: 0, ums.LicensePending: 0, ums.LicenseNone: 0}
+	rows, err := s.read.QueryContext(ctx, `SELECT license, COUNT(*) FROM users GROUP BY license`)
+	if err != nil {
+		return nil, fmt.Errorf("store: count licenses: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l string
+		var n int
+		if err := rows.Scan(&l, &n); err != nil {
+			return nil, fmt.Errorf("store: count licenses: %w", err)
+		}
+		out[ums.LicenseState(l)] = n
+	}
+	return out, rows.Err()
+}
+
+// PendingLicenses lists the users waiting for a seat, in the order they
+// get one (first seen, then sAMAccountName).
+func (s *Store) PendingLicenses(ctx context.Context) ([]ums.User, error) {
+	return s.queryUsers(ctx, `SELECT `+userColumns+` FROM users WHERE license = ?
+		ORDER BY first_seen, sam_account_name`, string(ums.LicensePending))
 }
 
 // encodeBase writes a user's merge base as a JSON object field → value.
@@ -240,7 +282,7 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 	defer tx.Rollback()
 	users := w.Users
 	var batch *sql.Stmt
-	args := make([]any, 0, upsertBatch*20)
+	args := make([]any, 0, upsertBatch*22)
 	for len(users) > 0 {
 		n := min(len(users), upsertBatch)
 		args = args[:0]

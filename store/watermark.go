@@ -18,6 +18,8 @@ type Watermark struct {
 	Scope        string
 	USN          int64
 	Cookie       []byte // the DirSync cookie; nil with USN tracking
+	// LicenseSeats is the seat count the license cap last ran with.
+	LicenseSeats int
 	UpdatedAt    time.Time
 }
 
@@ -25,8 +27,8 @@ type Watermark struct {
 // (no cycle has completed yet).
 func (s *Store) Watermark(ctx context.Context) (w Watermark, ok bool, err error) {
 	var updated string
-	err = s.read.QueryRowContext(ctx, `SELECT dc_service_name, invocation_id, scope, usn, cookie, updated_at
-		FROM watermark WHERE id = 1`).Scan(&w.ServiceName, &w.InvocationID, &w.Scope, &w.USN, &w.Cookie, &updated)
+	err = s.read.QueryRowContext(ctx, `SELECT dc_service_name, invocation_id, scope, usn, cookie, license_seats, updated_at
+		FROM watermark WHERE id = 1`).Scan(&w.ServiceName, &w.InvocationID, &w.Scope, &w.USN, &w.Cookie, &w.LicenseSeats, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Watermark{}, false, nil
 	}
@@ -40,12 +42,12 @@ func (s *Store) Watermark(ctx context.Context) (w Watermark, ok bool, err error)
 }
 
 func writeWatermark(ctx context.Context, db execer, w Watermark) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO watermark (id, dc_service_name, invocation_id, scope, usn, cookie, updated_at)
-		VALUES (1, ?, ?, ?, ?, ?, ?)
+	_, err := db.ExecContext(ctx, `INSERT INTO watermark (id, dc_service_name, invocation_id, scope, usn, cookie,
+		license_seats, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET dc_service_name = excluded.dc_service_name,
 			invocation_id = excluded.invocation_id, scope = excluded.scope, usn = excluded.usn,
-			cookie = excluded.cookie, updated_at = excluded.updated_at`,
-		w.ServiceName, w.InvocationID, w.Scope, w.USN, w.Cookie, formatTime(w.UpdatedAt))
+			cookie = excluded.cookie, license_seats = excluded.license_seats, updated_at = excluded.updated_at`,
+		w.ServiceName, w.InvocationID, w.Scope, w.USN, w.Cookie, w.LicenseSeats, formatTime(w.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("store: write watermark: %w", err)
 	}

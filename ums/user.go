@@ -50,6 +50,12 @@ type User struct {
 	UpdatedAt          time.Time
 	DeactivatedAt      time.Time // zero when active
 
+	// License is whether the user holds one of the UMS's seats; umsync
+	// computes it (the license cap). LicenseSince is when the seat was
+	// granted (zero unless active).
+	License      LicenseState
+	LicenseSince time.Time
+
 	// Base holds, for fields edited on both sides or written to the
 	// directory, the last value both sides agreed on (the three-way merge's
 	// base). A field without an entry has no base yet.

@@ -87,6 +87,7 @@ Exit codes: 0 ok, 1 failure, 2 usage error.`,
 		newUsersCmd(g),
 		newConflictsCmd(g),
 		newRunsCmd(g),
+		newLicenseCmd(g),
 		newVersionCmd(g),
 	)
 	return root

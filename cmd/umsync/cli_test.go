@@ -286,3 +286,40 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestLicenseCLI: `umsync license` shows seats, used, pending and who
+// waits, and `users list --output json` the license of each user.
+func TestLicenseCLI(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	seedUsers(t, lab, ou, 4) // cli0 is disabled
+	cfg := testConfig(t, lab, ou, cfgOpts{})
+	os.WriteFile(cfg, []byte(readFile(t, cfg)+"license:\n  seats: 2\n"), 0o600)
+	if _, stderr, code := umsync(t, "sync", "--config", cfg); code != exitOK {
+		t.Fatalf("sync: %s", stderr)
+	}
+	out, _, code := umsync(t, "license", "--config", cfg, "--output", "json")
+	var lic map[string]any
+	if err := json.Unmarshal([]byte(out), &lic); err != nil || code != exitOK {
+		t.Fatalf("license: exit %d, %v\n%s", code, err, out)
+	}
+	pu, _ := lic["pending_users"].([]any)
+	if lic["seats"] != float64(2) || lic["used"] != float64(2) || lic["pending"] != float64(1) || len(pu) != 1 ||
+		pu[0].(map[string]any)["sam_account_name"] != "cli3" {
+		t.Errorf("license = %v", lic)
+	}
+	out, _, _ = umsync(t, "users", "list", "--config", cfg, "--output", "json")
+	var users []map[string]any
+	json.Unmarshal([]byte(out), &users)
+	got := map[string]any{}
+	for _, u := range users {
+		got[u["sam_account_name"].(string)] = u["license"]
+	}
+	if got["cli0"] != "none" || got["cli1"] != "active" || got["cli2"] != "active" || got["cli3"] != "pending" {
+		t.Errorf("licenses in users list = %v", got)
+	}
+	if out, _, _ := umsync(t, "license", "--config", cfg); !strings.Contains(out, "seats: 2\nused: 2\npending: 1") ||
+		!strings.Contains(out, "cli3") {
+		t.Errorf("license table:\n%s", out)
+	}
+}

@@ -28,8 +28,15 @@ type Config struct {
 	Directory directory.Config `yaml:"directory"`
 	Store     store.Config     `yaml:"store"`
 	Sync      engine.Config    `yaml:"sync"`
+	License   LicenseConfig    `yaml:"license"`
 	Telemetry TelemetryConfig  `yaml:"telemetry"`
 	Log       LogConfig        `yaml:"log"`
+}
+
+// LicenseConfig is the `license:` section.
+type LicenseConfig struct {
+	// Seats is how many users may hold a UMS license at once; 0: no cap.
+	Seats int `yaml:"seats"`
 }
 
 // TelemetryConfig is the `telemetry:` section: the HTTP listener for
@@ -211,6 +218,9 @@ func (c *Config) Validate() []error {
 		errs = append(errs, fmt.Errorf("telemetry.listen: want host:port, got %q", c.Telemetry.Listen))
 	} else if ip := net.ParseIP(host); host != "localhost" && ip == nil && host != "" {
 		errs = append(errs, fmt.Errorf("telemetry.listen: host must be an IP address or localhost, got %q", host))
+	}
+	if c.License.Seats < 0 {
+		errs = append(errs, fmt.Errorf("license.seats: must not be negative (0 is no cap), got %d", c.License.Seats))
 	}
 	if c.Telemetry.ReadyMaxAge <= 0 {
 		errs = append(errs, fmt.Errorf("telemetry.ready_max_age: must be positive"))

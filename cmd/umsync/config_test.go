@@ -117,6 +117,9 @@ func configKeys(t reflect.Type, prefix string) []string {
 	var out []string
 	for i := 0; i < t.NumField(); i++ {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name == "-" {
+			continue // not in the file (wired in from another section)
+		}
 		path := name
 		if prefix != "" {
 			path = prefix + "." + name

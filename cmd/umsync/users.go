@@ -34,6 +34,7 @@ type userJSON struct {
 	Mobile             string   `json:"mobile"`
 	FaxNumbers         []string `json:"fax_numbers"`
 	Settings           string   `json:"settings"`
+	License            string   `json:"license"`
 	Enabled            bool     `json:"enabled"`
 	State              string   `json:"state"`
 	DeactivationReason string   `json:"deactivation_reason,omitempty"`
@@ -50,7 +51,7 @@ func toJSON(u ums.User) userJSON {
 	j := userJSON{
 		Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, DN: u.DN, GivenName: u.GivenName,
 		Surname: u.Surname, DisplayName: u.DisplayName, Mail: u.Mail, Department: u.Department,
-		Extension: u.Extension, Phone: u.Phone, Mobile: u.Mobile, FaxNumbers: fax, Settings: u.Settings, Enabled: u.Enabled,
+		Extension: u.Extension, Phone: u.Phone, Mobile: u.Mobile, FaxNumbers: fax, Settings: u.Settings, License: license(u.License), Enabled: u.Enabled,
 		State: string(u.State), DeactivationReason: u.DeactivationReason,
 		FirstSeen: u.FirstSeen.UTC().Format(time.RFC3339), UpdatedAt: u.UpdatedAt.UTC().Format(time.RFC3339),
 	}
@@ -166,7 +167,7 @@ func newUsersShowCmd(g *globals) *cobra.Command {
 				{"given_name", j.GivenName}, {"surname", j.Surname}, {"display_name", j.DisplayName},
 				{"mail", j.Mail}, {"department", j.Department}, {"extension", j.Extension},
 				{"phone", j.Phone}, {"mobile", j.Mobile}, {"fax_numbers", strings.Join(j.FaxNumbers, ", ")},
-				{"settings", j.Settings},
+				{"settings", j.Settings}, {"license", j.License},
 				{"enabled", fmt.Sprint(j.Enabled)}, {"state", j.State},
 				{"deactivation_reason", j.DeactivationReason}, {"first_seen", j.FirstSeen},
 				{"updated_at", j.UpdatedAt}, {"deactivated_at", j.DeactivatedAt},
@@ -178,6 +179,13 @@ func newUsersShowCmd(g *globals) *cobra.Command {
 	}
 	outputFlag(cmd, &output)
 	return cmd
+}
+
+func license(l ums.LicenseState) string {
+	if l == "" {
+		return string(ums.LicenseNone)
+	}
+	return string(l)
 }
 
 func dash(s string) string {

@@ -30,7 +30,9 @@ func wire(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.R
 		st.Close()
 		return nil, err
 	}
-	eng, err := engine.New(ctx, cfg.Sync, dir, st, log, reg)
+	syncCfg := cfg.Sync
+	syncCfg.LicenseSeats = cfg.License.Seats
+	eng, err := engine.New(ctx, syncCfg, dir, st, log, reg)
 	if err != nil {
 		st.Close()
 		return nil, err

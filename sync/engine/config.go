@@ -42,6 +42,10 @@ type Config struct {
 	// a write gets before it is marked failed.
 	WriteRetryMax time.Duration `yaml:"write_retry_max"`
 	WriteAttempts int           `yaml:"write_attempts"`
+
+	// LicenseSeats is the `license.seats` setting, wired in from its own
+	// section: how many users may hold a UMS license; 0 is no cap.
+	LicenseSeats int `yaml:"-"`
 }
 
 // Values of sync.mode.

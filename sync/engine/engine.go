@@ -64,6 +64,7 @@ type Store interface {
 	RetryWrite(ctx context.Context, w store.DirectoryWrite, reason string, next, now time.Time) error
 	CountWrites(ctx context.Context) (map[string]int, error)
 	CountOpenConflicts(ctx context.Context) (int, error)
+	CountLicenses(ctx context.Context) (map[ums.LicenseState]int, error)
 }
 
 // StageError is a failed cycle with the stage it failed in.
@@ -235,6 +236,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		active  int
 		read    int
 		pos     directory.Position // the watermark to store with the changes
+		all     []ums.User         // a full cycle's stored users, for the license pass
 	)
 	skip := func(dn string, err error) { log.Warn().Str("dn", dn).Err(err).Msg("directory entry skipped") }
 	if mode == ModeFull {
@@ -250,6 +252,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		// Plan while reading: only changed users are kept. The directory
 		// delivers a user twice when it changed during the read; the
 		// planner keeps the later reading.
+		all = stored
 		planner = plan.NewFull(stored, start.UTC(), e.rules)
 		pos, err = e.dir.Users(ctx, st, func(u ums.User) error {
 			read++
@@ -314,6 +317,15 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		return fail(StagePlan, err)
 	}
 	planner = nil // the plan holds what is left to write; let the rest go
+	if e.licenseDue(mode, wm, p) {
+		if all == nil {
+			if all, err = e.store.AllUsers(ctx); err != nil {
+				return fail(StageApply, err)
+			}
+		}
+		p.ApplyLicenses(e.cfg.LicenseSeats, all, start.UTC())
+	}
+	all = nil
 	res.Plan = p
 	res.Run.Read, res.Run.Unchanged = p.Read, p.Unchanged
 	res.Run.Created, res.Run.Updated = p.Count(plan.Create), p.Count(plan.Update)
@@ -355,7 +367,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		Users: p.Users(), Purge: p.Purged(), Run: res.Run,
 		Writes: writes, Conflicts: conflicts, Settled: settled,
 		Watermark: &store.Watermark{ServiceName: st.ServiceName, InvocationID: st.InvocationID,
-			Scope: e.dir.Scope(), USN: pos.USN, Cookie: pos.Cookie, UpdatedAt: start},
+			Scope: e.dir.Scope(), USN: pos.USN, Cookie: pos.Cookie, LicenseSeats: e.cfg.LicenseSeats, UpdatedAt: start},
 	})
 	applyTook := e.now().Sub(applyStart)
 	if err != nil {
@@ -416,6 +428,22 @@ func outboxOf(p *plan.Plan) ([]store.DirectoryWrite, []store.Conflict, []store.S
 	return writes, conflicts, settled
 }
 
+// licenseDue says whether this cycle must run the license cap over all
+// users: always in a full cycle; in a delta only when someone became or
+// stopped being eligible, or the seat count changed since the last cycle.
+func (e *Engine) licenseDue(mode Mode, wm store.Watermark, p *plan.Plan) bool {
+	if mode == ModeFull || wm.LicenseSeats != e.cfg.LicenseSeats {
+		return true
+	}
+	for _, a := range p.Actions {
+		switch a.Kind {
+		case plan.Create, plan.Reactivate, plan.Deactivate, plan.Purge:
+			return true
+		}
+	}
+	return false
+}
+
 func (e *Engine) limits() plan.Limits {
 	return plan.Limits{MaxDeactivations: e.cfg.MaxDeactivations, MaxPercent: e.cfg.MaxDeactivationPercent}
 }
@@ -462,6 +490,10 @@ func (e *Engine) logActions(log zerolog.Logger, p *plan.Plan) {
 			log.Warn().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).Str("problem", p).
 				Msg("user problem")
 		}
+		if a.License != "" {
+			log.Info().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
+				Str("license", string(u.License)).Str("reason", a.License).Msg("license " + licenseVerb(u.License))
+		}
 		for _, c := range a.Conflicts {
 			log.Warn().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
 				Str("field", string(c.Field)).Str("directory_value", c.Directory).Str("store_value", c.Store).
@@ -477,6 +509,16 @@ func (e *Engine) logActions(log zerolog.Logger, p *plan.Plan) {
 		}
 		ev.Msg("user " + verb(a.Kind))
 	}
+}
+
+func licenseVerb(l ums.LicenseState) string {
+	switch l {
+	case ums.LicenseActive:
+		return "granted"
+	case ums.LicensePending:
+		return "pending"
+	}
+	return "released"
 }
 
 func verb(k plan.Kind) string {
@@ -502,5 +544,12 @@ func (e *Engine) refreshUserGauge(ctx context.Context) error {
 	for _, s := range states {
 		e.metrics.users.WithLabelValues(string(s)).Set(float64(counts[s]))
 	}
+	lic, err := e.store.CountLicenses(ctx)
+	if err != nil {
+		return err
+	}
+	e.metrics.licenseSeats.Set(float64(e.cfg.LicenseSeats))
+	e.metrics.licenseUsed.Set(float64(lic[ums.LicenseActive]))
+	e.metrics.licensePending.Set(float64(lic[ums.LicensePending]))
 	return nil
 }

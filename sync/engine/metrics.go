@@ -42,6 +42,10 @@ type metrics struct {
 	writes        *prometheus.CounterVec
 	writesPending prometheus.Gauge
 	conflictsOpen prometheus.Gauge
+
+	licenseSeats   prometheus.Gauge
+	licenseUsed    prometheus.Gauge
+	licensePending prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -86,8 +90,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.conflictsOpen = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "umsync_conflicts_open", Help: "Fields changed differently on both sides, waiting for an admin.",
 	})
+	m.licenseSeats = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "umsync_license_seats", Help: "UMS license seats (license.seats; 0: no cap).",
+	})
+	m.licenseUsed = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "umsync_license_used", Help: "Users holding a UMS license seat.",
+	})
+	m.licensePending = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "umsync_license_pending", Help: "Eligible users waiting for a free seat.",
+	})
 	reg.MustRegister(m.runs, m.duration, m.lastSuccess, m.users, m.entriesRead, m.errors, m.changes,
-		m.safetyStops, m.watermark, m.writes, m.writesPending, m.conflictsOpen)
+		m.safetyStops, m.watermark, m.writes, m.writesPending, m.conflictsOpen,
+		m.licenseSeats, m.licenseUsed, m.licensePending)
 	for _, r := range writeResults {
 		m.writes.WithLabelValues(r)
 	}

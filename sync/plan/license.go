@@ -103,3 +103,62 @@ func Licenses(seats int, users []Seat) []LicenseChange {
 	}
 	return out
 }
+
+// ApplyLicenses runs the seat cap over current — every user in the store
+// as this plan leaves it — and adds the changes to the plan: into a user's
+// action, or as an update of its own. A user is eligible when active.
+// now stamps the seats granted.
+func (p *Plan) ApplyLicenses(seats int, current []ums.User, now time.Time) []LicenseChange {
+	idx := make(map[string]int, len(p.Actions))
+	for i, a := range p.Actions {
+		idx[a.After.Anchor] = i
+	}
+	byAnchor := make(map[string]*ums.User, len(current))
+	list := make([]Seat, 0, len(current))
+	add := func(u *ums.User) {
+		byAnchor[u.Anchor] = u
+		lic := u.License
+		if lic == "" {
+			lic = ums.LicenseNone
+		}
+		list = append(list, Seat{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Eligible: u.State == ums.StateActive,
+			License: lic, Since: u.LicenseSince, FirstSeen: u.FirstSeen})
+	}
+	for i := range current {
+		u := &current[i]
+		if j, ok := idx[u.Anchor]; ok {
+			if p.Actions[j].Kind == Purge {
+				continue
+			}
+			u = &p.Actions[j].After
+		}
+		add(u)
+	}
+	for i := range p.Actions { // created in this cycle: not in the store yet
+		if _, ok := byAnchor[p.Actions[i].After.Anchor]; !ok && p.Actions[i].Kind == Create {
+			add(&p.Actions[i].After)
+		}
+	}
+	changes := Licenses(seats, list)
+	for _, c := range changes {
+		set := func(u *ums.User) {
+			u.License = c.To
+			u.LicenseSince = time.Time{}
+			if c.To == ums.LicenseActive {
+				u.LicenseSince = now
+			}
+		}
+		if j, ok := idx[c.Anchor]; ok {
+			set(&p.Actions[j].After)
+			p.Actions[j].License = c.Reason
+			continue
+		}
+		u := *byAnchor[c.Anchor]
+		set(&u)
+		u.UpdatedAt = now
+		p.Actions = append(p.Actions, Action{Kind: Update, After: u, License: c.Reason})
+		idx[c.Anchor] = len(p.Actions) - 1
+	}
+	sortActions(p.Actions)
+	return changes
+}

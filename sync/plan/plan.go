@@ -47,6 +47,8 @@ type Action struct {
 	Conflicts []FieldConflict
 	// Settled are two-way fields on which both sides agree now.
 	Settled []ums.Field
+	// License says why the user's license state changed ("" if it did not).
+	License string
 	// Problems are values read from the directory that umsync cannot use
 	// (e.g. settings in an unknown format); the field is left as it is on
 	// both sides.
@@ -281,6 +283,7 @@ func (f *Planner) Finish() (*Plan, error) {
 func created(d ums.User, now time.Time, rules Rules) Action {
 	d.FirstSeen, d.UpdatedAt = now, now
 	d.State, d.DeactivationReason, d.DeactivatedAt = ums.StateActive, "", time.Time{}
+	d.License, d.LicenseSince = ums.LicenseNone, time.Time{} // the license cap decides
 	// A new user's two-way fields start from the directory's values: the
 	// store has no opinion yet.
 	d.Base = nil
@@ -405,6 +408,9 @@ func (p *Plan) Write(w io.Writer) error {
 		}
 		for _, w := range a.Writes {
 			fmt.Fprintf(&b, "           to directory %s: %q -> %q\n", w.Field, w.Old, w.New)
+		}
+		if a.License != "" {
+			fmt.Fprintf(&b, "           license: %s (%s)\n", u.License, a.License)
 		}
 		for _, p := range a.Problems {
 			fmt.Fprintf(&b, "           problem: %s\n", p)

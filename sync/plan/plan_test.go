@@ -268,7 +268,7 @@ func TestWriteTwoWayGolden(t *testing.T) {
 	bob := dirUser("b2", "bob", true)
 	storedAlice := storedUser(alice, ums.StateActive, "")
 	storedAlice = base(storedAlice)
-	storedAlice.Mobile = "+491722"                  // changed in umsync: goes to AD
+	storedAlice.Mobile = "+491722"                        // changed in umsync: goes to AD
 	storedAlice.Settings = "ums1;vm=mailbox_only;svc=fax" // the UMS masters settings
 	storedBob := base(storedUser(bob, ums.StateActive, ""))
 	storedBob.Extension = "2100" // umsync: 2100 …

@@ -187,18 +187,13 @@ func (s *Store) RetryWrite(ctx context.Context, w DirectoryWrite, reason string,
 }
 
 func setBase(ctx context.Context, tx *sql.Tx, anchor string, f ums.Field, v string) error {
-	var raw string
-	if err := tx.QueryRowContext(ctx, `SELECT base FROM users WHERE anchor = ?`, anchor).Scan(&raw); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // purged meanwhile
-		}
-		return fmt.Errorf("store: read base of %s: %w", anchor, err)
+	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE anchor = ?`, anchor))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // purged meanwhile
 	}
-	base, err := decodeBase(raw)
 	if err != nil {
-		return fmt.Errorf("store: base of %s: %w", anchor, err)
+		return fmt.Errorf("store: read user %s: %w", anchor, err)
 	}
-	u := ums.User{Base: base}
 	u.SetBase(f, v)
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET base = ? WHERE anchor = ?`, encodeBase(u.Base), anchor); err != nil {
 		return fmt.Errorf("store: write base of %s: %w", anchor, err)
@@ -282,7 +277,7 @@ func (s *Store) EditUser(ctx context.Context, anchor, actor string, edits []Edit
 	}
 	for _, e := range edits {
 		old := u.Get(e.Field)
-		if err := u.Set(e.Field, e.New); err != nil {
+		if err := u.Edit(e.Field, e.New); err != nil {
 			return err
 		}
 		if err := audit(ctx, tx, now, actor, anchor, "set", e.Field, old, e.New); err != nil {

@@ -56,9 +56,10 @@ type User struct {
 	License      LicenseState
 	LicenseSince time.Time
 
-	// Base holds, for fields edited on both sides or written to the
-	// directory, the last value both sides agreed on (the three-way merge's
-	// base). A field without an entry has no base yet.
+	// Base holds the fields whose base — the last value the directory and
+	// the store agreed on, for the three-way merge — differs from the
+	// store's value: a change waiting to be written, or a conflict. Every
+	// other field's base is its store value, so a user in step holds none.
 	Base []FieldValue
 }
 
@@ -68,25 +69,42 @@ type FieldValue struct {
 	Value string
 }
 
-// BaseOf returns f's base value and whether there is one.
-func (u *User) BaseOf(f Field) (string, bool) {
+// BaseOf returns f's base value.
+func (u *User) BaseOf(f Field) string {
 	for _, b := range u.Base {
 		if b.Field == f {
-			return b.Value, true
+			return b.Value
 		}
 	}
-	return "", false
+	return u.Get(f)
 }
 
-// SetBase records v as f's base.
+// SetBase records v as f's base; call it once f's store value is final.
 func (u *User) SetBase(f Field, v string) {
 	for i := range u.Base {
 		if u.Base[i].Field == f {
-			u.Base[i].Value = v
+			if v == u.Get(f) {
+				u.Base = append(u.Base[:i:i], u.Base[i+1:]...)
+			} else {
+				u.Base[i].Value = v
+			}
 			return
 		}
 	}
-	u.Base = append(u.Base, FieldValue{f, v})
+	if v != u.Get(f) {
+		u.Base = append(u.Base, FieldValue{f, v})
+	}
+}
+
+// Edit sets f as an admin's change: the base stays what it was (so the
+// merge sees the store side changed).
+func (u *User) Edit(f Field, v string) error {
+	base := u.BaseOf(f)
+	if err := u.Set(f, v); err != nil {
+		return err
+	}
+	u.SetBase(f, base)
+	return nil
 }
 
 // Field names one directory-mastered field of a User. The names are the

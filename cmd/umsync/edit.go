@@ -84,11 +84,7 @@ precondition) and a conflict is recorded if AD changed meanwhile.`,
 				if err != nil {
 					return fmt.Errorf("%s: %w", name, err)
 				}
-				old, known := u.BaseOf(f)
-				if !known {
-					old = u.Get(f)
-				}
-				edits = append(edits, store.Edit{Field: f, New: v, Write: true, WriteOld: old})
+				edits = append(edits, store.Edit{Field: f, New: v, Write: true, WriteOld: u.BaseOf(f)})
 			}
 			if err := st.EditUser(cmd.Context(), u.Anchor, actor(), edits, time.Now()); err != nil {
 				return err

@@ -491,7 +491,11 @@ func (e *Engine) logActions(log zerolog.Logger, p *plan.Plan) {
 				Msg("user problem")
 		}
 		if a.License != "" {
-			log.Info().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
+			lev := log.Info()
+			if e.cfg.LicenseSeats <= 0 {
+				lev = log.Debug() // without a cap every active user has one: nothing to explain
+			}
+			lev.Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
 				Str("license", string(u.License)).Str("reason", a.License).Msg("license " + licenseVerb(u.License))
 		}
 		for _, c := range a.Conflicts {

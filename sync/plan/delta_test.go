@@ -115,9 +115,9 @@ func TestCheckSafety(t *testing.T) {
 	plan := func(n int) *Plan {
 		p := &Plan{}
 		for range n {
-			p.Actions = append(p.Actions, Action{Kind: Deactivate})
+			p.Actions = append(p.Actions, &Action{Kind: Deactivate})
 		}
-		p.Actions = append(p.Actions, Action{Kind: Create}, Action{Kind: Update})
+		p.Actions = append(p.Actions, &Action{Kind: Create}, &Action{Kind: Update})
 		return p
 	}
 	tests := []struct {

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -20,6 +21,8 @@ type Seat struct {
 	FirstSeen time.Time
 	// Priority of the user's settings profile; lower goes first.
 	Priority int
+
+	ref int // ApplyLicenses' index of the user
 }
 
 // LicenseChange is one user's new license state and why.
@@ -45,31 +48,48 @@ type LicenseChange struct {
 // users whose state changes, in a stable order.
 func Licenses(seats int, users []Seat) []LicenseChange {
 	var out []LicenseChange
-	change := func(u Seat, to ums.LicenseState, reason string) {
+	licenses(seats, slices.Clone(users), func(u Seat, to ums.LicenseState, reason string) {
+		out = append(out, LicenseChange{u.Anchor, u.SAMAccountName, u.License, to, reason})
+	})
+	return out
+}
+
+// licenses calls change for every user whose state changes (see Licenses).
+// It reorders users in place.
+func licenses(seats int, users []Seat, change func(u Seat, to ums.LicenseState, reason string)) {
+	set := func(u Seat, to ums.LicenseState, reason string) {
 		if u.License != to {
-			out = append(out, LicenseChange{u.Anchor, u.SAMAccountName, u.License, to, reason})
+			change(u, to, reason)
 		}
 	}
-	var holders, waiting []Seat
+	// Partition in place: holders, then the waiting; the others leave.
+	n := 0
 	for _, u := range users {
-		switch {
-		case !u.Eligible:
-			change(u, ums.LicenseNone, "not eligible (deactivated, out of scope or phantom)")
-		case u.License == ums.LicenseActive:
-			holders = append(holders, u)
-		default:
-			waiting = append(waiting, u)
+		if !u.Eligible {
+			set(u, ums.LicenseNone, "not eligible (deactivated, out of scope or phantom)")
+			continue
+		}
+		users[n] = u
+		n++
+	}
+	eligible := users[:n]
+	holders := 0
+	for i, u := range eligible {
+		if u.License == ums.LicenseActive {
+			eligible[i], eligible[holders] = eligible[holders], eligible[i]
+			holders++
 		}
 	}
+	held, wait := eligible[:holders], eligible[holders:]
 	if seats <= 0 {
-		for _, u := range waiting {
-			change(u, ums.LicenseActive, "no license cap")
+		for _, u := range wait {
+			set(u, ums.LicenseActive, "no license cap")
 		}
-		return out
+		return
 	}
-	if excess := len(holders) - seats; excess > 0 {
-		sort.Slice(holders, func(i, j int) bool { // most recently activated first
-			a, b := holders[i], holders[j]
+	if excess := len(held) - seats; excess > 0 {
+		sort.Slice(held, func(i, j int) bool { // most recently activated first
+			a, b := held[i], held[j]
 			if !a.Since.Equal(b.Since) {
 				return a.Since.After(b.Since)
 			}
@@ -78,14 +98,15 @@ func Licenses(seats int, users []Seat) []LicenseChange {
 			}
 			return a.SAMAccountName > b.SAMAccountName
 		})
-		for _, u := range holders[:excess] {
-			change(u, ums.LicensePending, fmt.Sprintf("seats reduced to %d: the most recently activated lose their seat first", seats))
+		reason := fmt.Sprintf("seats reduced to %d: the most recently activated lose their seat first", seats)
+		for _, u := range held[:excess] {
+			set(u, ums.LicensePending, reason)
 		}
-		return out // nobody waiting gets a seat
+		return // nobody waiting gets a seat
 	}
-	free := seats - len(holders)
-	sort.Slice(waiting, func(i, j int) bool {
-		a, b := waiting[i], waiting[j]
+	free := seats - len(held)
+	sort.Slice(wait, func(i, j int) bool {
+		a, b := wait[i], wait[j]
 		if a.Priority != b.Priority {
 			return a.Priority < b.Priority
 		}
@@ -94,71 +115,130 @@ func Licenses(seats int, users []Seat) []LicenseChange {
 		}
 		return a.SAMAccountName < b.SAMAccountName
 	})
-	for i, u := range waiting {
+	taken := fmt.Sprintf("all %d seats are taken", seats)
+	for i, u := range wait {
 		if i < free {
-			change(u, ums.LicenseActive, "a seat is free")
+			set(u, ums.LicenseActive, "a seat is free")
 		} else {
-			change(u, ums.LicensePending, fmt.Sprintf("all %d seats are taken", seats))
+			set(u, ums.LicensePending, taken)
 		}
 	}
-	return out
 }
 
 // ApplyLicenses runs the seat cap over current — every user in the store
 // as this plan leaves it — and adds the changes to the plan: into a user's
 // action, or as an update of its own. A user is eligible when active.
 // now stamps the seats granted.
-func (p *Plan) ApplyLicenses(seats int, current []ums.User, now time.Time) []LicenseChange {
-	idx := make(map[string]int, len(p.Actions))
-	for i, a := range p.Actions {
-		idx[a.After.Anchor] = i
+func (p *Plan) ApplyLicenses(seats int, current []ums.User, now time.Time) {
+	if seats <= 0 {
+		p.applyNoCap(current, now)
+		return
 	}
-	byAnchor := make(map[string]*ums.User, len(current))
-	list := make([]Seat, 0, len(current))
-	add := func(u *ums.User) {
-		byAnchor[u.Anchor] = u
+	// refs[i] is the user behind seat i: action j's After, or a stored user
+	// (u, with action -1).
+	type ref struct {
+		u      *ums.User
+		action int
+	}
+	var idx map[string]int
+	if len(current) > 0 {
+		idx = make(map[string]int, len(p.Actions))
+		for i, a := range p.Actions {
+			idx[a.After.Anchor] = i
+		}
+	}
+	refs := make([]ref, 0, len(current)+len(p.Actions))
+	list := make([]Seat, 0, len(current)+len(p.Actions))
+	add := func(u *ums.User, action int) {
 		lic := u.License
 		if lic == "" {
 			lic = ums.LicenseNone
 		}
-		list = append(list, Seat{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Eligible: u.State == ums.StateActive,
-			License: lic, Since: u.LicenseSince, FirstSeen: u.FirstSeen})
+		list = append(list, Seat{SAMAccountName: u.SAMAccountName, Eligible: u.State == ums.StateActive,
+			License: lic, Since: u.LicenseSince, FirstSeen: u.FirstSeen, ref: len(refs)})
+		refs = append(refs, ref{u, action})
 	}
+	inCurrent := 0
 	for i := range current {
-		u := &current[i]
-		if j, ok := idx[u.Anchor]; ok {
-			if p.Actions[j].Kind == Purge {
-				continue
+		if j, ok := idx[current[i].Anchor]; ok {
+			inCurrent++
+			if p.Actions[j].Kind != Purge {
+				add(&p.Actions[j].After, j)
 			}
-			u = &p.Actions[j].After
-		}
-		add(u)
-	}
-	for i := range p.Actions { // created in this cycle: not in the store yet
-		if _, ok := byAnchor[p.Actions[i].After.Anchor]; !ok && p.Actions[i].Kind == Create {
-			add(&p.Actions[i].After)
-		}
-	}
-	changes := Licenses(seats, list)
-	for _, c := range changes {
-		set := func(u *ums.User) {
-			u.License = c.To
-			u.LicenseSince = time.Time{}
-			if c.To == ums.LicenseActive {
-				u.LicenseSince = now
-			}
-		}
-		if j, ok := idx[c.Anchor]; ok {
-			set(&p.Actions[j].After)
-			p.Actions[j].License = c.Reason
 			continue
 		}
-		u := *byAnchor[c.Anchor]
-		set(&u)
+		add(&current[i], -1)
+	}
+	if inCurrent < len(p.Actions) { // created in this cycle: not in the store yet
+		seen := make(map[string]bool, len(current))
+		for i := range current {
+			seen[current[i].Anchor] = true
+		}
+		for j := range p.Actions {
+			if p.Actions[j].Kind == Create && !seen[p.Actions[j].After.Anchor] {
+				add(&p.Actions[j].After, j)
+			}
+		}
+	}
+	licenses(seats, list, func(s Seat, to ums.LicenseState, reason string) {
+		r := refs[s.ref]
+		if r.action < 0 {
+			next := *r.u
+			next.UpdatedAt = now
+			p.Actions = append(p.Actions, &Action{Kind: Update, After: next})
+			r.action = len(p.Actions) - 1
+		}
+		// By index: appending may have moved the actions.
+		u := &p.Actions[r.action].After
+		u.License, u.LicenseSince = to, time.Time{}
+		if to == ums.LicenseActive {
+			u.LicenseSince = now
+		}
+		p.Actions[r.action].License = reason
+	})
+	sortActions(p.Actions)
+}
+
+// applyNoCap is ApplyLicenses without a cap: every eligible user holds a
+// license, nobody waits. It needs no ranking, so it builds nothing of the
+// size of the directory (a first sync of 50,000 users grants 50,000).
+func (p *Plan) applyNoCap(current []ums.User, now time.Time) {
+	want := func(u *ums.User) (ums.LicenseState, string) {
+		if u.State == ums.StateActive {
+			return ums.LicenseActive, "no license cap"
+		}
+		return ums.LicenseNone, "not eligible (deactivated, out of scope or phantom)"
+	}
+	set := func(u *ums.User, a *Action) {
+		to, reason := want(u)
+		if u.License == to || (u.License == "" && to == ums.LicenseNone) {
+			return
+		}
+		u.License, u.LicenseSince = to, time.Time{}
+		if to == ums.LicenseActive {
+			u.LicenseSince = now
+		}
+		a.License = reason
+	}
+	acted := make(map[string]bool, len(p.Actions))
+	for i := range p.Actions {
+		a := p.Actions[i]
+		acted[a.After.Anchor] = true
+		if a.Kind != Purge {
+			set(&a.After, a)
+		}
+	}
+	for i := range current {
+		u := current[i]
+		if acted[u.Anchor] {
+			continue
+		}
+		if to, _ := want(&u); u.License == to || (u.License == "" && to == ums.LicenseNone) {
+			continue
+		}
 		u.UpdatedAt = now
-		p.Actions = append(p.Actions, Action{Kind: Update, After: u, License: c.Reason})
-		idx[c.Anchor] = len(p.Actions) - 1
+		p.Actions = append(p.Actions, &Action{Kind: Update, After: u})
+		set(&p.Actions[len(p.Actions)-1].After, p.Actions[len(p.Actions)-1])
 	}
 	sortActions(p.Actions)
-	return changes
 }

@@ -88,3 +88,34 @@ func TestLicensesIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyLicenses: the cap over a plan: stored users without an action
+// get one, actions carry the new state and the reason, purged users and
+// created ones are counted right, and nothing is lost when actions grow.
+func TestApplyLicenses(t *testing.T) {
+	var stored []ums.User
+	for i := range 40 {
+		u := storedUser(dirUser(fmt.Sprintf("s%02d", i), fmt.Sprintf("s%02d", i), true), ums.StateActive, "")
+		u.License = ums.LicensePending
+		stored = append(stored, u)
+	}
+	pl := NewDelta(stored, now, nil)
+	pl.Add(dirUser("new1", "new1", true))
+	p, _ := pl.Finish()
+	p.ApplyLicenses(30, stored, now)
+	active := 0
+	for _, a := range p.Actions {
+		if a.After.License == ums.LicenseActive {
+			active++
+			if a.License != "a seat is free" || !a.After.LicenseSince.Equal(now) {
+				t.Errorf("%s: reason %q since %v", a.After.SAMAccountName, a.License, a.After.LicenseSince)
+			}
+		}
+	}
+	if active != 30 || len(p.Actions) != 31 { // 30 grants + the new user; the 10 still waiting do not change
+		t.Errorf("%d active of %d actions, want 30 of 31", active, len(p.Actions))
+	}
+	if p.Actions[0].Kind != Create || p.Actions[0].After.License != ums.LicensePending {
+		t.Errorf("the new user (first seen now, last in line): %s %s", p.Actions[0].Kind, p.Actions[0].After.License)
+	}
+}

@@ -84,8 +84,8 @@ func (r Rules) Get(f ums.Field) Rule {
 
 // Plan is everything a cycle would change.
 type Plan struct {
-	Actions   []Action
-	Read      int // distinct users read from the directory
+	Actions   []*Action // pointers: a plan of 50,000 grows without copying them
+	Read      int       // distinct users read from the directory
 	Unchanged int
 }
 
@@ -198,10 +198,10 @@ func (f *Planner) put(anchor string, a Action, changed bool) {
 	case !again:
 		f.p.Read++
 	case prev >= 0 && changed:
-		f.p.Actions[prev] = a
+		f.p.Actions[prev] = &a
 		return
 	case prev >= 0: // changed before, back to the stored value now
-		f.p.Actions[prev] = Action{} // dropped in Finish
+		f.p.Actions[prev] = &Action{} // dropped in Finish
 		f.seen[anchor] = -1
 		f.p.Unchanged++
 		return
@@ -210,7 +210,7 @@ func (f *Planner) put(anchor string, a Action, changed bool) {
 	}
 	if changed {
 		f.seen[anchor] = len(f.p.Actions)
-		f.p.Actions = append(f.p.Actions, a)
+		f.p.Actions = append(f.p.Actions, &a)
 	} else {
 		f.seen[anchor] = -1
 		f.p.Unchanged++
@@ -234,7 +234,7 @@ func (f *Planner) Gone(anchor string, deleted bool) {
 		reason = ReasonDeleted
 	}
 	f.seen[anchor] = len(f.p.Actions)
-	f.p.Actions = append(f.p.Actions, Action{Kind: Deactivate, After: deactivated(*old, reason, f.now)})
+	f.p.Actions = append(f.p.Actions, &Action{Kind: Deactivate, After: deactivated(*old, reason, f.now)})
 }
 
 // Purge plans the deletion, for good, of users deactivated before cutoff
@@ -245,14 +245,16 @@ func (f *Planner) Purge(expired []ums.User, cutoff time.Time) {
 			continue
 		}
 		f.seen[u.Anchor] = len(f.p.Actions)
-		f.p.Actions = append(f.p.Actions, Action{Kind: Purge, After: u})
+		f.p.Actions = append(f.p.Actions, &Action{Kind: Purge, After: u})
 	}
 }
 
 // Finish returns the plan. A full plan deactivates every active stored user
 // that was not read, and refuses a read of 0 users while the store has users.
 func (f *Planner) Finish() (*Plan, error) {
-	p := &f.p
+	p := &Plan{}
+	*p = f.p
+	defer func() { f.p, f.seen, f.byAnchor = Plan{}, nil, nil }() // a plan of 50,000 must not keep the planner's maps alive
 	if f.full && p.Read == 0 && len(f.stored) > 0 {
 		return nil, ErrEmptyRead
 	}
@@ -273,7 +275,7 @@ func (f *Planner) Finish() (*Plan, error) {
 				p.Unchanged++
 				continue
 			}
-			p.Actions = append(p.Actions, Action{Kind: Deactivate, After: deactivated(s, ReasonNotInScope, f.now)})
+			p.Actions = append(p.Actions, &Action{Kind: Deactivate, After: deactivated(s, ReasonNotInScope, f.now)})
 		}
 	}
 	sortActions(p.Actions)
@@ -286,16 +288,12 @@ func created(d ums.User, now time.Time, rules Rules) Action {
 	d.License, d.LicenseSince = ums.LicenseNone, time.Time{} // the license cap decides
 	// A new user's two-way fields start from the directory's values: the
 	// store has no opinion yet.
-	d.Base = nil
+	d.Base = nil // every base is the value read: they agree
 	var problems []string
 	for _, f := range ums.Writable {
 		if p := unusable(f, d.Get(f)); p != "" {
 			problems = append(problems, p)
 			d.Set(f, "")
-			continue
-		}
-		if rules.Get(f).Direction != FromDirectory {
-			d.SetBase(f, d.Get(f))
 		}
 	}
 	if !d.Enabled {
@@ -333,21 +331,24 @@ func updated(old, d ums.User, now time.Time, rules Rules) (Action, bool) {
 		}
 		if r.Direction == FromDirectory {
 			next.Set(f, dv)
+			next.SetBase(f, dv) // drops a base left from a two-way rule
 			continue
 		}
 		sv := old.Get(f)
-		bv, known := old.BaseOf(f)
-		m := Merge(r, dv, sv, Side{Value: bv, Known: known})
+		bv := old.BaseOf(f)
+		m := Merge(r, dv, sv, Side{Value: bv, Known: true})
 		next.Set(f, m.Store)
 		if m.BaseSet {
 			next.SetBase(f, m.Base)
 			a.Settled = append(a.Settled, f)
+		} else {
+			next.SetBase(f, bv)
 		}
 		if m.WriteDirectory {
 			a.Writes = append(a.Writes, Write{Field: f, Old: dv, New: m.Store})
 		}
 		if m.Conflict {
-			a.Conflicts = append(a.Conflicts, FieldConflict{Field: f, Directory: dv, Store: sv, Base: bv, HasBase: known})
+			a.Conflicts = append(a.Conflicts, FieldConflict{Field: f, Directory: dv, Store: sv, Base: bv, HasBase: true})
 		}
 	}
 	a.Changes = old.Diff(&next)
@@ -380,7 +381,7 @@ func deactivated(u ums.User, reason string, now time.Time) ums.User {
 
 var kindOrder = map[Kind]int{Create: 0, Update: 1, Reactivate: 2, Deactivate: 3, Purge: 4}
 
-func sortActions(as []Action) {
+func sortActions(as []*Action) {
 	sort.SliceStable(as, func(i, j int) bool {
 		if kindOrder[as[i].Kind] != kindOrder[as[j].Kind] {
 			return kindOrder[as[i].Kind] < kindOrder[as[j].Kind]

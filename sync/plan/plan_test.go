@@ -256,22 +256,14 @@ func TestWriteTwoWayGolden(t *testing.T) {
 		ums.FieldMobile:    {Direction: Both, Policy: Manual},
 		ums.FieldSettings:  {Direction: ToDirectory},
 	}
-	base := func(u ums.User) ums.User {
-		u.Base = nil
-		u.SetBase(ums.FieldExtension, u.Extension)
-		u.SetBase(ums.FieldMobile, u.Mobile)
-		u.SetBase(ums.FieldSettings, u.Settings)
-		return u
-	}
 	alice := dirUser("a1", "alice", true)
 	alice.Mobile, alice.Settings = "+491711", "ums1;svc=fax"
 	bob := dirUser("b2", "bob", true)
 	storedAlice := storedUser(alice, ums.StateActive, "")
-	storedAlice = base(storedAlice)
-	storedAlice.Mobile = "+491722"                        // changed in umsync: goes to AD
-	storedAlice.Settings = "ums1;vm=mailbox_only;svc=fax" // the UMS masters settings
-	storedBob := base(storedUser(bob, ums.StateActive, ""))
-	storedBob.Extension = "2100" // umsync: 2100 …
+	storedAlice.Edit(ums.FieldMobile, "+491722")                        // changed in umsync: goes to AD
+	storedAlice.Edit(ums.FieldSettings, "ums1;vm=mailbox_only;svc=fax") // the UMS masters settings
+	storedBob := storedUser(bob, ums.StateActive, "")
+	storedBob.Edit(ums.FieldExtension, "2100") // umsync: 2100 …
 	bobAD := bob
 	bobAD.Extension = "2200" // … AD: 2200: a conflict
 	bobAD.Department = "Vertrieb"

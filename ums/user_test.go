@@ -1,0 +1,36 @@
+package ums
+
+import "testing"
+
+// TestBase: a field's base is its store value unless an edit (or a write
+// still waiting) holds the agreed value apart.
+func TestBase(t *testing.T) {
+	u := User{Extension: "2000", Mobile: "+491"}
+	if u.BaseOf(FieldExtension) != "2000" || len(u.Base) != 0 {
+		t.Fatalf("in step: base %q, entries %v", u.BaseOf(FieldExtension), u.Base)
+	}
+	u.Edit(FieldExtension, "2100")
+	if u.Extension != "2100" || u.BaseOf(FieldExtension) != "2000" {
+		t.Fatalf("after an edit: value %q base %q", u.Extension, u.BaseOf(FieldExtension))
+	}
+	u.Edit(FieldExtension, "2200") // edited again: still against the agreed value
+	if u.BaseOf(FieldExtension) != "2000" {
+		t.Fatalf("after a second edit: base %q", u.BaseOf(FieldExtension))
+	}
+	u.SetBase(FieldExtension, "2200") // the write landed
+	if len(u.Base) != 0 || u.BaseOf(FieldExtension) != "2200" {
+		t.Fatalf("after the write: entries %v", u.Base)
+	}
+	u.Edit(FieldMobile, "+491") // no change: nothing to hold apart
+	if len(u.Base) != 0 {
+		t.Fatalf("an edit to the same value left %v", u.Base)
+	}
+	u.Edit(FieldFaxNumbers, "+4930,+4940")
+	if u.BaseOf(FieldFaxNumbers) != "" || len(u.FaxNumbers) != 2 {
+		t.Fatalf("fax: base %q numbers %v", u.BaseOf(FieldFaxNumbers), u.FaxNumbers)
+	}
+	u.Edit(FieldFaxNumbers, "") // back to the agreed value
+	if len(u.Base) != 0 {
+		t.Fatalf("edited back: entries %v", u.Base)
+	}
+}

@@ -186,3 +186,36 @@ func (c *Client) ScopeGroupChanged(ctx context.Context, st ServerState, since in
 	}
 	return changed, nil
 }
+
+// UsedValues returns the values (as umsync shows them) that field f has on
+// any object of the naming contexts of the base DNs — in scope or not —
+// so that a number the directory already uses is never handed out.
+func (c *Client) UsedValues(ctx context.Context, st ServerState, f ums.Field) (map[string]bool, error) {
+	attrs := c.cfg.Attributes.Of(f)
+	out := map[string]bool{}
+	if len(attrs) == 0 {
+		return out, nil
+	}
+	for _, nc := range c.namingContexts(st) {
+		for _, attr := range attrs {
+			req := ldap.NewSearchRequest(nc, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+				"("+attr+"=*)", []string{attr}, nil)
+			err := c.do(ctx, func(conn *ldap.Conn, delivered *bool) error {
+				return pagedSearch(ctx, conn, req, uint32(c.cfg.PageSize), func(e *ldap.Entry) error {
+					*delivered = true
+					for _, v := range e.GetEqualFoldAttributeValues(attr) {
+						if f == ums.FieldExtension {
+							v, _ = ums.NormalizeExtension(v)
+						}
+						out[v] = true
+					}
+					return nil
+				})
+			})
+			if err != nil {
+				return nil, fmt.Errorf("search %s values in %s: %w", attr, nc, err)
+			}
+		}
+	}
+	return out, nil
+}

@@ -267,6 +267,7 @@ type CycleWrite struct {
 	Writes    []DirectoryWrite // directory writes to queue (the outbox)
 	Conflicts []Conflict       // conflicts found (recorded, or updated if open)
 	Settled   []Settled        // fields whose open conflict ended
+	Released  []string         // extension numbers given back (they rest in quarantine)
 	Watermark *Watermark       // nil leaves the watermark as it is
 	Run       Run
 }
@@ -324,6 +325,12 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 	for _, c := range w.Conflicts {
 		if err := recordConflict(ctx, tx, c, now); err != nil {
 			return 0, err
+		}
+	}
+	for _, n := range w.Released {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO extension_releases (number, released_at) VALUES (?, ?)
+			ON CONFLICT (number) DO UPDATE SET released_at = excluded.released_at`, n, formatTime(now)); err != nil {
+			return 0, fmt.Errorf("store: release extension %s: %w", n, err)
 		}
 	}
 	for _, st := range w.Settled {

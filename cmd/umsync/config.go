@@ -19,18 +19,27 @@ import (
 	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
+	"github.com/umsync/umsync/sync/plan"
 	"github.com/umsync/umsync/ums"
 )
 
 // Config is the whole umsync config file. Each section's type and its
 // Validate belong to the package that uses it.
 type Config struct {
-	Directory directory.Config `yaml:"directory"`
-	Store     store.Config     `yaml:"store"`
-	Sync      engine.Config    `yaml:"sync"`
-	License   LicenseConfig    `yaml:"license"`
-	Telemetry TelemetryConfig  `yaml:"telemetry"`
-	Log       LogConfig        `yaml:"log"`
+	Directory  directory.Config `yaml:"directory"`
+	Store      store.Config     `yaml:"store"`
+	Sync       engine.Config    `yaml:"sync"`
+	License    LicenseConfig    `yaml:"license"`
+	Extensions ExtensionsConfig `yaml:"extensions"`
+	Telemetry  TelemetryConfig  `yaml:"telemetry"`
+	Log        LogConfig        `yaml:"log"`
+}
+
+// ExtensionsConfig is the `extensions:` section: the pool (sipXecs'
+// extension pool) users without an extension get theirs from.
+type ExtensionsConfig struct {
+	Ranges     []string      `yaml:"ranges"`
+	Quarantine time.Duration `yaml:"quarantine"`
 }
 
 // LicenseConfig is the `license:` section.
@@ -56,11 +65,12 @@ type LogConfig struct {
 
 func defaultConfig() Config {
 	return Config{
-		Directory: directory.DefaultConfig(),
-		Store:     store.DefaultConfig(),
-		Sync:      engine.DefaultConfig(),
-		Telemetry: TelemetryConfig{Listen: "127.0.0.1:9742", ReadyMaxAge: 15 * time.Minute},
-		Log:       LogConfig{Level: "info", Format: "json"},
+		Directory:  directory.DefaultConfig(),
+		Store:      store.DefaultConfig(),
+		Sync:       engine.DefaultConfig(),
+		Extensions: ExtensionsConfig{Quarantine: 30 * 24 * time.Hour},
+		Telemetry:  TelemetryConfig{Listen: "127.0.0.1:9742", ReadyMaxAge: 15 * time.Minute},
+		Log:        LogConfig{Level: "info", Format: "json"},
 	}
 }
 
@@ -218,6 +228,19 @@ func (c *Config) Validate() []error {
 		errs = append(errs, fmt.Errorf("telemetry.listen: want host:port, got %q", c.Telemetry.Listen))
 	} else if ip := net.ParseIP(host); host != "localhost" && ip == nil && host != "" {
 		errs = append(errs, fmt.Errorf("telemetry.listen: host must be an IP address or localhost, got %q", host))
+	}
+	for i, r := range c.Extensions.Ranges {
+		if _, err := plan.ParseRange(r); err != nil {
+			errs = append(errs, fmt.Errorf("extensions.ranges[%d]: %v", i, err))
+		}
+	}
+	if c.Extensions.Quarantine < 0 {
+		errs = append(errs, fmt.Errorf("extensions.quarantine: must not be negative"))
+	}
+	if len(c.Extensions.Ranges) > 0 {
+		if r := c.Sync.Fields["extension"]; r.Direction != "to_directory" && r.Direction != "both" {
+			errs = append(errs, fmt.Errorf("extensions.ranges: assigned numbers are written to AD, so sync.fields.extension must be to_directory or both"))
+		}
 	}
 	if c.License.Seats < 0 {
 		errs = append(errs, fmt.Errorf("license.seats: must not be negative (0 is no cap), got %d", c.License.Seats))

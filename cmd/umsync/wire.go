@@ -10,6 +10,7 @@ import (
 	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
+	"github.com/umsync/umsync/sync/plan"
 )
 
 // parts are the long-lived pieces a sync needs, wired together.
@@ -32,6 +33,11 @@ func wire(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.R
 	}
 	syncCfg := cfg.Sync
 	syncCfg.LicenseSeats = cfg.License.Seats
+	for _, r := range cfg.Extensions.Ranges {
+		pr, _ := plan.ParseRange(r) // validated with the config
+		syncCfg.ExtensionRanges = append(syncCfg.ExtensionRanges, pr)
+	}
+	syncCfg.ExtensionQuarantine = cfg.Extensions.Quarantine
 	eng, err := engine.New(ctx, syncCfg, dir, st, log, reg)
 	if err != nil {
 		st.Close()

@@ -46,6 +46,10 @@ type Config struct {
 	// LicenseSeats is the `license.seats` setting, wired in from its own
 	// section: how many users may hold a UMS license; 0 is no cap.
 	LicenseSeats int `yaml:"-"`
+	// ExtensionRanges and ExtensionQuarantine are the `extensions:`
+	// section: the pool new users get their extension from.
+	ExtensionRanges     []plan.Range  `yaml:"-"`
+	ExtensionQuarantine time.Duration `yaml:"-"`
 }
 
 // Values of sync.mode.

@@ -47,6 +47,8 @@ type Directory interface {
 	// Scope describes what is read (base DNs, filter, attributes); a
 	// watermark is only valid for the scope it was taken with.
 	Scope() string
+	// UsedValues are the values a field has anywhere in the directory.
+	UsedValues(ctx context.Context, st directory.ServerState, f ums.Field) (map[string]bool, error)
 }
 
 // Store is what a cycle needs of the store.
@@ -65,6 +67,7 @@ type Store interface {
 	CountWrites(ctx context.Context) (map[string]int, error)
 	CountOpenConflicts(ctx context.Context) (int, error)
 	CountLicenses(ctx context.Context) (map[ums.LicenseState]int, error)
+	TakenExtensions(ctx context.Context, restingSince time.Time) (map[string]bool, error)
 }
 
 // StageError is a failed cycle with the stage it failed in.
@@ -317,6 +320,29 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		return fail(StagePlan, err)
 	}
 	planner = nil // the plan holds what is left to write; let the rest go
+	if e.extensionsDue(mode, p) {
+		taken, err := e.store.TakenExtensions(ctx, start.Add(-e.cfg.ExtensionQuarantine))
+		if err != nil {
+			return fail(StageApply, err)
+		}
+		used, err := e.dir.UsedValues(ctx, st, ums.FieldExtension)
+		if err != nil {
+			return fail(StageRead, err)
+		}
+		for n := range used {
+			taken[n] = true
+		}
+		var also []ums.User
+		if mode == ModeFull {
+			also = all
+		}
+		free, short := p.AssignExtensions(e.cfg.ExtensionRanges, taken, also)
+		e.metrics.extensionsFree.Set(float64(free))
+		e.metrics.extensionsShort.Set(float64(short))
+		if short > 0 {
+			log.Warn().Int("users_without", short).Msg("extension pool exhausted: users left without an extension (extensions.ranges)")
+		}
+	}
 	if e.licenseDue(mode, wm, p) {
 		if all == nil {
 			if all, err = e.store.AllUsers(ctx); err != nil {
@@ -353,7 +379,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	res.Run.Result = ResultSuccess
 	applyStart := e.now()
 	res.Run.Duration = applyStart.Sub(start)
-	writes, conflicts, settled := outboxOf(p)
+	writes, conflicts, settled, released := outboxOf(p)
 	if staging {
 		// A standby keeps its store current and records what it would do;
 		// it writes nothing to the directory and leaves conflicts to the
@@ -365,7 +391,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	}
 	id, err := e.store.ApplyCycle(ctx, store.CycleWrite{
 		Users: p.Users(), Purge: p.Purged(), Run: res.Run,
-		Writes: writes, Conflicts: conflicts, Settled: settled,
+		Writes: writes, Conflicts: conflicts, Settled: settled, Released: released,
 		Watermark: &store.Watermark{ServiceName: st.ServiceName, InvocationID: st.InvocationID,
 			Scope: e.dir.Scope(), USN: pos.USN, Cookie: pos.Cookie, LicenseSeats: e.cfg.LicenseSeats, UpdatedAt: start},
 	})
@@ -405,15 +431,25 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 }
 
 // outboxOf lists what a plan writes besides users: directory writes,
-// conflicts, and fields on which both sides agree again.
-func outboxOf(p *plan.Plan) ([]store.DirectoryWrite, []store.Conflict, []store.Settled) {
+// conflicts, fields on which both sides agree again, and extension numbers
+// given back.
+func outboxOf(p *plan.Plan) ([]store.DirectoryWrite, []store.Conflict, []store.Settled, []string) {
 	var (
 		writes    []store.DirectoryWrite
 		conflicts []store.Conflict
 		settled   []store.Settled
+		released  []string
 	)
 	for _, a := range p.Actions {
 		anchor := a.After.Anchor
+		if a.Kind == plan.Purge && a.After.Extension != "" {
+			released = append(released, a.After.Extension)
+		}
+		for _, c := range a.Changes {
+			if c.Field == ums.FieldExtension && c.Old != "" {
+				released = append(released, c.Old)
+			}
+		}
 		for _, w := range a.Writes {
 			writes = append(writes, store.DirectoryWrite{Anchor: anchor, Field: w.Field, Old: w.Old, New: w.New})
 		}
@@ -425,7 +461,7 @@ func outboxOf(p *plan.Plan) ([]store.DirectoryWrite, []store.Conflict, []store.S
 			settled = append(settled, store.Settled{Anchor: anchor, Field: f})
 		}
 	}
-	return writes, conflicts, settled
+	return writes, conflicts, settled, released
 }
 
 // licenseDue says whether this cycle must run the license cap over all
@@ -438,6 +474,23 @@ func (e *Engine) licenseDue(mode Mode, wm store.Watermark, p *plan.Plan) bool {
 	for _, a := range p.Actions {
 		switch a.Kind {
 		case plan.Create, plan.Reactivate, plan.Deactivate, plan.Purge:
+			return true
+		}
+	}
+	return false
+}
+
+// extensionsDue says whether this cycle hands out extensions: a pool is
+// configured and someone active lacks one (a full cycle looks at everyone).
+func (e *Engine) extensionsDue(mode Mode, p *plan.Plan) bool {
+	if len(e.cfg.ExtensionRanges) == 0 {
+		return false
+	}
+	if mode == ModeFull {
+		return true
+	}
+	for _, a := range p.Actions {
+		if a.Kind != plan.Purge && a.After.State == ums.StateActive && a.After.Extension == "" {
 			return true
 		}
 	}

@@ -46,6 +46,9 @@ type metrics struct {
 	licenseSeats   prometheus.Gauge
 	licenseUsed    prometheus.Gauge
 	licensePending prometheus.Gauge
+
+	extensionsFree  prometheus.Gauge
+	extensionsShort prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -99,9 +102,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.licensePending = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "umsync_license_pending", Help: "Eligible users waiting for a free seat.",
 	})
+	m.extensionsFree = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "umsync_extensions_free", Help: "Numbers of the extension pool that can be handed out (after the last assignment).",
+	})
+	m.extensionsShort = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "umsync_extensions_users_without", Help: "Active users the extension pool had no number for (last assignment).",
+	})
 	reg.MustRegister(m.runs, m.duration, m.lastSuccess, m.users, m.entriesRead, m.errors, m.changes,
 		m.safetyStops, m.watermark, m.writes, m.writesPending, m.conflictsOpen,
-		m.licenseSeats, m.licenseUsed, m.licensePending)
+		m.licenseSeats, m.licenseUsed, m.licensePending, m.extensionsFree, m.extensionsShort)
 	for _, r := range writeResults {
 		m.writes.WithLabelValues(r)
 	}

@@ -1,0 +1,68 @@
+package engine_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/umsync/umsync/internal/adlab"
+	"github.com/umsync/umsync/sync/plan"
+)
+
+// TestExtensionPool: users without an extension get the lowest free number,
+// never one the directory uses anywhere or another user holds; numbers are
+// written to AD and stay put; an exhausted pool leaves a user without one
+// (a problem and a metric) while the others sync; a released number rests
+// in quarantine.
+func TestExtensionPool(t *testing.T) {
+	r := newRig(t)
+	outside := r.lab.OU(t)
+	r.lab.AddUser(t, outside, adlab.User{Sam: "phoneowner", Attrs: map[string][]string{"ipPhone": {"5000"}}})
+	dns := r.lab.AddUsers(t, r.ou, "ext", 3)
+	r.lab.AddUser(t, r.ou, adlab.User{Sam: "exthas", Attrs: map[string][]string{"ipPhone": {"5002"}}})
+	r.sync.ExtensionRanges = []plan.Range{{From: 5000, To: 5003}}
+	r.sync.ExtensionQuarantine = time.Hour
+	e := r.engine(t, nil)
+	res := r.cycle(t, e)
+	got := r.users(t)
+	if got["ext0"].Extension != "5001" || got["ext1"].Extension != "5003" || got["ext2"].Extension != "" ||
+		got["exthas"].Extension != "5002" {
+		t.Fatalf("extensions: ext0 %q ext1 %q ext2 %q exthas %q", got["ext0"].Extension, got["ext1"].Extension,
+			got["ext2"].Extension, got["exthas"].Extension)
+	}
+	for i, want := range []string{"5001", "5003"} {
+		if v := r.lab.Values(t, dns[i], "ipPhone"); !slices.Equal(v, []string{want}) {
+			t.Errorf("AD ipPhone of ext%d = %v, want %s", i, v, want)
+		}
+	}
+	problems := 0
+	for _, a := range res.Plan.Actions {
+		if slices.Contains(a.Problems, plan.ProblemPoolExhausted) {
+			problems++
+			if a.After.SAMAccountName != "ext2" {
+				t.Errorf("problem on %s", a.After.SAMAccountName)
+			}
+		}
+	}
+	if problems != 1 || metric(t, r.reg, "umsync_extensions_users_without") != 1 || metric(t, r.reg, "umsync_extensions_free") != 0 {
+		t.Errorf("problems %d, users_without %v, free %v", problems, metric(t, r.reg, "umsync_extensions_users_without"),
+			metric(t, r.reg, "umsync_extensions_free"))
+	}
+	// Stable: the next cycles plan nothing for the numbers handed out.
+	if res := r.delta(t, e); len(res.Plan.Actions) != 0 {
+		t.Errorf("the delta after the assignment planned %+v", res.Plan.Actions)
+	}
+
+	// ext1's number changes in AD: 5003 is released and rests.
+	r.lab.Modify(t, dns[1], "ipPhone", "5999")
+	r.delta(t, e)
+	if res := r.cycle(t, e); r.users(t)["ext2"].Extension != "" {
+		t.Fatalf("ext2 got %q while 5003 rests in quarantine (%+v)", r.users(t)["ext2"].Extension, res.Run)
+	}
+	r.sync.ExtensionQuarantine = 0
+	e = r.engine(t, nil)
+	r.cycle(t, e)
+	if got := r.users(t)["ext2"].Extension; got != "5003" {
+		t.Errorf("after the quarantine ext2 got %q, want 5003", got)
+	}
+}

@@ -268,7 +268,10 @@ type CycleWrite struct {
 	Conflicts []Conflict       // conflicts found (recorded, or updated if open)
 	Settled   []Settled        // fields whose open conflict ended
 	Released  []string         // extension numbers given back (they rest in quarantine)
-	Watermark *Watermark       // nil leaves the watermark as it is
+	// Problems replace the recorded problems of the users planned (an
+	// empty list clears them).
+	Problems  map[string][]ums.Problem
+	Watermark *Watermark // nil leaves the watermark as it is
 	Run       Run
 }
 
@@ -325,6 +328,19 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 	for _, c := range w.Conflicts {
 		if err := recordConflict(ctx, tx, c, now); err != nil {
 			return 0, err
+		}
+	}
+	if err := replaceProblems(ctx, tx, w.Problems, now); err != nil {
+		return 0, err
+	}
+	if len(w.Users) > 0 {
+		if err := refreshDuplicates(ctx, tx, now); err != nil {
+			return 0, err
+		}
+	}
+	for _, anchor := range w.Purge {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM problems WHERE anchor = ?`, anchor); err != nil {
+			return 0, fmt.Errorf("store: clear problems of %s: %w", anchor, err)
 		}
 	}
 	for _, n := range w.Released {

@@ -88,6 +88,7 @@ Exit codes: 0 ok, 1 failure, 2 usage error.`,
 		newConflictsCmd(g),
 		newRunsCmd(g),
 		newLicenseCmd(g),
+		newProblemsCmd(g),
 		newVersionCmd(g),
 	)
 	return root

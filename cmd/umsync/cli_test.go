@@ -323,3 +323,50 @@ func TestLicenseCLI(t *testing.T) {
 		t.Errorf("license table:\n%s", out)
 	}
 }
+
+// TestProblemsCLI: invalid numbers in AD and a number on two users are
+// listed as problems while every user syncs; users show has a user's.
+func TestProblemsCLI(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	lab.AddUser(t, ou, adlab.User{Sam: "prob1", Attrs: map[string][]string{"mobile": {"call me"}, "ipPhone": {"7"}}})
+	lab.AddUser(t, ou, adlab.User{Sam: "prob2", Attrs: map[string][]string{"ipPhone": {"4711"}}})
+	lab.AddUser(t, ou, adlab.User{Sam: "prob3", Attrs: map[string][]string{"ipPhone": {"4711"}}})
+	lab.AddUser(t, ou, adlab.User{Sam: "fine", Attrs: map[string][]string{"ipPhone": {"4712"}, "mobile": {"0171 1234567"}}})
+	cfg := testConfig(t, lab, ou, cfgOpts{})
+	if out, stderr, code := umsync(t, "sync", "--config", cfg); code != exitOK || !strings.Contains(out, "created 4") {
+		t.Fatalf("sync: exit %d %q %s", code, out, stderr)
+	}
+	out, _, code := umsync(t, "problems", "--config", cfg, "--output", "json")
+	var ps []map[string]any
+	if err := json.Unmarshal([]byte(out), &ps); err != nil || code != exitOK {
+		t.Fatalf("problems: exit %d, %v\n%s", code, err, out)
+	}
+	got := map[string]bool{}
+	for _, p := range ps {
+		got[fmt.Sprintf("%s %s %s", p["user"], p["field"], p["problem"])] = true
+	}
+	for _, want := range []string{
+		`prob1 extension "7" has 1 digits, want 2 to 4`,
+		`prob1 mobile "call me" is not an E.164 number`,
+		`prob2 extension extension 4711 is also held by prob3`,
+		`prob3 extension extension 4711 is also held by prob2`,
+	} {
+		if !got[want] {
+			t.Errorf("problem %q missing; got %v", want, got)
+		}
+	}
+	if len(ps) != 4 {
+		t.Errorf("%d problems, want 4: %v", len(ps), got)
+	}
+	if out, _, _ := umsync(t, "users", "show", "prob1", "--config", cfg); !strings.Contains(out, `mobile: "call me" is not an E.164 number`) ||
+		!strings.Contains(out, "problem:") {
+		t.Errorf("users show prob1:\n%s", out)
+	}
+	// Fixed in AD: the next sync clears the problem.
+	lab.Modify(t, "CN=prob3,"+ou, "ipPhone", "4713")
+	umsync(t, "sync", "--config", cfg)
+	if out, _, _ := umsync(t, "problems", "--config", cfg); strings.Contains(out, "4711") || !strings.Contains(out, "(2 problems)") {
+		t.Errorf("after fixing the duplicate:\n%s", out)
+	}
+}

@@ -31,6 +31,7 @@ type Config struct {
 	Sync       engine.Config    `yaml:"sync"`
 	License    LicenseConfig    `yaml:"license"`
 	Extensions ExtensionsConfig `yaml:"extensions"`
+	Validation ValidationConfig `yaml:"validation"`
 	Telemetry  TelemetryConfig  `yaml:"telemetry"`
 	Log        LogConfig        `yaml:"log"`
 }
@@ -40,6 +41,13 @@ type Config struct {
 type ExtensionsConfig struct {
 	Ranges     []string      `yaml:"ranges"`
 	Quarantine time.Duration `yaml:"quarantine"`
+}
+
+// ValidationConfig is the `validation:` section. A violation is a problem
+// recorded for that user and field, never a failed cycle.
+type ValidationConfig struct {
+	ExtensionMinDigits int `yaml:"extension_min_digits"`
+	ExtensionMaxDigits int `yaml:"extension_max_digits"`
 }
 
 // LicenseConfig is the `license:` section.
@@ -69,6 +77,7 @@ func defaultConfig() Config {
 		Store:      store.DefaultConfig(),
 		Sync:       engine.DefaultConfig(),
 		Extensions: ExtensionsConfig{Quarantine: 30 * 24 * time.Hour},
+		Validation: ValidationConfig{ExtensionMinDigits: 2, ExtensionMaxDigits: 4},
 		Telemetry:  TelemetryConfig{Listen: "127.0.0.1:9742", ReadyMaxAge: 15 * time.Minute},
 		Log:        LogConfig{Level: "info", Format: "json"},
 	}
@@ -241,6 +250,10 @@ func (c *Config) Validate() []error {
 		if r := c.Sync.Fields["extension"]; r.Direction != "to_directory" && r.Direction != "both" {
 			errs = append(errs, fmt.Errorf("extensions.ranges: assigned numbers are written to AD, so sync.fields.extension must be to_directory or both"))
 		}
+	}
+	if v := c.Validation; v.ExtensionMinDigits < 1 || v.ExtensionMaxDigits < v.ExtensionMinDigits {
+		errs = append(errs, fmt.Errorf("validation: want 1 <= extension_min_digits <= extension_max_digits, got %d and %d",
+			v.ExtensionMinDigits, v.ExtensionMaxDigits))
 	}
 	if c.License.Seats < 0 {
 		errs = append(errs, fmt.Errorf("license.seats: must not be negative (0 is no cap), got %d", c.License.Seats))

@@ -174,6 +174,13 @@ func newUsersShowCmd(g *globals) *cobra.Command {
 			} {
 				fmt.Fprintf(tw, "%s:\t%s\n", row[0], dash(row[1]))
 			}
+			ps, err := st.Problems(cmd.Context(), u.Anchor)
+			if err != nil {
+				return err
+			}
+			for _, p := range ps {
+				fmt.Fprintf(tw, "problem:\t%s: %s\n", p.Field, p.Text)
+			}
 			return tw.Flush()
 		},
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 	"github.com/umsync/umsync/sync/plan"
+	"github.com/umsync/umsync/ums"
 )
 
 // parts are the long-lived pieces a sync needs, wired together.
@@ -38,6 +39,7 @@ func wire(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.R
 		syncCfg.ExtensionRanges = append(syncCfg.ExtensionRanges, pr)
 	}
 	syncCfg.ExtensionQuarantine = cfg.Extensions.Quarantine
+	syncCfg.Limits = ums.Limits{ExtensionMin: cfg.Validation.ExtensionMinDigits, ExtensionMax: cfg.Validation.ExtensionMaxDigits}
 	eng, err := engine.New(ctx, syncCfg, dir, st, log, reg)
 	if err != nil {
 		st.Close()

@@ -50,6 +50,8 @@ type Config struct {
 	// section: the pool new users get their extension from.
 	ExtensionRanges     []plan.Range  `yaml:"-"`
 	ExtensionQuarantine time.Duration `yaml:"-"`
+	// Limits are the validation rules (the `validation:` section).
+	Limits ums.Limits `yaml:"-"`
 }
 
 // Values of sync.mode.
@@ -83,7 +85,8 @@ func DefaultConfig() Config {
 			"fax_numbers": {Direction: "both", Policy: "manual"},
 			"settings":    {Direction: "to_directory"},
 		},
-		WriteRetryMax: 5 * time.Minute, WriteAttempts: 10}
+		WriteRetryMax: 5 * time.Minute, WriteAttempts: 10,
+		Limits: ums.Limits{ExtensionMin: 2, ExtensionMax: 4}}
 }
 
 // Validate returns every problem with its YAML path under prefix.

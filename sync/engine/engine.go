@@ -352,6 +352,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		p.ApplyLicenses(e.cfg.LicenseSeats, all, start.UTC())
 	}
 	all = nil
+	p.Validate(e.cfg.Limits)
 	res.Plan = p
 	res.Run.Read, res.Run.Unchanged = p.Read, p.Unchanged
 	res.Run.Created, res.Run.Updated = p.Count(plan.Create), p.Count(plan.Update)
@@ -391,7 +392,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	}
 	id, err := e.store.ApplyCycle(ctx, store.CycleWrite{
 		Users: p.Users(), Purge: p.Purged(), Run: res.Run,
-		Writes: writes, Conflicts: conflicts, Settled: settled, Released: released,
+		Writes: writes, Conflicts: conflicts, Settled: settled, Released: released, Problems: problemsOf(p),
 		Watermark: &store.Watermark{ServiceName: st.ServiceName, InvocationID: st.InvocationID,
 			Scope: e.dir.Scope(), USN: pos.USN, Cookie: pos.Cookie, LicenseSeats: e.cfg.LicenseSeats, UpdatedAt: start},
 	})
@@ -428,6 +429,17 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		Dur("duration", res.Run.Duration).Dur("read_duration", readTook).Dur("apply_duration", applyTook).
 		Msg("sync finished")
 	return res, nil
+}
+
+// problemsOf maps each planned user to its problems (none clears them).
+func problemsOf(p *plan.Plan) map[string][]ums.Problem {
+	out := make(map[string][]ums.Problem, len(p.Actions))
+	for _, a := range p.Actions {
+		if a.Kind != plan.Purge {
+			out[a.After.Anchor] = a.Problems
+		}
+	}
+	return out
 }
 
 // outboxOf lists what a plan writes besides users: directory writes,
@@ -540,8 +552,8 @@ func (e *Engine) logActions(log zerolog.Logger, p *plan.Plan) {
 			ev = log.Debug()
 		}
 		for _, p := range a.Problems {
-			log.Warn().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).Str("problem", p).
-				Msg("user problem")
+			log.Warn().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
+				Str("field", string(p.Field)).Str("problem", p.Text).Msg("user problem")
 		}
 		if a.License != "" {
 			lev := log.Info()

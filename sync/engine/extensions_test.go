@@ -7,6 +7,7 @@ import (
 
 	"github.com/umsync/umsync/internal/adlab"
 	"github.com/umsync/umsync/sync/plan"
+	"github.com/umsync/umsync/ums"
 )
 
 // TestExtensionPool: users without an extension get the lowest free number,
@@ -37,7 +38,7 @@ func TestExtensionPool(t *testing.T) {
 	}
 	problems := 0
 	for _, a := range res.Plan.Actions {
-		if slices.Contains(a.Problems, plan.ProblemPoolExhausted) {
+		if slices.Contains(a.Problems, ums.Problem{Field: ums.FieldExtension, Text: plan.ProblemPoolExhausted}) {
 			problems++
 			if a.After.SAMAccountName != "ext2" {
 				t.Errorf("problem on %s", a.After.SAMAccountName)

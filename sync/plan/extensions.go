@@ -96,7 +96,7 @@ func (p *Plan) AssignExtensions(ranges []Range, taken map[string]bool, also []um
 		a := p.Actions[nd.action]
 		num, ok := next()
 		if !ok {
-			a.Problems = append(a.Problems, ProblemPoolExhausted)
+			a.Problems = append(a.Problems, ums.Problem{Field: ums.FieldExtension, Text: ProblemPoolExhausted})
 			short++
 			continue
 		}

@@ -62,7 +62,7 @@ func TestAssignExtensions(t *testing.T) {
 		t.Errorf("free %d short %d, want 0 and 2", free, short)
 	}
 	for _, a := range p.Actions {
-		if a.After.SAMAccountName == "new5" && (len(a.Problems) != 1 || a.Problems[0] != ProblemPoolExhausted) {
+		if a.After.SAMAccountName == "new5" && (len(a.Problems) != 1 || a.Problems[0].Text != ProblemPoolExhausted) {
 			t.Errorf("new5 problems %v", a.Problems)
 		}
 	}

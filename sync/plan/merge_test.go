@@ -95,7 +95,7 @@ func TestUnreadableSettingsAreLeftAlone(t *testing.T) {
 	pl.Add(d)
 	p, _ := pl.Finish()
 	a := p.Actions[0]
-	if a.After.Settings != "" || len(a.Problems) != 1 || !strings.Contains(a.Problems[0], `version "ums2"`) {
+	if a.After.Settings != "" || len(a.Problems) != 1 || !strings.Contains(a.Problems[0].Text, `version "ums2"`) {
 		t.Errorf("new user: settings %q, problems %v", a.After.Settings, a.Problems)
 	}
 	stored := storedUser(dirUser("a1", "alice", true), ums.StateActive, "")

@@ -49,10 +49,11 @@ type Action struct {
 	Settled []ums.Field
 	// License says why the user's license state changed ("" if it did not).
 	License string
-	// Problems are values read from the directory that umsync cannot use
-	// (e.g. settings in an unknown format); the field is left as it is on
-	// both sides.
-	Problems []string
+	// Problems are what is wrong with the user's fields: values read from
+	// the directory that umsync cannot use (settings in an unknown format:
+	// left as they are on both sides), rule violations (Validate), an
+	// exhausted extension pool. They replace the user's recorded problems.
+	Problems []ums.Problem
 }
 
 // Write is one field to change in the directory, from the value it was
@@ -109,6 +110,16 @@ func (p *Plan) Users() []*ums.User {
 		}
 	}
 	return out
+}
+
+// Validate adds each user's rule violations (ums.Validate) to its action's
+// problems.
+func (p *Plan) Validate(l ums.Limits) {
+	for _, a := range p.Actions {
+		if a.Kind != Purge {
+			a.Problems = append(a.Problems, ums.Validate(&a.After, l)...)
+		}
+	}
 }
 
 // Writes counts the planned directory writes.
@@ -289,10 +300,10 @@ func created(d ums.User, now time.Time, rules Rules) Action {
 	// A new user's two-way fields start from the directory's values: the
 	// store has no opinion yet.
 	d.Base = nil // every base is the value read: they agree
-	var problems []string
+	var problems []ums.Problem
 	for _, f := range ums.Writable {
 		if p := unusable(f, d.Get(f)); p != "" {
-			problems = append(problems, p)
+			problems = append(problems, ums.Problem{Field: f, Text: p})
 			d.Set(f, "")
 		}
 	}
@@ -326,7 +337,7 @@ func updated(old, d ums.User, now time.Time, rules Rules) (Action, bool) {
 		r := rules.Get(f)
 		dv := d.Get(f)
 		if p := unusable(f, dv); p != "" {
-			a.Problems = append(a.Problems, p)
+			a.Problems = append(a.Problems, ums.Problem{Field: f, Text: p})
 			continue
 		}
 		if r.Direction == FromDirectory {
@@ -414,7 +425,7 @@ func (p *Plan) Write(w io.Writer) error {
 			fmt.Fprintf(&b, "           license: %s (%s)\n", u.License, a.License)
 		}
 		for _, p := range a.Problems {
-			fmt.Fprintf(&b, "           problem: %s\n", p)
+			fmt.Fprintf(&b, "           problem %s: %s\n", p.Field, p.Text)
 		}
 		for _, c := range a.Conflicts {
 			base := "none"

@@ -134,6 +134,9 @@ func (c *Config) Validate(prefix string) []error {
 		if u.Scheme == "ldaps" && c.StartTLS {
 			add("start_tls", "cannot be used with ldaps:// (the connection is already TLS)")
 		}
+		if u.Scheme == "ldap" && !c.StartTLS {
+			add("url", "ldap:// without start_tls: true would send the bind password in clear: set start_tls: true or use ldaps://")
+		}
 	}
 	if c.CAFile != "" {
 		if _, err := loadCAPool(c.CAFile); err != nil {

@@ -40,7 +40,10 @@ type Config struct {
 	// ScopeGroupDN, when set, narrows the scope to members of this group,
 	// nested membership included (AD's in-chain matching rule).
 	ScopeGroupDN string `yaml:"scope_group_dn"`
-	PageSize     int    `yaml:"page_size"`
+	// PhantomGroupDN, when set, marks its members (nested included) as
+	// phantom users: they keep their data but use no seat and no extension.
+	PhantomGroupDN string `yaml:"phantom_group_dn"`
+	PageSize       int    `yaml:"page_size"`
 	// ReadConnections is how many connections a read uses in parallel, each
 	// reading its own partition of the users (see Client.Users). 1 reads
 	// serially.
@@ -197,6 +200,11 @@ func (c *Config) Validate(prefix string) []error {
 	if c.ScopeGroupDN != "" {
 		if _, err := ldap.ParseDN(c.ScopeGroupDN); err != nil {
 			add("scope_group_dn", "not a DN: %v", err)
+		}
+	}
+	if c.PhantomGroupDN != "" {
+		if _, err := ldap.ParseDN(c.PhantomGroupDN); err != nil {
+			add("phantom_group_dn", "not a DN: %v", err)
 		}
 	}
 	if c.PageSize < 1 || c.PageSize > 100000 {

@@ -219,3 +219,33 @@ func (c *Client) UsedValues(ctx context.Context, st ServerState, f ums.Field) (m
 	}
 	return out, nil
 }
+
+// Phantoms returns the anchors of the users in scope that are members of
+// directory.phantom_group_dn (nested included); nil when none is set. One
+// search of GUIDs: cheap enough for every cycle, so a membership change
+// counts at once.
+func (c *Client) Phantoms(ctx context.Context, st ServerState) (map[string]bool, error) {
+	g := c.cfg.PhantomGroupDN
+	if g == "" {
+		return nil, nil
+	}
+	out := map[string]bool{}
+	filter := fmt.Sprintf("(&%s(memberOf:%s:=%s))", c.cfg.filter(), matchingRuleInChain, ldap.EscapeFilter(g))
+	for _, base := range c.cfg.BaseDNs {
+		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+			filter, []string{"objectGUID"}, nil)
+		err := c.do(ctx, func(conn *ldap.Conn, delivered *bool) error {
+			return pagedSearch(ctx, conn, req, uint32(c.cfg.PageSize), func(e *ldap.Entry) error {
+				*delivered = true
+				if a, err := DecodeGUID(e.GetRawAttributeValue("objectGUID")); err == nil {
+					out[a] = true
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("search phantom users in %s: %w", base, err)
+		}
+	}
+	return out, nil
+}

@@ -13,7 +13,7 @@ import (
 
 const userColumns = `anchor, dn, sam_account_name, given_name, surname, display_name, mail, department,
 	extension, phone, mobile, fax_numbers, enabled, state, deactivation_reason, first_seen, updated_at, deactivated_at,
-	settings, base, license, license_since`
+	settings, base, license, license_since, phantom`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -29,7 +29,7 @@ func scanUser(r rowScanner) (ums.User, error) {
 	)
 	err := r.Scan(&u.Anchor, &u.DN, &u.SAMAccountName, &u.GivenName, &u.Surname, &u.DisplayName, &u.Mail,
 		&u.Department, &u.Extension, &u.Phone, &u.Mobile, &fax, &enabled, &state, &u.DeactivationReason,
-		&first, &updated, &deactivated, &u.Settings, &base, &license, &licenseSince)
+		&first, &updated, &deactivated, &u.Settings, &base, &license, &licenseSince, &u.Phantom)
 	if err != nil {
 		return u, err
 	}
@@ -158,7 +158,7 @@ func (s *Store) CountByState(ctx context.Context) (map[ums.State]int, error) {
 // row by row).
 const upsertBatch = 50
 
-const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func upsertUsersSQL(rows int) string {
 	return `INSERT INTO users (` + userColumns + `) VALUES ` + userParams + strings.Repeat(", "+userParams, rows-1) + `
@@ -169,7 +169,7 @@ func upsertUsersSQL(rows int) string {
 			enabled = excluded.enabled, state = excluded.state, deactivation_reason = excluded.deactivation_reason,
 			updated_at = excluded.updated_at, deactivated_at = excluded.deactivated_at,
 			settings = excluded.settings, base = excluded.base, license = excluded.license,
-			license_since = excluded.license_since`
+			license_since = excluded.license_since, phantom = excluded.phantom`
 }
 
 // userArgs appends u's column values in userColumns order.
@@ -188,7 +188,7 @@ func userArgs(args []any, u *ums.User) ([]any, error) {
 	return append(args, u.Anchor, u.DN, u.SAMAccountName, u.GivenName, u.Surname,
 		u.DisplayName, u.Mail, u.Department, u.Extension, u.Phone, u.Mobile, string(faxJSON), u.Enabled,
 		string(u.State), u.DeactivationReason, formatTime(u.FirstSeen), formatTime(u.UpdatedAt),
-		nullTime(u.DeactivatedAt), u.Settings, encodeBase(u.Base), license(u.License), nullTime(u.LicenseSince)), nil
+		nullTime(u.DeactivatedAt), u.Settings, encodeBase(u.Base), license(u.License), nullTime(u.LicenseSince), u.Phantom), nil
 }
 
 // license stores the zero state as none.
@@ -214,6 +214,24 @@ func (s *Store) CountLicenses(ctx context.Context) (map[ums.LicenseState]int, er
 			return nil, fmt.Errorf("store: count licenses: %w", err)
 		}
 		out[ums.LicenseState(l)] = n
+	}
+	return out, rows.Err()
+}
+
+// PhantomAnchors returns the anchors of the users marked phantom.
+func (s *Store) PhantomAnchors(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT anchor FROM users WHERE phantom = 1`)
+	if err != nil {
+		return nil, fmt.Errorf("store: phantoms: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, fmt.Errorf("store: phantoms: %w", err)
+		}
+		out[a] = true
 	}
 	return out, rows.Err()
 }
@@ -286,7 +304,7 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 	defer tx.Rollback()
 	users := w.Users
 	var batch *sql.Stmt
-	args := make([]any, 0, upsertBatch*22)
+	args := make([]any, 0, upsertBatch*23)
 	for len(users) > 0 {
 		n := min(len(users), upsertBatch)
 		args = args[:0]

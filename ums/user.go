@@ -18,6 +18,10 @@ const (
 	StateDeactivated State = "deactivated"
 )
 
+// Eligible reports whether u may hold a license seat and an extension:
+// active, and not a phantom.
+func (u *User) Eligible() bool { return u.State == StateActive && !u.Phantom }
+
 // Valid reports whether s is a known state.
 func (s State) Valid() bool { return s == StateActive || s == StateDeactivated }
 
@@ -55,6 +59,9 @@ type User struct {
 	// granted (zero unless active).
 	License      LicenseState
 	LicenseSince time.Time
+	// Phantom users (sipXecs) keep their directory data but use neither a
+	// license seat nor an extension.
+	Phantom bool
 
 	// Base holds the fields whose base — the last value the directory and
 	// the store agreed on, for the three-way merge — differs from the

@@ -47,6 +47,8 @@ type Directory interface {
 	// Scope describes what is read (base DNs, filter, attributes); a
 	// watermark is only valid for the scope it was taken with.
 	Scope() string
+	// Phantoms are the users in scope marked phantom (nil: none configured).
+	Phantoms(ctx context.Context, st directory.ServerState) (map[string]bool, error)
 	// UsedValues are the values a field has anywhere in the directory.
 	UsedValues(ctx context.Context, st directory.ServerState, f ums.Field) (map[string]bool, error)
 }
@@ -68,6 +70,7 @@ type Store interface {
 	CountOpenConflicts(ctx context.Context) (int, error)
 	CountLicenses(ctx context.Context) (map[ums.LicenseState]int, error)
 	TakenExtensions(ctx context.Context, restingSince time.Time) (map[string]bool, error)
+	PhantomAnchors(ctx context.Context) (map[string]bool, error)
 }
 
 // StageError is a failed cycle with the stage it failed in.
@@ -320,6 +323,31 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		return fail(StagePlan, err)
 	}
 	planner = nil // the plan holds what is left to write; let the rest go
+	phantomFlips := 0
+	if members, err := e.dir.Phantoms(ctx, st); err != nil {
+		return fail(StageRead, err)
+	} else if members != nil || mode == ModeFull {
+		stored, err := e.store.PhantomAnchors(ctx)
+		if err != nil {
+			return fail(StageApply, err)
+		}
+		var changed []string
+		for a := range members {
+			if !stored[a] {
+				changed = append(changed, a)
+			}
+		}
+		for a := range stored {
+			if !members[a] {
+				changed = append(changed, a)
+			}
+		}
+		flip, err := e.store.UsersByAnchor(ctx, changed)
+		if err != nil {
+			return fail(StageApply, err)
+		}
+		phantomFlips = p.ApplyPhantoms(members, flip, start.UTC())
+	}
 	if e.extensionsDue(mode, p) {
 		taken, err := e.store.TakenExtensions(ctx, start.Add(-e.cfg.ExtensionQuarantine))
 		if err != nil {
@@ -343,7 +371,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 			log.Warn().Int("users_without", short).Msg("extension pool exhausted: users left without an extension (extensions.ranges)")
 		}
 	}
-	if e.licenseDue(mode, wm, p) {
+	if phantomFlips > 0 || e.licenseDue(mode, wm, p) {
 		if all == nil {
 			if all, err = e.store.AllUsers(ctx); err != nil {
 				return fail(StageApply, err)
@@ -502,7 +530,7 @@ func (e *Engine) extensionsDue(mode Mode, p *plan.Plan) bool {
 		return true
 	}
 	for _, a := range p.Actions {
-		if a.Kind != plan.Purge && a.After.State == ums.StateActive && a.After.Extension == "" {
+		if a.Kind != plan.Purge && a.After.Eligible() && a.After.Extension == "" {
 			return true
 		}
 	}

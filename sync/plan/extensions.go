@@ -52,7 +52,7 @@ func (p *Plan) AssignExtensions(ranges []Range, taken map[string]bool, also []um
 	inPlan := make(map[string]bool, len(p.Actions))
 	for i, a := range p.Actions {
 		inPlan[a.After.Anchor] = true
-		if a.Kind != Purge && a.After.State == ums.StateActive && a.After.Extension == "" {
+		if a.Kind != Purge && a.After.Eligible() && a.After.Extension == "" {
 			needs = append(needs, need{&p.Actions[i].After, i})
 		}
 		if a.After.Extension != "" {
@@ -60,7 +60,7 @@ func (p *Plan) AssignExtensions(ranges []Range, taken map[string]bool, also []um
 		}
 	}
 	for i := range also {
-		if !inPlan[also[i].Anchor] && also[i].State == ums.StateActive && also[i].Extension == "" {
+		if !inPlan[also[i].Anchor] && also[i].Eligible() && also[i].Extension == "" {
 			needs = append(needs, need{&also[i], -1})
 		}
 	}

@@ -154,7 +154,7 @@ func (p *Plan) ApplyLicenses(seats int, current []ums.User, now time.Time) {
 		if lic == "" {
 			lic = ums.LicenseNone
 		}
-		list = append(list, Seat{SAMAccountName: u.SAMAccountName, Eligible: u.State == ums.StateActive,
+		list = append(list, Seat{SAMAccountName: u.SAMAccountName, Eligible: u.Eligible(),
 			License: lic, Since: u.LicenseSince, FirstSeen: u.FirstSeen, ref: len(refs)})
 		refs = append(refs, ref{u, action})
 	}
@@ -204,7 +204,7 @@ func (p *Plan) ApplyLicenses(seats int, current []ums.User, now time.Time) {
 // size of the directory (a first sync of 50,000 users grants 50,000).
 func (p *Plan) applyNoCap(current []ums.User, now time.Time) {
 	want := func(u *ums.User) (ums.LicenseState, string) {
-		if u.State == ums.StateActive {
+		if u.Eligible() {
 			return ums.LicenseActive, "no license cap"
 		}
 		return ums.LicenseNone, "not eligible (deactivated, out of scope or phantom)"
@@ -241,4 +241,34 @@ func (p *Plan) applyNoCap(current []ums.User, now time.Time) {
 		set(&p.Actions[len(p.Actions)-1].After, p.Actions[len(p.Actions)-1])
 	}
 	sortActions(p.Actions)
+}
+
+// ApplyPhantoms marks the planned users that are members of the phantom
+// group, and adds an update for each user in flip (stored users outside
+// the plan whose membership changed). It returns how many users changed
+// their phantom flag.
+func (p *Plan) ApplyPhantoms(members map[string]bool, flip []ums.User, now time.Time) int {
+	n := 0
+	inPlan := make(map[string]bool, len(p.Actions))
+	for _, a := range p.Actions {
+		inPlan[a.After.Anchor] = true
+		if a.Kind == Purge {
+			continue
+		}
+		if a.After.Phantom != members[a.After.Anchor] {
+			a.After.Phantom = members[a.After.Anchor]
+			n++
+		}
+	}
+	for _, u := range flip {
+		if inPlan[u.Anchor] || u.Phantom == members[u.Anchor] {
+			continue
+		}
+		u.Phantom, u.UpdatedAt = members[u.Anchor], now
+		p.Actions = append(p.Actions, &Action{Kind: Update, After: u,
+			Changes: []ums.Change{{Field: "phantom", Old: fmt.Sprint(!u.Phantom), New: fmt.Sprint(u.Phantom)}}})
+		n++
+	}
+	sortActions(p.Actions)
+	return n
 }

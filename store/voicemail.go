@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/umsync/umsync/ums"
+)
+
+// RecordPINFailure counts a wrong voicemail PIN of the user with anchor.
+// At max failures in a row the box is locked (ixi-UMS: "blocked by entering
+// the wrong PIN several times"): the settings get vmlock=1, audited as
+// actor and queued for the directory. It returns whether the box is locked.
+func (s *Store) RecordPINFailure(ctx context.Context, anchor, actor string, max int, now time.Time) (bool, error) {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	var failures int
+	err = tx.QueryRowContext(ctx, `UPDATE users SET pin_failures = pin_failures + 1 WHERE anchor = ?
+		RETURNING pin_failures`, anchor).Scan(&failures)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("user %s: %w", anchor, ErrNotFound)
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: count PIN failure: %w", err)
+	}
+	locked := failures >= max
+	if locked {
+		if err := setVoicemailLock(ctx, tx, anchor, actor, "lock", true, now); err != nil {
+			return false, err
+		}
+	}
+	return locked, tx.Commit()
+}
+
+// UnlockVoicemail unlocks the user's voicemail box and resets the count of
+// wrong PINs, audited as actor; the settings change is queued for the
+// directory. (The new PIN's mail comes with the mail outbox.)
+func (s *Store) UnlockVoicemail(ctx context.Context, anchor, actor string, now time.Time) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET pin_failures = 0 WHERE anchor = ?`, anchor); err != nil {
+		return fmt.Errorf("store: reset PIN failures: %w", err)
+	}
+	if err := setVoicemailLock(ctx, tx, anchor, actor, "unlock", false, now); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func setVoicemailLock(ctx context.Context, tx *sql.Tx, anchor, actor, action string, lock bool, now time.Time) error {
+	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE anchor = ?`, anchor))
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("user %s: %w", anchor, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("store: read user %s: %w", anchor, err)
+	}
+	set, err := ums.ParseSettings(u.Settings)
+	if err != nil {
+		return fmt.Errorf("user %s: %w", u.SAMAccountName, err)
+	}
+	if set.VoicemailLocked == lock {
+		return nil
+	}
+	set.VoicemailLocked = lock
+	old, next := u.Settings, set.Encode()
+	writeOld := u.BaseOf(ums.FieldSettings)
+	if err := u.Edit(ums.FieldSettings, next); err != nil {
+		return err
+	}
+	u.UpdatedAt = now
+	args, err := userArgs(nil, &u)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, upsertUsersSQL(1), args...); err != nil {
+		return fmt.Errorf("store: write user %s: %w", anchor, err)
+	}
+	if err := audit(ctx, tx, now, actor, anchor, action, ums.FieldSettings, old, next); err != nil {
+		return err
+	}
+	return queueWrite(ctx, tx, DirectoryWrite{Anchor: anchor, Field: ums.FieldSettings, Old: writeOld, New: next}, now)
+}

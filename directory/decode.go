@@ -71,7 +71,7 @@ type Decoder struct {
 
 // Attributes is the attribute list a search must request.
 func (d Decoder) Attributes() []string {
-	out := []string{"objectGUID", "userAccountControl", "uSNChanged"}
+	out := []string{"objectGUID", "userAccountControl"}
 	for _, a := range d.Attrs.named() {
 		if a.attr != "" {
 			out = append(out, a.attr)

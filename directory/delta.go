@@ -71,7 +71,7 @@ func (c *Client) usnChanges(ctx context.Context, st ServerState, since int64, fn
 	}
 	units := make([]readUnit, 0, len(c.cfg.BaseDNs))
 	for _, base := range c.cfg.BaseDNs {
-		units = append(units, readUnit{base, "(&" + since1 + c.cfg.filter() + ")"})
+		units = append(units, readUnit{base: base, filter: "(&" + since1 + c.cfg.filter() + ")", extra: []string{"uSNChanged"}})
 	}
 	if err := c.readSerial(ctx, units, st, deliver); err != nil {
 		return err

@@ -137,7 +137,7 @@ func (c *Client) dirSyncChanges(ctx context.Context, st ServerState, since Posit
 		}
 		units := make([]readUnit, 0, len(c.cfg.BaseDNs))
 		for _, base := range c.cfg.BaseDNs {
-			units = append(units, readUnit{base, "(&" + c.cfg.filter() + "(|" + or.String() + "))"})
+			units = append(units, readUnit{base: base, filter: "(&" + c.cfg.filter() + "(|" + or.String() + "))"})
 		}
 		if err := c.readSerial(ctx, units, st, deliver); err != nil {
 			return Position{}, err

@@ -90,9 +90,11 @@ func (c *Client) Scope() string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// readUnit is one search of a read: a base DN and a filter.
+// readUnit is one search of a read: a base DN, a filter, and attributes
+// wanted besides the decoder's.
 type readUnit struct {
 	base, filter string
+	extra        []string
 }
 
 // partitionChars are spread over the connections of a parallel read by the
@@ -114,7 +116,7 @@ func (c *Client) units() []readUnit {
 	var out []readUnit
 	for _, base := range c.cfg.BaseDNs {
 		if n <= 1 {
-			out = append(out, readUnit{base, c.cfg.filter()})
+			out = append(out, readUnit{base: base, filter: c.cfg.filter()})
 			continue
 		}
 		groups := make([]string, n-1)
@@ -127,9 +129,9 @@ func (c *Client) units() []readUnit {
 			}
 		}
 		for _, g := range groups {
-			out = append(out, readUnit{base, fmt.Sprintf("(&%s(|%s))", c.cfg.filter(), g)})
+			out = append(out, readUnit{base: base, filter: fmt.Sprintf("(&%s(|%s))", c.cfg.filter(), g)})
 		}
-		out = append(out, readUnit{base, fmt.Sprintf("(&%s(!(|%s)))", c.cfg.filter(), all)})
+		out = append(out, readUnit{base: base, filter: fmt.Sprintf("(&%s(!(|%s)))", c.cfg.filter(), all)})
 	}
 	return out
 }
@@ -175,7 +177,7 @@ func (c *Client) Users(ctx context.Context, st ServerState, fn func(ums.User) er
 	}
 	catchUp := make([]readUnit, 0, len(c.cfg.BaseDNs))
 	for _, base := range c.cfg.BaseDNs {
-		catchUp = append(catchUp, readUnit{base, fmt.Sprintf("(&%s(uSNChanged>=%d))", c.cfg.filter(), st.HighestUSN+1)})
+		catchUp = append(catchUp, readUnit{base: base, filter: fmt.Sprintf("(&%s(uSNChanged>=%d))", c.cfg.filter(), st.HighestUSN+1)})
 	}
 	return pos, c.readSerial(ctx, catchUp, st, deliver)
 }
@@ -266,5 +268,5 @@ func sameServer(conn *ldap.Conn, st ServerState) error {
 
 func (u readUnit) request(c *Client) *ldap.SearchRequest {
 	return ldap.NewSearchRequest(u.base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-		0, 0, false, u.filter, c.decoder.Attributes(), nil)
+		0, 0, false, u.filter, append(c.decoder.Attributes(), u.extra...), nil)
 }

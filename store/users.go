@@ -288,9 +288,12 @@ type CycleWrite struct {
 	Released  []string         // extension numbers given back (they rest in quarantine)
 	// Problems replace the recorded problems of the users planned (an
 	// empty list clears them).
-	Problems  map[string][]ums.Problem
-	Watermark *Watermark // nil leaves the watermark as it is
-	Run       Run
+	Problems map[string][]ums.Problem
+	// FindDuplicates re-checks which active users share an extension or a
+	// mobile number (when one of those, or a user's state, changed).
+	FindDuplicates bool
+	Watermark      *Watermark // nil leaves the watermark as it is
+	Run            Run
 }
 
 // ApplyCycle writes a cycle's users, purges, watermark and run record in one
@@ -351,7 +354,7 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 	if err := replaceProblems(ctx, tx, w.Problems, now); err != nil {
 		return 0, err
 	}
-	if len(w.Users) > 0 {
+	if w.FindDuplicates {
 		if err := refreshDuplicates(ctx, tx, now); err != nil {
 			return 0, err
 		}

@@ -421,6 +421,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	id, err := e.store.ApplyCycle(ctx, store.CycleWrite{
 		Users: p.Users(), Purge: p.Purged(), Run: res.Run,
 		Writes: writes, Conflicts: conflicts, Settled: settled, Released: released, Problems: problemsOf(p),
+		FindDuplicates: numbersMoved(p),
 		Watermark: &store.Watermark{ServiceName: st.ServiceName, InvocationID: st.InvocationID,
 			Scope: e.dir.Scope(), USN: pos.USN, Cookie: pos.Cookie, LicenseSeats: e.cfg.LicenseSeats, UpdatedAt: start},
 	})
@@ -457,6 +458,23 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		Dur("duration", res.Run.Duration).Dur("read_duration", readTook).Dur("apply_duration", applyTook).
 		Msg("sync finished")
 	return res, nil
+}
+
+// numbersMoved says whether a number that must be unique among active
+// users (extension, mobile) may have changed hands: a user came, went or
+// changed one of them.
+func numbersMoved(p *plan.Plan) bool {
+	for _, a := range p.Actions {
+		if a.Kind != plan.Update {
+			return true
+		}
+		for _, c := range a.Changes {
+			if c.Field == ums.FieldExtension || c.Field == ums.FieldMobile {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // problemsOf maps each planned user to its problems (none clears them).

@@ -25,6 +25,10 @@ type Client struct {
 
 	mu   sync.Mutex
 	conn *ldap.Conn
+	// server is the dsServiceName of the DC conn reached, read once when
+	// it was dialled: every search of a cycle checks it against the cycle's
+	// ServerState without asking the DC again.
+	server string
 }
 
 // New builds a client. It reads the CA file but does not dial.
@@ -118,8 +122,22 @@ func (c *Client) connLocked(ctx context.Context) (*ldap.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
 	}
-	c.conn = conn
+	st, err := readServerState(conn)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	c.conn, c.server = conn, st.ServiceName
 	return conn, nil
+}
+
+// onServer fails with ErrServerChanged unless the client's connection
+// reaches the DC of st (c.mu held, inside do).
+func (c *Client) onServer(st ServerState) error {
+	if c.server != st.ServiceName {
+		return fmt.Errorf("%w (%q, then %q)", ErrServerChanged, st.ServiceName, c.server)
+	}
+	return nil
 }
 
 // do runs op on a live connection. If the server had dropped an idle

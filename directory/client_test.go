@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -409,5 +410,33 @@ func TestChangesReportTombstonesAndMovesOut(t *testing.T) {
 	}
 	if _, ok := byAnchor[guids["stay1"]]; ok {
 		t.Error("stay1 is both read and gone")
+	}
+}
+
+// TestAnotherDCIsRefused: a read whose ServerState names another DC than
+// the one the connection reaches fails with ErrServerChanged — serial,
+// parallel and delta alike — instead of mixing USNs of two DCs.
+func TestAnotherDCIsRefused(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	lab.AddUser(t, ou, adlab.User{Sam: "dcx1"})
+	for _, conns := range []int{1, 2} {
+		cfg := lab.Config(ou)
+		cfg.ReadConnections = conns
+		c := newClient(t, cfg)
+		st, err := c.State(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.ServiceName = "CN=NTDS Settings,CN=DC2,CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configuration,DC=example,DC=test"
+		_, err = c.Users(context.Background(), st, func(ums.User) error { return nil }, nil)
+		if !errors.Is(err, directory.ErrServerChanged) {
+			t.Errorf("%d connections: Users = %v, want ErrServerChanged", conns, err)
+		}
+		_, err = c.Changes(context.Background(), st, directory.Position{USN: st.HighestUSN - 1}, func(ums.User) error { return nil },
+			func(directory.Gone) error { return nil }, nil)
+		if !errors.Is(err, directory.ErrServerChanged) {
+			t.Errorf("Changes = %v, want ErrServerChanged", err)
+		}
 	}
 }

@@ -81,7 +81,7 @@ func (c *Client) usnChanges(ctx context.Context, st ServerState, since int64, fn
 			"(&"+since1+"(objectClass=user))", []string{"objectGUID", "isDeleted", "uSNChanged"},
 			[]ldap.Control{ldap.NewControlMicrosoftShowDeleted()})
 		err := c.do(ctx, func(conn *ldap.Conn, delivered *bool) error {
-			if err := sameServer(conn, st); err != nil {
+			if err := c.onServer(st); err != nil {
 				return err
 			}
 			return pagedSearch(ctx, conn, req, uint32(c.cfg.PageSize), func(e *ldap.Entry) error {
@@ -169,7 +169,7 @@ func (c *Client) ScopeGroupChanged(ctx context.Context, st ServerState, since in
 		filter, []string{"uSNChanged"}, nil)
 	changed := false
 	err := c.do(ctx, func(conn *ldap.Conn, delivered *bool) error {
-		if err := sameServer(conn, st); err != nil {
+		if err := c.onServer(st); err != nil {
 			return err
 		}
 		return pagedSearch(ctx, conn, req, uint32(c.cfg.PageSize), func(e *ldap.Entry) error {

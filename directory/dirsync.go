@@ -41,7 +41,7 @@ func (c *Client) dirSync(ctx context.Context, st ServerState, cookie []byte, att
 		var next []byte
 		more := false
 		err := c.do(ctx, func(conn *ldap.Conn, delivered *bool) error {
-			if err := sameServer(conn, st); err != nil {
+			if err := c.onServer(st); err != nil {
 				return err
 			}
 			req := ldap.NewSearchRequest(nc, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,

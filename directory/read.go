@@ -204,7 +204,7 @@ func (c *Client) deliverer(mu *sync.Mutex, fn func(ums.User) error, skip func(dn
 func (c *Client) readSerial(ctx context.Context, units []readUnit, st ServerState, deliver func(*ldap.Entry) error) error {
 	for _, u := range units {
 		err := c.do(ctx, func(conn *ldap.Conn, delivered *bool) error {
-			if err := sameServer(conn, st); err != nil {
+			if err := c.onServer(st); err != nil {
 				return err
 			}
 			return pagedSearch(ctx, conn, u.request(c), uint32(c.cfg.PageSize), func(e *ldap.Entry) error {

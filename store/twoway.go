@@ -187,16 +187,62 @@ func (s *Store) RetryWrite(ctx context.Context, w DirectoryWrite, reason string,
 }
 
 func setBase(ctx context.Context, tx *sql.Tx, anchor string, f ums.Field, v string) error {
-	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE anchor = ?`, anchor))
-	if errors.Is(err, sql.ErrNoRows) {
+	u, err := readUserTx(ctx, tx, anchor)
+	if errors.Is(err, ErrNotFound) {
 		return nil // purged meanwhile
 	}
 	if err != nil {
-		return fmt.Errorf("store: read user %s: %w", anchor, err)
+		return err
 	}
 	u.SetBase(f, v)
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET base = ? WHERE anchor = ?`, encodeBase(u.Base), anchor); err != nil {
 		return fmt.Errorf("store: write base of %s: %w", anchor, err)
+	}
+	return nil
+}
+
+// readUserTx reads one user inside tx.
+func readUserTx(ctx context.Context, tx *sql.Tx, anchor string) (ums.User, error) {
+	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE anchor = ?`, anchor))
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, fmt.Errorf("user %s: %w", anchor, ErrNotFound)
+	}
+	if err != nil {
+		return u, fmt.Errorf("store: read user %s: %w", anchor, err)
+	}
+	return u, nil
+}
+
+// writeUserTx writes u back inside tx, stamped now.
+func writeUserTx(ctx context.Context, tx *sql.Tx, u *ums.User, now time.Time) error {
+	u.UpdatedAt = now
+	args, err := userArgs(nil, u)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, upsertUsersSQL(1), args...); err != nil {
+		return fmt.Errorf("store: write user %s: %w", u.Anchor, err)
+	}
+	return nil
+}
+
+// editTx applies edits to u as actor (the audit trail names the action)
+// and queues their directory writes; the caller writes u.
+func editTx(ctx context.Context, tx *sql.Tx, u *ums.User, actor, action string, edits []Edit, now time.Time) error {
+	for _, e := range edits {
+		old := u.Get(e.Field)
+		if err := u.Edit(e.Field, e.New); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, now, actor, u.Anchor, action, e.Field, old, e.New); err != nil {
+			return err
+		}
+		if e.Write {
+			w := DirectoryWrite{Anchor: u.Anchor, Field: e.Field, Old: e.WriteOld, New: e.New}
+			if err := queueWrite(ctx, tx, w, now); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -268,34 +314,15 @@ func (s *Store) EditUser(ctx context.Context, anchor, actor string, edits []Edit
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE anchor = ?`, anchor))
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("user %s: %w", anchor, ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("store: read user %s: %w", anchor, err)
-	}
-	for _, e := range edits {
-		old := u.Get(e.Field)
-		if err := u.Edit(e.Field, e.New); err != nil {
-			return err
-		}
-		if err := audit(ctx, tx, now, actor, anchor, "set", e.Field, old, e.New); err != nil {
-			return err
-		}
-		if e.Write {
-			if err := queueWrite(ctx, tx, DirectoryWrite{Anchor: anchor, Field: e.Field, Old: e.WriteOld, New: e.New}, now); err != nil {
-				return err
-			}
-		}
-	}
-	u.UpdatedAt = now
-	args, err := userArgs(nil, &u)
+	u, err := readUserTx(ctx, tx, anchor)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, upsertUsersSQL(1), args...); err != nil {
-		return fmt.Errorf("store: write user %s: %w", anchor, err)
+	if err := editTx(ctx, tx, &u, actor, "set", edits, now); err != nil {
+		return err
+	}
+	if err := writeUserTx(ctx, tx, &u, now); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
@@ -315,21 +342,16 @@ func (s *Store) ResolveConflict(ctx context.Context, id int64, take, actor strin
 	defer tx.Rollback()
 	switch take {
 	case "directory":
-		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE anchor = ?`, c.Anchor))
+		u, err := readUserTx(ctx, tx, c.Anchor)
 		if err != nil {
-			return Conflict{}, fmt.Errorf("store: read user %s: %w", c.Anchor, err)
+			return Conflict{}, err
 		}
 		if err := u.Set(c.Field, c.DirectoryValue); err != nil {
 			return Conflict{}, err
 		}
 		u.SetBase(c.Field, c.DirectoryValue)
-		u.UpdatedAt = now
-		args, err := userArgs(nil, &u)
-		if err != nil {
+		if err := writeUserTx(ctx, tx, &u, now); err != nil {
 			return Conflict{}, err
-		}
-		if _, err := tx.ExecContext(ctx, upsertUsersSQL(1), args...); err != nil {
-			return Conflict{}, fmt.Errorf("store: write user %s: %w", c.Anchor, err)
 		}
 	case "store":
 		if err := queueWrite(ctx, tx, DirectoryWrite{Anchor: c.Anchor, Field: c.Field, Old: c.DirectoryValue, New: c.StoreValue}, now); err != nil {

@@ -57,12 +57,9 @@ func (s *Store) UnlockVoicemail(ctx context.Context, anchor, actor string, now t
 }
 
 func setVoicemailLock(ctx context.Context, tx *sql.Tx, anchor, actor, action string, lock bool, now time.Time) error {
-	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE anchor = ?`, anchor))
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("user %s: %w", anchor, ErrNotFound)
-	}
+	u, err := readUserTx(ctx, tx, anchor)
 	if err != nil {
-		return fmt.Errorf("store: read user %s: %w", anchor, err)
+		return err
 	}
 	set, err := ums.ParseSettings(u.Settings)
 	if err != nil {
@@ -72,21 +69,9 @@ func setVoicemailLock(ctx context.Context, tx *sql.Tx, anchor, actor, action str
 		return nil
 	}
 	set.VoicemailLocked = lock
-	old, next := u.Settings, set.Encode()
-	writeOld := u.BaseOf(ums.FieldSettings)
-	if err := u.Edit(ums.FieldSettings, next); err != nil {
+	edit := Edit{Field: ums.FieldSettings, New: set.Encode(), Write: true, WriteOld: u.BaseOf(ums.FieldSettings)}
+	if err := editTx(ctx, tx, &u, actor, action, []Edit{edit}, now); err != nil {
 		return err
 	}
-	u.UpdatedAt = now
-	args, err := userArgs(nil, &u)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, upsertUsersSQL(1), args...); err != nil {
-		return fmt.Errorf("store: write user %s: %w", anchor, err)
-	}
-	if err := audit(ctx, tx, now, actor, anchor, action, ums.FieldSettings, old, next); err != nil {
-		return err
-	}
-	return queueWrite(ctx, tx, DirectoryWrite{Anchor: anchor, Field: ums.FieldSettings, Old: writeOld, New: next}, now)
+	return writeUserTx(ctx, tx, &u, now)
 }

@@ -207,107 +207,24 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		return fail(StageConnect, err)
 	}
 	staging := e.cfg.Mode == ModeStaging
-	mode := opts.Mode
-	if staging && mode != ModeFull {
-		mode, res.FullBecause = ModeFull, "sync.mode is staging: full cycles only"
-	}
-	var wm store.Watermark
-	if mode == ModeDelta {
-		var ok bool
-		if wm, ok, err = e.store.Watermark(ctx); err != nil {
-			return fail(StageApply, err)
-		}
-		res.FullBecause = deltaUnusable(wm, ok, st, e.dir.Scope())
-		if res.FullBecause == "" {
-			changed, err := e.dir.ScopeGroupChanged(ctx, st, wm.USN)
-			if err != nil {
-				return fail(StageRead, err)
-			}
-			if changed {
-				res.FullBecause = "the membership of the scope group (or a group nested in it) changed"
-			}
-		}
-		if res.FullBecause != "" {
-			mode = ModeFull
-			log.Info().Str("reason", res.FullBecause).Msg("running a full sync instead of a delta")
-		}
+	mode, wm, err := e.chooseMode(ctx, opts.Mode, st, &res, log)
+	if err != nil {
+		return fail(stageOf(err), err)
 	}
 	res.Run.Mode = string(mode)
 	log = log.With().Str("mode", string(mode)).Logger()
 	log.Debug().Int64("highest_usn", st.HighestUSN).Int64("watermark", wm.USN).Msg("sync started")
 
 	readStart := e.now()
-	var (
-		planner *plan.Planner
-		active  int
-		read    int
-		pos     directory.Position // the watermark to store with the changes
-		all     []ums.User         // a full cycle's stored users, for the license pass
-	)
-	skip := func(dn string, err error) { log.Warn().Str("dn", dn).Err(err).Msg("directory entry skipped") }
+	var r readResult
 	if mode == ModeFull {
-		stored, err := e.store.AllUsers(ctx)
-		if err != nil {
-			return fail(StageApply, err)
-		}
-		for i := range stored {
-			if stored[i].State == ums.StateActive {
-				active++
-			}
-		}
-		// Plan while reading: only changed users are kept. The directory
-		// delivers a user twice when it changed during the read; the
-		// planner keeps the later reading.
-		all = stored
-		planner = plan.NewFull(stored, start.UTC(), e.rules)
-		pos, err = e.dir.Users(ctx, st, func(u ums.User) error {
-			read++
-			planner.Add(u)
-			return nil
-		}, skip)
-		e.metrics.entriesRead.Add(float64(read))
-		if err != nil {
-			return fail(StageRead, err)
-		}
+		r, err = e.readFull(ctx, st, start, log)
 	} else {
-		var changed []ums.User
-		var gone []directory.Gone
-		pos, err = e.dir.Changes(ctx, st, directory.Position{USN: wm.USN, Cookie: wm.Cookie}, func(u ums.User) error {
-			changed = append(changed, u)
-			return nil
-		}, func(g directory.Gone) error {
-			gone = append(gone, g)
-			return nil
-		}, skip)
-		read = len(changed)
-		e.metrics.entriesRead.Add(float64(read))
-		if err != nil {
-			return fail(StageRead, err)
-		}
-		anchors := make([]string, 0, len(changed)+len(gone))
-		for _, u := range changed {
-			anchors = append(anchors, u.Anchor)
-		}
-		for _, g := range gone {
-			anchors = append(anchors, g.Anchor)
-		}
-		stored, err := e.store.UsersByAnchor(ctx, anchors)
-		if err != nil {
-			return fail(StageApply, err)
-		}
-		counts, err := e.store.CountByState(ctx)
-		if err != nil {
-			return fail(StageApply, err)
-		}
-		active = counts[ums.StateActive]
-		planner = plan.NewDelta(stored, start.UTC(), e.rules)
-		for _, u := range changed {
-			planner.Add(u)
-		}
-		for _, g := range gone {
-			planner.Gone(g.Anchor, g.Deleted)
-			log.Debug().Str("user_anchor", g.Anchor).Str("dn", g.DN).Bool("deleted", g.Deleted).Msg("changed object out of scope")
-		}
+		r, err = e.readDelta(ctx, st, wm, start, log)
+	}
+	e.metrics.entriesRead.Add(float64(r.read))
+	if err != nil {
+		return fail(stageOf(err), err)
 	}
 	readTook := e.now().Sub(readStart)
 	if e.cfg.Retention > 0 {
@@ -316,77 +233,27 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		if err != nil {
 			return fail(StageApply, err)
 		}
-		planner.Purge(expired, cutoff)
+		r.planner.Purge(expired, cutoff)
 	}
-	p, err := planner.Finish()
+	p, err := r.planner.Finish()
 	if err != nil {
 		return fail(StagePlan, err)
 	}
-	planner = nil // the plan holds what is left to write; let the rest go
-	phantomFlips := 0
-	if members, err := e.dir.Phantoms(ctx, st); err != nil {
-		return fail(StageRead, err)
-	} else if members != nil || mode == ModeFull {
-		stored, err := e.store.PhantomAnchors(ctx)
-		if err != nil {
-			return fail(StageApply, err)
-		}
-		var changed []string
-		for a := range members {
-			if !stored[a] {
-				changed = append(changed, a)
-			}
-		}
-		for a := range stored {
-			if !members[a] {
-				changed = append(changed, a)
-			}
-		}
-		flip, err := e.store.UsersByAnchor(ctx, changed)
-		if err != nil {
-			return fail(StageApply, err)
-		}
-		phantomFlips = p.ApplyPhantoms(members, flip, start.UTC())
+	pos := r.pos
+	if err := e.applyRules(ctx, mode, st, wm, p, r.stored, start, log); err != nil {
+		return fail(stageOf(err), err)
 	}
-	if e.extensionsDue(mode, p) {
-		taken, err := e.store.TakenExtensions(ctx, start.Add(-e.cfg.ExtensionQuarantine))
-		if err != nil {
-			return fail(StageApply, err)
-		}
-		used, err := e.dir.UsedValues(ctx, st, ums.FieldExtension)
-		if err != nil {
-			return fail(StageRead, err)
-		}
-		for n := range used {
-			taken[n] = true
-		}
-		var also []ums.User
-		if mode == ModeFull {
-			also = all
-		}
-		free, short := p.AssignExtensions(e.cfg.ExtensionRanges, taken, also)
-		e.metrics.extensionsFree.Set(float64(free))
-		e.metrics.extensionsShort.Set(float64(short))
-		if short > 0 {
-			log.Warn().Int("users_without", short).Msg("extension pool exhausted: users left without an extension (extensions.ranges)")
-		}
-	}
-	if phantomFlips > 0 || e.licenseDue(mode, wm, p) {
-		if all == nil {
-			if all, err = e.store.AllUsers(ctx); err != nil {
-				return fail(StageApply, err)
-			}
-		}
-		p.ApplyLicenses(e.cfg.LicenseSeats, all, start.UTC())
-	}
-	all = nil
-	p.Validate(e.cfg.Limits)
+	r = readResult{} // the plan holds what is left to write; let the rest go
 	res.Plan = p
 	res.Run.Read, res.Run.Unchanged = p.Read, p.Unchanged
 	res.Run.Created, res.Run.Updated = p.Count(plan.Create), p.Count(plan.Update)
 	res.Run.Reactivated, res.Run.Deactivated = p.Count(plan.Reactivate), p.Count(plan.Deactivate)
 	res.Run.Purged = p.Count(plan.Purge)
 
+	active, err := e.activeUsers(ctx, p)
+	if err != nil {
+		return fail(StageApply, err)
+	}
 	if err := p.CheckSafety(active, e.limits()); err != nil {
 		if !opts.AllowMassDeactivation {
 			if !opts.DryRun {
@@ -448,8 +315,10 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	for _, k := range changeKinds {
 		e.metrics.changes.WithLabelValues(string(k)).Add(float64(p.Count(k)))
 	}
-	if err := e.refreshUserGauge(ctx); err != nil {
-		log.Warn().Err(err).Msg("could not count users for the users metric")
+	if len(p.Actions) > 0 { // an idle delta changes no count
+		if err := e.refreshUserGauge(ctx); err != nil {
+			log.Warn().Err(err).Msg("could not count users for the users metric")
+		}
 	}
 	log.Info().Int64("run_id", id).Int("read", res.Run.Read).Int("created", res.Run.Created).
 		Int("updated", res.Run.Updated).Int("reactivated", res.Run.Reactivated).
@@ -458,6 +327,56 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		Dur("duration", res.Run.Duration).Dur("read_duration", readTook).Dur("apply_duration", applyTook).
 		Msg("sync finished")
 	return res, nil
+}
+
+// stageOf is the stage of a *StageError, or apply (the store) otherwise.
+func stageOf(err error) string {
+	var se *StageError
+	if errors.As(err, &se) {
+		return se.Stage
+	}
+	return StageApply
+}
+
+// staged marks err as failed in stage (nil stays nil).
+func staged(stage string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &StageError{Stage: stage, Err: err}
+}
+
+// chooseMode decides between a delta and a full cycle: a delta needs a
+// usable watermark (same DC, database and scope) and an unchanged scope
+// group; otherwise res.FullBecause says why it runs full.
+func (e *Engine) chooseMode(ctx context.Context, want Mode, st directory.ServerState, res *Result,
+	log zerolog.Logger) (Mode, store.Watermark, error) {
+	if e.cfg.Mode == ModeStaging && want != ModeFull {
+		res.FullBecause = "sync.mode is staging: full cycles only"
+		return ModeFull, store.Watermark{}, nil
+	}
+	if want != ModeDelta {
+		return want, store.Watermark{}, nil
+	}
+	wm, ok, err := e.store.Watermark(ctx)
+	if err != nil {
+		return "", wm, staged(StageApply, err)
+	}
+	res.FullBecause = deltaUnusable(wm, ok, st, e.dir.Scope())
+	if res.FullBecause == "" {
+		changed, err := e.dir.ScopeGroupChanged(ctx, st, wm.USN)
+		if err != nil {
+			return "", wm, staged(StageRead, err)
+		}
+		if changed {
+			res.FullBecause = "the membership of the scope group (or a group nested in it) changed"
+		}
+	}
+	if res.FullBecause != "" {
+		log.Info().Str("reason", res.FullBecause).Msg("running a full sync instead of a delta")
+		return ModeFull, wm, nil
+	}
+	return ModeDelta, wm, nil
 }
 
 // numbersMoved says whether a number that must be unique among active
@@ -520,39 +439,6 @@ func outboxOf(p *plan.Plan) ([]store.DirectoryWrite, []store.Conflict, []store.S
 		}
 	}
 	return writes, conflicts, settled, released
-}
-
-// licenseDue says whether this cycle must run the license cap over all
-// users: always in a full cycle; in a delta only when someone became or
-// stopped being eligible, or the seat count changed since the last cycle.
-func (e *Engine) licenseDue(mode Mode, wm store.Watermark, p *plan.Plan) bool {
-	if mode == ModeFull || wm.LicenseSeats != e.cfg.LicenseSeats {
-		return true
-	}
-	for _, a := range p.Actions {
-		switch a.Kind {
-		case plan.Create, plan.Reactivate, plan.Deactivate, plan.Purge:
-			return true
-		}
-	}
-	return false
-}
-
-// extensionsDue says whether this cycle hands out extensions: a pool is
-// configured and someone active lacks one (a full cycle looks at everyone).
-func (e *Engine) extensionsDue(mode Mode, p *plan.Plan) bool {
-	if len(e.cfg.ExtensionRanges) == 0 {
-		return false
-	}
-	if mode == ModeFull {
-		return true
-	}
-	for _, a := range p.Actions {
-		if a.Kind != plan.Purge && a.After.Eligible() && a.After.Extension == "" {
-			return true
-		}
-	}
-	return false
 }
 
 func (e *Engine) limits() plan.Limits {

@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/umsync/umsync/directory"
+	"github.com/umsync/umsync/store"
+	"github.com/umsync/umsync/sync/plan"
+	"github.com/umsync/umsync/ums"
+)
+
+// readResult is what a read leaves for planning.
+type readResult struct {
+	planner *plan.Planner
+	pos     directory.Position // the watermark to store with the changes
+	read    int
+	stored  []ums.User // a full cycle's stored users (for the rules); nil for a delta
+}
+
+// readFull reads every user in scope and plans while reading: only changed
+// users are kept. The directory delivers a user twice when it changed
+// during the read; the planner keeps the later reading.
+func (e *Engine) readFull(ctx context.Context, st directory.ServerState, start time.Time, log zerolog.Logger) (readResult, error) {
+	stored, err := e.store.AllUsers(ctx)
+	if err != nil {
+		return readResult{}, staged(StageApply, err)
+	}
+	r := readResult{planner: plan.NewFull(stored, start.UTC(), e.rules), stored: stored}
+	r.pos, err = e.dir.Users(ctx, st, func(u ums.User) error {
+		r.read++
+		r.planner.Add(u)
+		return nil
+	}, skipLogger(log))
+	return r, staged(StageRead, err)
+}
+
+// readDelta reads what changed since the watermark and plans it against
+// just those users' stored rows.
+func (e *Engine) readDelta(ctx context.Context, st directory.ServerState, wm store.Watermark, start time.Time,
+	log zerolog.Logger) (readResult, error) {
+	var (
+		r       readResult
+		changed []ums.User
+		gone    []directory.Gone
+		err     error
+	)
+	r.pos, err = e.dir.Changes(ctx, st, directory.Position{USN: wm.USN, Cookie: wm.Cookie}, func(u ums.User) error {
+		changed = append(changed, u)
+		return nil
+	}, func(g directory.Gone) error {
+		gone = append(gone, g)
+		return nil
+	}, skipLogger(log))
+	r.read = len(changed)
+	if err != nil {
+		return r, staged(StageRead, err)
+	}
+	anchors := make([]string, 0, len(changed)+len(gone))
+	for _, u := range changed {
+		anchors = append(anchors, u.Anchor)
+	}
+	for _, g := range gone {
+		anchors = append(anchors, g.Anchor)
+	}
+	stored, err := e.store.UsersByAnchor(ctx, anchors)
+	if err != nil {
+		return r, staged(StageApply, err)
+	}
+	r.planner = plan.NewDelta(stored, start.UTC(), e.rules)
+	for _, u := range changed {
+		r.planner.Add(u)
+	}
+	for _, g := range gone {
+		r.planner.Gone(g.Anchor, g.Deleted)
+		log.Debug().Str("user_anchor", g.Anchor).Str("dn", g.DN).Bool("deleted", g.Deleted).Msg("changed object out of scope")
+	}
+	return r, nil
+}
+
+func skipLogger(log zerolog.Logger) func(dn string, err error) {
+	return func(dn string, err error) { log.Warn().Str("dn", dn).Err(err).Msg("directory entry skipped") }
+}

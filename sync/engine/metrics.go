@@ -52,6 +52,9 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+	}
 	m := &metrics{
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "umsync_sync_runs_total", Help: "Sync cycles run, by mode and result.",
@@ -60,9 +63,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "umsync_sync_duration_seconds", Help: "Duration of sync cycles, by mode.",
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
 		}, []string{"mode"}),
-		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "umsync_sync_last_success_timestamp_seconds", Help: "When the last successful sync cycle ended (Unix time).",
-		}),
+		lastSuccess: gauge("umsync_sync_last_success_timestamp_seconds", "When the last successful sync cycle ended (Unix time)."),
 		users: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "umsync_users", Help: "Users in the store, by state.",
 		}, []string{"state"}),
@@ -79,35 +80,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "umsync_sync_safety_stops_total",
 			Help: "Cycles stopped because they would deactivate more users than the safety limits allow.",
 		}),
-		watermark: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "umsync_sync_watermark_usn", Help: "The DC's highestCommittedUSN the store has applied up to.",
-		}),
+		watermark: gauge("umsync_sync_watermark_usn", "The DC's highestCommittedUSN the store has applied up to."),
+		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "umsync_directory_writes_total",
+			Help: "Directory writes (write-back) by result: done, rejected (changed meanwhile), failed (for good), retried.",
+		}, []string{"result"}),
+		writesPending:   gauge("umsync_directory_writes_pending", "Directory writes waiting in the outbox."),
+		conflictsOpen:   gauge("umsync_conflicts_open", "Fields changed differently on both sides, waiting for an admin."),
+		licenseSeats:    gauge("umsync_license_seats", "UMS license seats (license.seats; 0: no cap)."),
+		licenseUsed:     gauge("umsync_license_used", "Users holding a UMS license seat."),
+		licensePending:  gauge("umsync_license_pending", "Eligible users waiting for a free seat."),
+		extensionsFree:  gauge("umsync_extensions_free", "Numbers of the extension pool that can be handed out (after the last assignment)."),
+		extensionsShort: gauge("umsync_extensions_users_without", "Active users the extension pool had no number for (last assignment)."),
 	}
-	m.writes = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "umsync_directory_writes_total",
-		Help: "Directory writes (write-back) by result: done, rejected (changed meanwhile), failed (for good), retried.",
-	}, []string{"result"})
-	m.writesPending = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "umsync_directory_writes_pending", Help: "Directory writes waiting in the outbox.",
-	})
-	m.conflictsOpen = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "umsync_conflicts_open", Help: "Fields changed differently on both sides, waiting for an admin.",
-	})
-	m.licenseSeats = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "umsync_license_seats", Help: "UMS license seats (license.seats; 0: no cap).",
-	})
-	m.licenseUsed = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "umsync_license_used", Help: "Users holding a UMS license seat.",
-	})
-	m.licensePending = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "umsync_license_pending", Help: "Eligible users waiting for a free seat.",
-	})
-	m.extensionsFree = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "umsync_extensions_free", Help: "Numbers of the extension pool that can be handed out (after the last assignment).",
-	})
-	m.extensionsShort = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "umsync_extensions_users_without", Help: "Active users the extension pool had no number for (last assignment).",
-	})
 	reg.MustRegister(m.runs, m.duration, m.lastSuccess, m.users, m.entriesRead, m.errors, m.changes,
 		m.safetyStops, m.watermark, m.writes, m.writesPending, m.conflictsOpen,
 		m.licenseSeats, m.licenseUsed, m.licensePending, m.extensionsFree, m.extensionsShort)

@@ -1,8 +1,14 @@
-// Package directory reads Active Directory over LDAP: it dials ldap://,
-// ldaps:// or StartTLS with verified TLS, binds, streams a paged search page
-// by page (never the whole result in memory), redials a dropped connection,
-// and decodes entries (objectGUID → anchor, userAccountControl → enabled,
-// the attribute map → ums.User fields, numbers → E.164).
+// Package directory is Active Directory over LDAP: it dials ldaps:// or
+// StartTLS with verified TLS, binds, streams a paged search page by page
+// (never the whole result in memory), redials a dropped connection, and
+// decodes entries (objectGUID → anchor, userAccountControl → enabled, the
+// attribute map → ums.User fields, numbers → E.164). It reads everyone
+// (Users), what changed since a watermark (Changes: uSNChanged with
+// tombstones, or DirSync), group memberships (scope group, phantoms) and
+// values in use (UsedValues), and writes one field with the old value as
+// precondition (WriteField). Every connection is pinned to the DC of the
+// cycle's ServerState (checked once, when it is dialled), because USNs are
+// per DC.
 //
 // Mapping attributes to UMS fields happens here, at decode time, rather than
 // in sync/plan as DESIGN.md's diagram draws it: the attribute names are a

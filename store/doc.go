@@ -1,7 +1,8 @@
 // Package store is umsync's SQLite store: users keyed by anchor with their
-// merge base, the change-tracking watermark, conflicts, the outbox of
-// directory writes, the audit trail of admin edits, the record of every sync
-// run, and the schema migrations that built them. A cycle's users, outbox
+// merge base, license state and voicemail PIN count, the change-tracking
+// watermark, conflicts, the outbox of directory writes, released extension
+// numbers, per-user problems, the audit trail of admin edits, the record of
+// every sync run, and the schema migrations that built them. A cycle's users, outbox
 // rows, conflicts, watermark and run record are written in one transaction.
 //
 // The database runs in WAL mode with a busy timeout. Writes go through one

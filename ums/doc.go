@@ -1,5 +1,8 @@
 // Package ums is the domain of umsync: a UMS user as the Unified Messaging
-// system sees it, its lifecycle state and the rules for its phone numbers.
+// system sees it — its lifecycle and license state, the merge base of its
+// fields — the rules for its phone numbers and extension (Validate), and
+// the format of its UMS settings (voicemail access and lock, services,
+// rings, language, profile) as umsync keeps them in one directory attribute.
 //
 // It imports nothing of ours and does no I/O, so every rule here is a pure
 // function that table tests can pin down. Adapters (directory, store) convert

@@ -116,8 +116,8 @@ func New(ctx context.Context, cfg Config, dir Directory, st Store, log zerolog.L
 	return e, nil
 }
 
-// FlushWrites applies the due directory writes now (the CLI's edits queue
-// them; a cycle flushes them too). Not while a cycle runs.
+// FlushWrites applies the due directory writes now, outside a cycle (each
+// successful cycle does it too). Not while a cycle runs.
 func (e *Engine) FlushWrites(ctx context.Context) error {
 	if !e.running.TryLock() {
 		return ErrBusy

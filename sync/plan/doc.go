@@ -3,9 +3,9 @@
 // change — creations, updates, deactivations, reactivations — without doing
 // any I/O. Dry-run prints a Plan; sync/engine applies it.
 //
-// A full plan is built while the directory is read (FullPlanner.Add per
-// user, then Finish), keeping only the users that change: a read of 50,000
-// users holds no second copy of them (peak RSS 174 MB → ~125 MB at 50,000).
+// A plan is built while the directory is read (Planner.Add per user, Gone
+// per changed object out of scope, then Finish), keeping only the users
+// that change: a read of 50,000 users holds no second copy of them.
 // A user read twice (it changed during the read) counts once; the later
 // reading wins.
 //
@@ -15,7 +15,12 @@
 // Directory values umsync cannot read (settings in an unknown format) are a
 // per-user problem and left alone on both sides.
 //
-// Safety rules live here too: an empty read while the store has users is
+// The UMS rules are applied to a finished plan, still without I/O: phantom
+// users (ApplyPhantoms), the extension pool (AssignExtensions), the license
+// cap (ApplyLicenses, Licenses) and validation (Validate); the engine hands
+// them what they need to know of the store and the directory.
+//
+// Safety rules live here too (CheckSafety, the mass-deactivation limits): an empty read while the store has users is
 // refused (ErrEmptyRead), because a failed or empty read must never look like
 // "everyone was deleted".
 package plan

@@ -71,6 +71,10 @@ func startDaemon(ctx context.Context, cfg *Config, log zerolog.Logger) (*daemon,
 	if err != nil {
 		return nil, err
 	}
+	if err := p.engine.Restore(ctx); err != nil {
+		p.close()
+		return nil, err
+	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

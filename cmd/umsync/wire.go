@@ -40,12 +40,7 @@ func wire(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.R
 	}
 	syncCfg.ExtensionQuarantine = cfg.Extensions.Quarantine
 	syncCfg.Limits = ums.Limits{ExtensionMin: cfg.Validation.ExtensionMinDigits, ExtensionMax: cfg.Validation.ExtensionMaxDigits}
-	eng, err := engine.New(ctx, syncCfg, dir, st, log, reg)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	return &parts{store: st, dir: dir, engine: eng}, nil
+	return &parts{store: st, dir: dir, engine: engine.New(syncCfg, dir, st, log, reg)}, nil
 }
 
 // close releases the directory connection, then the store (last).

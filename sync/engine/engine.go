@@ -96,24 +96,29 @@ type Engine struct {
 	lastSuccess atomic.Int64 // Unix nanoseconds; 0 = never
 }
 
-// New builds an engine and loads the last successful run's time from the
-// store, so readiness survives a restart.
-func New(ctx context.Context, cfg Config, dir Directory, st Store, log zerolog.Logger, reg prometheus.Registerer) (*Engine, error) {
-	e := &Engine{cfg: cfg, rules: cfg.Rules(), dir: dir, store: st, log: log.With().Str("component", "engine").Logger(),
+// New builds an engine; it does no I/O (see Restore).
+func New(cfg Config, dir Directory, st Store, log zerolog.Logger, reg prometheus.Registerer) *Engine {
+	return &Engine{cfg: cfg, rules: cfg.Rules(), dir: dir, store: st, log: log.With().Str("component", "engine").Logger(),
 		metrics: newMetrics(reg), now: time.Now}
-	last, err := st.LastSuccess(ctx)
+}
+
+// Restore loads what a long-running engine reports before its first cycle:
+// the last successful run (so readiness survives a restart) and the gauges.
+// A one-shot `umsync sync` has no use for it and skips the queries.
+func (e *Engine) Restore(ctx context.Context) error {
+	last, err := e.store.LastSuccess(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !last.IsZero() {
 		e.lastSuccess.Store(last.UnixNano())
 		e.metrics.lastSuccess.Set(float64(last.UnixNano()) / 1e9)
 	}
 	if err := e.refreshUserGauge(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	e.refreshOutboxGauges(ctx, e.log)
-	return e, nil
+	return nil
 }
 
 // FlushWrites applies the due directory writes now, outside a cycle (each

@@ -60,8 +60,8 @@ func (r *rig) engine(t *testing.T, cfg *directory.Config) *engine.Engine {
 	}
 	t.Cleanup(func() { dir.Close() })
 	r.reg = prometheus.NewRegistry()
-	e, err := engine.New(context.Background(), r.sync, dir, r.store, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel), r.reg)
-	if err != nil {
+	e := engine.New(r.sync, dir, r.store, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel), r.reg)
+	if err := e.Restore(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return e

@@ -51,7 +51,7 @@ func toJSON(u ums.User) userJSON {
 	j := userJSON{
 		Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, DN: u.DN, GivenName: u.GivenName,
 		Surname: u.Surname, DisplayName: u.DisplayName, Mail: u.Mail, Department: u.Department,
-		Extension: u.Extension, Phone: u.Phone, Mobile: u.Mobile, FaxNumbers: fax, Settings: u.Settings, License: license(u.License), Enabled: u.Enabled,
+		Extension: u.Extension, Phone: u.Phone, Mobile: u.Mobile, FaxNumbers: fax, Settings: u.Settings, License: string(u.License), Enabled: u.Enabled,
 		State: string(u.State), DeactivationReason: u.DeactivationReason,
 		FirstSeen: u.FirstSeen.UTC().Format(time.RFC3339), UpdatedAt: u.UpdatedAt.UTC().Format(time.RFC3339),
 	}
@@ -186,13 +186,6 @@ func newUsersShowCmd(g *globals) *cobra.Command {
 	}
 	outputFlag(cmd, &output)
 	return cmd
-}
-
-func license(l ums.LicenseState) string {
-	if l == "" {
-		return string(ums.LicenseNone)
-	}
-	return string(l)
 }
 
 func dash(s string) string {

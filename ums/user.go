@@ -152,31 +152,12 @@ var Writable = []Field{
 // Get returns the value of field f as text (fax numbers comma-joined,
 // enabled as true/false), for diffs, logs and dry-run output.
 func (u *User) Get(f Field) string {
+	if p := u.text(f); p != nil {
+		return *p
+	}
 	switch f {
-	case FieldDN:
-		return u.DN
-	case FieldSAMAccountName:
-		return u.SAMAccountName
-	case FieldGivenName:
-		return u.GivenName
-	case FieldSurname:
-		return u.Surname
-	case FieldDisplayName:
-		return u.DisplayName
-	case FieldMail:
-		return u.Mail
-	case FieldDepartment:
-		return u.Department
-	case FieldExtension:
-		return u.Extension
-	case FieldPhone:
-		return u.Phone
-	case FieldMobile:
-		return u.Mobile
 	case FieldFaxNumbers:
 		return joinNumbers(u.FaxNumbers)
-	case FieldSettings:
-		return u.Settings
 	case FieldEnabled:
 		if u.Enabled {
 			return "true"
@@ -186,36 +167,49 @@ func (u *User) Get(f Field) string {
 	return ""
 }
 
+// text points at the field's string, for the fields that are one.
+func (u *User) text(f Field) *string {
+	switch f {
+	case FieldDN:
+		return &u.DN
+	case FieldSAMAccountName:
+		return &u.SAMAccountName
+	case FieldGivenName:
+		return &u.GivenName
+	case FieldSurname:
+		return &u.Surname
+	case FieldDisplayName:
+		return &u.DisplayName
+	case FieldMail:
+		return &u.Mail
+	case FieldDepartment:
+		return &u.Department
+	case FieldExtension:
+		return &u.Extension
+	case FieldPhone:
+		return &u.Phone
+	case FieldMobile:
+		return &u.Mobile
+	case FieldSettings:
+		return &u.Settings
+	}
+	return nil
+}
+
 // Set sets a writable field from its text form (see Get; fax numbers
 // comma-separated). It does not validate: callers normalize first.
 func (u *User) Set(f Field, v string) error {
-	switch f {
-	case FieldGivenName:
-		u.GivenName = v
-	case FieldSurname:
-		u.Surname = v
-	case FieldDisplayName:
-		u.DisplayName = v
-	case FieldMail:
-		u.Mail = v
-	case FieldDepartment:
-		u.Department = v
-	case FieldExtension:
-		u.Extension = v
-	case FieldPhone:
-		u.Phone = v
-	case FieldMobile:
-		u.Mobile = v
-	case FieldFaxNumbers:
+	if !slices.Contains(Writable, f) {
+		return fmt.Errorf("field %q cannot be set", f)
+	}
+	if f == FieldFaxNumbers {
 		u.FaxNumbers = nil
 		if v != "" {
 			u.FaxNumbers = strings.Split(v, ",")
 		}
-	case FieldSettings:
-		u.Settings = v
-	default:
-		return fmt.Errorf("field %q cannot be set", f)
+		return nil
 	}
+	*u.text(f) = v
 	return nil
 }
 

@@ -34,3 +34,26 @@ func TestBase(t *testing.T) {
 		t.Fatalf("edited back: entries %v", u.Base)
 	}
 }
+
+// TestGetSet: every writable field reads back what was set; the others
+// cannot be set.
+func TestGetSet(t *testing.T) {
+	var u User
+	for _, f := range Writable {
+		v := "x-" + string(f)
+		if f == FieldFaxNumbers {
+			v = "+4930,+4940"
+		}
+		if err := u.Set(f, v); err != nil || u.Get(f) != v {
+			t.Errorf("%s: set %q, got %q (%v)", f, v, u.Get(f), err)
+		}
+	}
+	for _, f := range []Field{FieldDN, FieldSAMAccountName, FieldEnabled, "nope"} {
+		if err := u.Set(f, "x"); err == nil {
+			t.Errorf("%s could be set", f)
+		}
+	}
+	if u.Enabled = true; u.Get(FieldEnabled) != "true" {
+		t.Error("enabled does not read as true")
+	}
+}

@@ -14,7 +14,7 @@ import (
 // the way ixi-UMS keeps its user properties in AD, in the format Encode
 // writes and ParseSettings reads:
 //
-//	ums1;vm=phone_login_remote;svc=fax,sms,voice;rings=4;lang=de;prof=sales
+//	ums1;vm=phone_login_remote;svc=fax,sms,voice;rings=4;lang=de;lic=voice;prof=sales
 //
 // "ums1" is the format version. Then key=value pairs separated by ";", keys
 // in the order above, each at most once; a key left out has its zero value
@@ -30,7 +30,10 @@ import (
 //	svc    services, a sorted set of fax, sms, voice            [none]
 //	rings  rings before voicemail, 2-10                         [0 = the profile's]
 //	lang   language of the user's mails: de | en                [the profile's]
-//	prof   settings profile name: [a-z0-9_-]{1,32}             [the default]
+//	lic    license type: voice | admin (the hosted PBX's types) [voice]
+//	cfwd   call forwarding target: an E.164 number or extension [off]
+//	dnd    1 when do-not-disturb is on                          [0]
+//	prof   settings profile name: [a-z0-9_-]{1,32}             [none]
 //
 // Anything else — another version, an unknown or repeated key, a value out
 // of range — is an error for that user, never a crash.
@@ -42,7 +45,28 @@ type Settings struct {
 	Services        []Service // sorted, no duplicates
 	Rings           int       // 0: the profile's default
 	Language        string    // "" : the profile's default
-	Profile         string    // "" : the default profile
+	LicenseType     LicenseType
+	CallForward     string // "": off
+	DoNotDisturb    bool
+	Profile         string // "": no profile
+}
+
+// LicenseType is the kind of UMS license a user holds (the hosted PBX's
+// "Voice or Admin type of user"); every type uses one seat of the cap.
+type LicenseType string
+
+// License types; the zero value is voice.
+const (
+	LicenseVoice LicenseType = "voice"
+	LicenseAdmin LicenseType = "admin"
+)
+
+// License is the user's license type, voice when none is set.
+func (s Settings) License() LicenseType {
+	if s.LicenseType == "" {
+		return LicenseVoice
+	}
+	return s.LicenseType
 }
 
 // LicenseState is whether a user holds one of the UMS licenses.
@@ -89,7 +113,8 @@ var ErrSettings = errors.New("invalid UMS settings")
 
 var (
 	profileRE    = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
-	settingsKeys = []string{"vm", "vmlock", "svc", "rings", "lang", "prof"}
+	settingsKeys = []string{"vm", "vmlock", "svc", "rings", "lang", "lic", "cfwd", "dnd", "prof"}
+	forwardRE    = regexp.MustCompile(`^\+?[0-9]{2,15}$`)
 )
 
 // Encode writes s in its one canonical form. An empty string means "no
@@ -118,6 +143,11 @@ func (s Settings) Encode() string {
 		add("rings", strconv.Itoa(s.Rings))
 	}
 	add("lang", s.Language)
+	add("lic", string(s.LicenseType))
+	add("cfwd", s.CallForward)
+	if s.DoNotDisturb {
+		add("dnd", "1")
+	}
 	add("prof", s.Profile)
 	return strings.Join(parts, ";")
 }
@@ -125,7 +155,8 @@ func (s Settings) Encode() string {
 // IsZero reports whether s holds no setting at all.
 func (s Settings) IsZero() bool {
 	return s.Voicemail == "" && !s.VoicemailLocked && len(s.Services) == 0 &&
-		s.Rings == 0 && s.Language == "" && s.Profile == ""
+		s.Rings == 0 && s.Language == "" && s.LicenseType == "" && s.CallForward == "" &&
+		!s.DoNotDisturb && s.Profile == ""
 }
 
 // ParseSettings reads what Encode writes. The empty string is the zero
@@ -197,6 +228,21 @@ func ParseSettings(v string) (Settings, error) {
 				return fail("lang=%q: want de or en", truncate(val))
 			}
 			s.Language = val
+		case "lic":
+			if LicenseType(val) != LicenseVoice && LicenseType(val) != LicenseAdmin {
+				return fail("lic=%q: want voice or admin", truncate(val))
+			}
+			s.LicenseType = LicenseType(val)
+		case "cfwd":
+			if !forwardRE.MatchString(val) {
+				return fail("cfwd=%q: want an E.164 number or an extension", truncate(val))
+			}
+			s.CallForward = val
+		case "dnd":
+			if val != "1" {
+				return fail("dnd=%q: want 1", truncate(val))
+			}
+			s.DoNotDisturb = true
 		case "prof":
 			if !profileRE.MatchString(val) {
 				return fail("prof=%q: want 1-32 of a-z 0-9 _ -", truncate(val))

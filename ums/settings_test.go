@@ -19,6 +19,9 @@ func TestSettingsRoundTrip(t *testing.T) {
 			"ums1;vm=phone_login_remote;vmlock=1;svc=fax,sms,voice;rings=4;lang=de;prof=sales-2"},
 		{Settings{Voicemail: VoicemailMailboxOnly, Rings: 10}, "ums1;vm=mailbox_only;rings=10"},
 		{Settings{VoicemailLocked: true}, "ums1;vmlock=1"},
+		{Settings{Rings: 4, LicenseType: LicenseAdmin, CallForward: "+4930123456", DoNotDisturb: true, Profile: "p"},
+			"ums1;rings=4;lic=admin;cfwd=+4930123456;dnd=1;prof=p"},
+		{Settings{LicenseType: LicenseVoice, CallForward: "2001"}, "ums1;lic=voice;cfwd=2001"},
 	}
 	for _, tt := range tests {
 		got := tt.s.Encode()
@@ -40,7 +43,12 @@ func TestParseSettingsRejects(t *testing.T) {
 	for _, tt := range []struct{ in, err string }{
 		{"ums2;vm=phone_login", `version "ums2"`},
 		{"vm=phone_login", `version "vm=phone_login"`},
-		{"ums1;lic=active", `unknown key "lic"`},
+		{"ums1;lic=active", `lic="active": want voice or admin`},
+		{"ums1;license=admin", `unknown key "license"`},
+		{"ums1;cfwd=+49 30", `cfwd="+49 30"`},
+		{"ums1;cfwd=x1", `cfwd="x1"`},
+		{"ums1;dnd=0", `dnd="0"`},
+		{"ums1;prof=a;lic=admin", `key "lic" repeated or out of order`},
 		{"ums1;vm=locked", `vm="locked"`},
 		{"ums1;vm=", `"vm=" is not key=value`},
 		{"ums1;vm", `"vm" is not key=value`},

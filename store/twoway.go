@@ -309,22 +309,43 @@ type Edit struct {
 // EditUser applies edits to the user with anchor, audits each as actor and
 // queues the directory writes, in one transaction.
 func (s *Store) EditUser(ctx context.Context, anchor, actor string, edits []Edit, now time.Time) error {
+	_, err := s.UpdateUser(ctx, anchor, actor, "set", func(*ums.User) ([]Edit, error) { return edits, nil }, now)
+	return err
+}
+
+// UpdateUser reads the user with anchor and calls change with it inside
+// one transaction: change may set the user's overrides and returns the
+// field edits to apply (each audited as actor under action, its directory
+// write queued). A change of the overrides is audited too. It returns the
+// user as written.
+func (s *Store) UpdateUser(ctx context.Context, anchor, actor, action string,
+	change func(u *ums.User) ([]Edit, error), now time.Time) (ums.User, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+		return ums.User{}, fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback()
 	u, err := readUserTx(ctx, tx, anchor)
 	if err != nil {
-		return err
+		return ums.User{}, err
 	}
-	if err := editTx(ctx, tx, &u, actor, "set", edits, now); err != nil {
-		return err
+	overrides := u.Overrides
+	edits, err := change(&u)
+	if err != nil {
+		return ums.User{}, err
+	}
+	if u.Overrides != overrides {
+		if err := audit(ctx, tx, now, actor, u.Anchor, action, "overrides", overrides, u.Overrides); err != nil {
+			return ums.User{}, err
+		}
+	}
+	if err := editTx(ctx, tx, &u, actor, action, edits, now); err != nil {
+		return ums.User{}, err
 	}
 	if err := writeUserTx(ctx, tx, &u, now); err != nil {
-		return err
+		return ums.User{}, err
 	}
-	return tx.Commit()
+	return u, tx.Commit()
 }
 
 // ResolveConflict ends an open conflict as an admin chose: "directory"

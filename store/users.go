@@ -13,7 +13,7 @@ import (
 
 const userColumns = `anchor, dn, sam_account_name, given_name, surname, display_name, mail, department,
 	extension, phone, mobile, fax_numbers, enabled, state, deactivation_reason, first_seen, updated_at, deactivated_at,
-	settings, base, license, license_since, phantom`
+	settings, base, license, license_since, phantom, overrides, profile`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -29,7 +29,7 @@ func scanUser(r rowScanner) (ums.User, error) {
 	)
 	err := r.Scan(&u.Anchor, &u.DN, &u.SAMAccountName, &u.GivenName, &u.Surname, &u.DisplayName, &u.Mail,
 		&u.Department, &u.Extension, &u.Phone, &u.Mobile, &fax, &enabled, &state, &u.DeactivationReason,
-		&first, &updated, &deactivated, &u.Settings, &base, &license, &licenseSince, &u.Phantom)
+		&first, &updated, &deactivated, &u.Settings, &base, &license, &licenseSince, &u.Phantom, &u.Overrides, new(string))
 	if err != nil {
 		return u, err
 	}
@@ -158,7 +158,7 @@ func (s *Store) CountByState(ctx context.Context) (map[ums.State]int, error) {
 // row by row).
 const upsertBatch = 50
 
-const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func upsertUsersSQL(rows int) string {
 	return `INSERT INTO users (` + userColumns + `) VALUES ` + userParams + strings.Repeat(", "+userParams, rows-1) + `
@@ -169,7 +169,8 @@ func upsertUsersSQL(rows int) string {
 			enabled = excluded.enabled, state = excluded.state, deactivation_reason = excluded.deactivation_reason,
 			updated_at = excluded.updated_at, deactivated_at = excluded.deactivated_at,
 			settings = excluded.settings, base = excluded.base, license = excluded.license,
-			license_since = excluded.license_since, phantom = excluded.phantom`
+			license_since = excluded.license_since, phantom = excluded.phantom,
+			overrides = excluded.overrides, profile = excluded.profile`
 }
 
 // userArgs appends u's column values in userColumns order.
@@ -188,7 +189,8 @@ func userArgs(args []any, u *ums.User) ([]any, error) {
 	return append(args, u.Anchor, u.DN, u.SAMAccountName, u.GivenName, u.Surname,
 		u.DisplayName, u.Mail, u.Department, u.Extension, u.Phone, u.Mobile, string(faxJSON), u.Enabled,
 		string(u.State), u.DeactivationReason, formatTime(u.FirstSeen), formatTime(u.UpdatedAt),
-		nullTime(u.DeactivatedAt), u.Settings, encodeBase(u.Base), license(u.License), nullTime(u.LicenseSince), u.Phantom), nil
+		nullTime(u.DeactivatedAt), u.Settings, encodeBase(u.Base), license(u.License), nullTime(u.LicenseSince), u.Phantom,
+		u.Overrides, ums.ProfileOf(u.Settings)), nil
 }
 
 // license stores the zero state as none.
@@ -289,8 +291,8 @@ type CycleWrite struct {
 	// Problems replace the recorded problems of the users planned (an
 	// empty list clears them).
 	Problems map[string][]ums.Problem
-	// FindDuplicates re-checks which active users share an extension or a
-	// mobile number (when one of those, or a user's state, changed).
+	// FindDuplicates re-checks which active users share an extension, a
+	// mobile or a fax number (when one of those, or a user's state, changed).
 	FindDuplicates bool
 	Watermark      *Watermark // nil leaves the watermark as it is
 	Run            Run
@@ -307,7 +309,7 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 	defer tx.Rollback()
 	users := w.Users
 	var batch *sql.Stmt
-	args := make([]any, 0, upsertBatch*23)
+	args := make([]any, 0, upsertBatch*25)
 	for len(users) > 0 {
 		n := min(len(users), upsertBatch)
 		args = args[:0]
@@ -419,4 +421,24 @@ func (s *Store) UsersByAnchor(ctx context.Context, anchors []string) ([]ums.User
 func (s *Store) DeactivatedBefore(ctx context.Context, cutoff time.Time) ([]ums.User, error) {
 	return s.queryUsers(ctx, `SELECT `+userColumns+` FROM users WHERE state = ? AND deactivated_at IS NOT NULL
 		AND deactivated_at < ? ORDER BY anchor`, string(ums.StateDeactivated), formatTime(cutoff))
+}
+
+// ProfileAnchors returns the active users whose settings come from another
+// profile than except, with that profile ("" for none): with the members
+// of each profile's group, all a delta needs to find who moved.
+func (s *Store) ProfileAnchors(ctx context.Context, except string) (map[string]string, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT anchor, profile FROM users WHERE state = 'active' AND profile != ?`, except)
+	if err != nil {
+		return nil, fmt.Errorf("store: profiles: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var a, p string
+		if err := rows.Scan(&a, &p); err != nil {
+			return nil, fmt.Errorf("store: profiles: %w", err)
+		}
+		out[a] = p
+	}
+	return out, rows.Err()
 }

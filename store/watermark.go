@@ -20,15 +20,18 @@ type Watermark struct {
 	Cookie       []byte // the DirSync cookie; nil with USN tracking
 	// LicenseSeats is the seat count the license cap last ran with.
 	LicenseSeats int
-	UpdatedAt    time.Time
+	// Profiles is the fingerprint of the settings profiles the last cycle
+	// applied.
+	Profiles  string
+	UpdatedAt time.Time
 }
 
 // Watermark returns the stored watermark; ok is false when there is none
 // (no cycle has completed yet).
 func (s *Store) Watermark(ctx context.Context) (w Watermark, ok bool, err error) {
 	var updated string
-	err = s.read.QueryRowContext(ctx, `SELECT dc_service_name, invocation_id, scope, usn, cookie, license_seats, updated_at
-		FROM watermark WHERE id = 1`).Scan(&w.ServiceName, &w.InvocationID, &w.Scope, &w.USN, &w.Cookie, &w.LicenseSeats, &updated)
+	err = s.read.QueryRowContext(ctx, `SELECT dc_service_name, invocation_id, scope, usn, cookie, license_seats, profiles, updated_at
+		FROM watermark WHERE id = 1`).Scan(&w.ServiceName, &w.InvocationID, &w.Scope, &w.USN, &w.Cookie, &w.LicenseSeats, &w.Profiles, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Watermark{}, false, nil
 	}
@@ -43,11 +46,12 @@ func (s *Store) Watermark(ctx context.Context) (w Watermark, ok bool, err error)
 
 func writeWatermark(ctx context.Context, db execer, w Watermark) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO watermark (id, dc_service_name, invocation_id, scope, usn, cookie,
-		license_seats, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+		license_seats, profiles, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET dc_service_name = excluded.dc_service_name,
 			invocation_id = excluded.invocation_id, scope = excluded.scope, usn = excluded.usn,
-			cookie = excluded.cookie, license_seats = excluded.license_seats, updated_at = excluded.updated_at`,
-		w.ServiceName, w.InvocationID, w.Scope, w.USN, w.Cookie, w.LicenseSeats, formatTime(w.UpdatedAt))
+			cookie = excluded.cookie, license_seats = excluded.license_seats, profiles = excluded.profiles,
+			updated_at = excluded.updated_at`,
+		w.ServiceName, w.InvocationID, w.Scope, w.USN, w.Cookie, w.LicenseSeats, w.Profiles, formatTime(w.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("store: write watermark: %w", err)
 	}

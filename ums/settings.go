@@ -260,3 +260,13 @@ func truncate(s string) string {
 	}
 	return s
 }
+
+// ProfileOf returns the prof= value of an encoded settings string ("" if
+// none) without parsing the rest: prof is the last key.
+func ProfileOf(encoded string) string {
+	i := strings.LastIndex(encoded, ";prof=")
+	if i < 0 {
+		return ""
+	}
+	return encoded[i+len(";prof="):]
+}

@@ -62,6 +62,10 @@ type User struct {
 	// Phantom users (sipXecs) keep their directory data but use neither a
 	// license seat nor an extension.
 	Phantom bool
+	// Overrides are the user's own settings over its profile's defaults
+	// (Overrides.Encode; "" for none). They live in the store only; the
+	// directory gets the effective Settings.
+	Overrides string
 
 	// Base holds the fields whose base — the last value the directory and
 	// the store agreed on, for the three-way merge — differs from the

@@ -101,9 +101,7 @@ func (p *Plan) AssignExtensions(ranges []Range, taken map[string]bool, also []um
 			continue
 		}
 		taken[num] = true
-		a.After.Edit(ums.FieldExtension, num)
-		a.Writes = append(a.Writes, Write{Field: ums.FieldExtension, Old: "", New: num})
-		a.Changes = append(a.Changes, ums.Change{Field: ums.FieldExtension, Old: "", New: num})
+		a.edit(ums.FieldExtension, num, true)
 	}
 	for _, r := range ranges {
 		for i := r.From; i <= r.To; i++ {

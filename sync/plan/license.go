@@ -128,8 +128,9 @@ func licenses(seats int, users []Seat, change func(u Seat, to ums.LicenseState, 
 // ApplyLicenses runs the seat cap over current — every user in the store
 // as this plan leaves it — and adds the changes to the plan: into a user's
 // action, or as an update of its own. A user is eligible when active.
-// now stamps the seats granted.
-func (p *Plan) ApplyLicenses(seats int, current []ums.User, now time.Time) {
+// now stamps the seats granted; priority ranks the users waiting for a
+// seat (lower first; nil ranks all alike), by their settings profile.
+func (p *Plan) ApplyLicenses(seats int, current []ums.User, now time.Time, priority func(u *ums.User) int) {
 	if seats <= 0 {
 		p.applyNoCap(current, now)
 		return
@@ -154,8 +155,12 @@ func (p *Plan) ApplyLicenses(seats int, current []ums.User, now time.Time) {
 		if lic == "" {
 			lic = ums.LicenseNone
 		}
+		prio := 0
+		if priority != nil {
+			prio = priority(u)
+		}
 		list = append(list, Seat{SAMAccountName: u.SAMAccountName, Eligible: u.Eligible(),
-			License: lic, Since: u.LicenseSince, FirstSeen: u.FirstSeen, ref: len(refs)})
+			License: lic, Since: u.LicenseSince, FirstSeen: u.FirstSeen, Priority: prio, ref: len(refs)})
 		refs = append(refs, ref{u, action})
 	}
 	inCurrent := 0

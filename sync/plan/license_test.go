@@ -102,7 +102,7 @@ func TestApplyLicenses(t *testing.T) {
 	pl := NewDelta(stored, now, nil)
 	pl.Add(dirUser("new1", "new1", true))
 	p, _ := pl.Finish()
-	p.ApplyLicenses(30, stored, now)
+	p.ApplyLicenses(30, stored, now, nil)
 	active := 0
 	for _, a := range p.Actions {
 		if a.After.License == ums.LicenseActive {

@@ -1,0 +1,138 @@
+package plan
+
+import (
+	"time"
+
+	"github.com/umsync/umsync/ums"
+)
+
+// Profiles is what ApplyProfiles needs to compute effective settings.
+type Profiles struct {
+	List ums.Profiles
+	// Members[i] holds the anchors in List[i]'s group (in the directory,
+	// nested groups included); nil for the default profile (no group).
+	Members []map[string]bool
+	// VoicemailDigits is the MiVoice voicemail digit length; 0: no rule.
+	VoicemailDigits int
+	// Write says whether settings are written to the directory
+	// (sync.fields.settings is not from_directory).
+	Write bool
+}
+
+// Of returns the index of the first profile u belongs to, -1 if none.
+func (ps *Profiles) Of(anchor string) int {
+	for i, p := range ps.List {
+		if p.Group == "" || ps.Members[i][anchor] {
+			return i
+		}
+	}
+	return -1
+}
+
+// ApplyProfiles gives every eligible user in the plan, and every user in
+// also (stored users outside the plan whose profile may have changed),
+// its effective settings: its profile's defaults with its own overrides
+// on top, the voicemail lock kept, then the MiVoice digit rule. A user
+// whose settings change gets the change (and its directory write) in its
+// action, or in a new update. Settings or overrides umsync cannot read
+// are left alone (the user has a problem recorded for them already).
+// It returns how many users' settings changed.
+func (p *Plan) ApplyProfiles(ps Profiles, also []ums.User, now time.Time) int {
+	changed := 0
+	apply := func(u *ums.User, a *Action) *Action {
+		if !u.Eligible() {
+			return a
+		}
+		cur, err := ums.ParseSettings(u.Settings)
+		if err != nil {
+			return a
+		}
+		o, err := ums.ParseOverrides(u.Overrides)
+		if err != nil {
+			if a == nil {
+				a = p.update(*u, now)
+			}
+			a.Problems = append(a.Problems, ums.Problem{Field: ums.FieldSettings, Text: "overrides left out: " + err.Error()})
+			o = ums.Overrides{}
+		}
+		s := ps.List.Settings(ps.Of(u.Anchor), o, cur.VoicemailLocked)
+		problem := ums.VoicemailDigits(&s, u.Extension, ps.VoicemailDigits)
+		if enc := s.Encode(); enc != u.Settings {
+			if a == nil {
+				a = p.update(*u, now)
+			}
+			a.edit(ums.FieldSettings, enc, ps.Write)
+			changed++
+		}
+		if problem != nil {
+			if a == nil {
+				a = p.update(*u, now)
+			}
+			a.Problems = append(a.Problems, *problem)
+		}
+		return a
+	}
+	inPlan := make(map[string]bool, len(p.Actions))
+	for _, a := range p.Actions {
+		inPlan[a.After.Anchor] = true
+		if a.Kind != Purge {
+			apply(&a.After, a)
+		}
+	}
+	for i := range also {
+		if !inPlan[also[i].Anchor] {
+			apply(&also[i], nil)
+		}
+	}
+	sortActions(p.Actions)
+	return changed
+}
+
+// update adds an update action for the stored user u and returns it.
+func (p *Plan) update(u ums.User, now time.Time) *Action {
+	u.UpdatedAt = now
+	a := &Action{Kind: Update, After: u}
+	p.Actions = append(p.Actions, a)
+	return a
+}
+
+// edit changes field f of the action's user as umsync's own change (the
+// base stays what the directory holds) and, when write is set, queues the
+// directory write — or retargets the one the merge already planned.
+func (a *Action) edit(f ums.Field, v string, write bool) {
+	old := a.After.Get(f)
+	a.After.Edit(f, v)
+	if i := a.change(f); i >= 0 {
+		a.Changes[i].New = v
+		if a.Changes[i].Old == v {
+			a.Changes = append(a.Changes[:i], a.Changes[i+1:]...)
+		}
+	} else {
+		a.Changes = append(a.Changes, ums.Change{Field: f, Old: old, New: v})
+	}
+	if !write {
+		return
+	}
+	for i := range a.Writes {
+		if a.Writes[i].Field == f {
+			a.Writes[i].New = v
+			if a.Writes[i].Old == v { // the directory holds it already
+				a.Writes = append(a.Writes[:i], a.Writes[i+1:]...)
+			}
+			return
+		}
+	}
+	if dir := a.After.BaseOf(f); dir != v {
+		a.Writes = append(a.Writes, Write{Field: f, Old: dir, New: v})
+	}
+}
+
+// change is the index of f's entry in a.Changes, -1 if none.
+func (a *Action) change(f ums.Field) int {
+	for i, c := range a.Changes {
+		if c.Field == f {
+			return i
+		}
+	}
+	return -1
+}

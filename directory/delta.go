@@ -225,12 +225,18 @@ func (c *Client) UsedValues(ctx context.Context, st ServerState, f ums.Field) (m
 // search of GUIDs: cheap enough for every cycle, so a membership change
 // counts at once.
 func (c *Client) Phantoms(ctx context.Context, st ServerState) (map[string]bool, error) {
-	g := c.cfg.PhantomGroupDN
-	if g == "" {
+	if c.cfg.PhantomGroupDN == "" {
 		return nil, nil
 	}
+	return c.Members(ctx, st, c.cfg.PhantomGroupDN)
+}
+
+// Members returns the anchors of the users in scope that are members of
+// group, directly or through nested groups (the in-chain rule), with one
+// paged search per base DN that asks for objectGUID only.
+func (c *Client) Members(ctx context.Context, st ServerState, group string) (map[string]bool, error) {
 	out := map[string]bool{}
-	filter := fmt.Sprintf("(&%s(memberOf:%s:=%s))", c.cfg.filter(), matchingRuleInChain, ldap.EscapeFilter(g))
+	filter := fmt.Sprintf("(&%s(memberOf:%s:=%s))", c.cfg.filter(), matchingRuleInChain, ldap.EscapeFilter(group))
 	for _, base := range c.cfg.BaseDNs {
 		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 			filter, []string{"objectGUID"}, nil)
@@ -244,7 +250,7 @@ func (c *Client) Phantoms(ctx context.Context, st ServerState) (map[string]bool,
 			})
 		})
 		if err != nil {
-			return nil, fmt.Errorf("search phantom users in %s: %w", base, err)
+			return nil, fmt.Errorf("search members of %s in %s: %w", group, base, err)
 		}
 	}
 	return out, nil

@@ -19,7 +19,7 @@ func TestDuplicateNumbersAreProblemsOnBoth(t *testing.T) {
 	d := testUser("d-4", "dora", now)
 	a.Extension, b.Extension, c.Extension, d.Extension = "2001", "2001", "2003", "2003"
 	a.FaxNumbers, b.FaxNumbers, c.FaxNumbers = []string{"+49891", "+49899"}, []string{"+49892", "+49899"}, []string{"+49891"}
-	d.FaxNumbers = []string{"+49893", "+49893"} // twice on one user is not a duplicate
+	d.FaxNumbers = []string{"+49893", "+49893"}                                                         // twice on one user is not a duplicate
 	d.State, d.DeactivationReason, d.DeactivatedAt = ums.StateDeactivated, "disabled in directory", now // inactive: holds nothing
 	_, err := s.ApplyCycle(ctx, CycleWrite{Users: []*ums.User{&a, &b, &c, &d}, FindDuplicates: true,
 		Run: Run{Mode: "full", StartedAt: now, Result: ResultSuccess}})

@@ -253,6 +253,9 @@ func ParseSettings(v string) (Settings, error) {
 	return s, nil
 }
 
+// ValidProfileName reports whether name can be a settings profile's name.
+func ValidProfileName(name string) bool { return profileRE.MatchString(name) }
+
 // truncate keeps error messages short whatever a directory holds.
 func truncate(s string) string {
 	if len(s) > 40 {

@@ -32,6 +32,8 @@ type Config struct {
 	License    LicenseConfig    `yaml:"license"`
 	Extensions ExtensionsConfig `yaml:"extensions"`
 	Validation ValidationConfig `yaml:"validation"`
+	Profiles   []ProfileConfig  `yaml:"profiles"`
+	Voicemail  VoicemailConfig  `yaml:"voicemail"`
 	Telemetry  TelemetryConfig  `yaml:"telemetry"`
 	Log        LogConfig        `yaml:"log"`
 }
@@ -78,6 +80,7 @@ func defaultConfig() Config {
 		Sync:       engine.DefaultConfig(),
 		Extensions: ExtensionsConfig{Quarantine: 30 * 24 * time.Hour},
 		Validation: ValidationConfig{ExtensionMinDigits: 2, ExtensionMaxDigits: 4},
+		Voicemail:  VoicemailConfig{MaxPINFailures: 3, PINLength: 6},
 		Telemetry:  TelemetryConfig{Listen: "127.0.0.1:9742", ReadyMaxAge: 15 * time.Minute},
 		Log:        LogConfig{Level: "info", Format: "json"},
 	}
@@ -258,6 +261,8 @@ func (c *Config) Validate() []error {
 	if c.License.Seats < 0 {
 		errs = append(errs, fmt.Errorf("license.seats: must not be negative (0 is no cap), got %d", c.License.Seats))
 	}
+	_, perrs := c.profiles()
+	errs = append(errs, perrs...)
 	if c.Telemetry.ReadyMaxAge <= 0 {
 		errs = append(errs, fmt.Errorf("telemetry.ready_max_age: must be positive"))
 	}

@@ -65,7 +65,7 @@ precondition) and a conflict is recorded if AD changed meanwhile.`,
 			if err != nil {
 				return err
 			}
-			rules := cfg.Sync.Rules()
+			rules := cfg.Sync.FieldRules()
 			numbers := ums.NumberPlan{CountryCode: cfg.Directory.CountryCode}
 			var edits []store.Edit
 			for _, arg := range args[1:] {

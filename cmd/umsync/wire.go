@@ -32,15 +32,20 @@ func wire(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.R
 		st.Close()
 		return nil, err
 	}
-	syncCfg := cfg.Sync
-	syncCfg.LicenseSeats = cfg.License.Seats
-	for _, r := range cfg.Extensions.Ranges {
-		pr, _ := plan.ParseRange(r) // validated with the config
-		syncCfg.ExtensionRanges = append(syncCfg.ExtensionRanges, pr)
+	return &parts{store: st, dir: dir, engine: engine.New(cfg.Sync, cfg.umsRules(), dir, st, log, reg)}, nil
+}
+
+// umsRules gathers the UMS rules from their config sections (validated).
+func (c *Config) umsRules() engine.UMSRules {
+	r := engine.UMSRules{LicenseSeats: c.License.Seats, ExtensionQuarantine: c.Extensions.Quarantine,
+		Limits:          ums.Limits{ExtensionMin: c.Validation.ExtensionMinDigits, ExtensionMax: c.Validation.ExtensionMaxDigits},
+		VoicemailDigits: c.Voicemail.DigitLength}
+	for _, s := range c.Extensions.Ranges {
+		pr, _ := plan.ParseRange(s) // validated with the config
+		r.ExtensionRanges = append(r.ExtensionRanges, pr)
 	}
-	syncCfg.ExtensionQuarantine = cfg.Extensions.Quarantine
-	syncCfg.Limits = ums.Limits{ExtensionMin: cfg.Validation.ExtensionMinDigits, ExtensionMax: cfg.Validation.ExtensionMaxDigits}
-	return &parts{store: st, dir: dir, engine: engine.New(syncCfg, dir, st, log, reg)}, nil
+	r.Profiles, _ = c.profiles()
+	return r
 }
 
 // close releases the directory connection, then the store (last).

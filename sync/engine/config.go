@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
@@ -42,16 +44,44 @@ type Config struct {
 	// a write gets before it is marked failed.
 	WriteRetryMax time.Duration `yaml:"write_retry_max"`
 	WriteAttempts int           `yaml:"write_attempts"`
+}
 
-	// LicenseSeats is the `license.seats` setting, wired in from its own
-	// section: how many users may hold a UMS license; 0 is no cap.
-	LicenseSeats int `yaml:"-"`
-	// ExtensionRanges and ExtensionQuarantine are the `extensions:`
-	// section: the pool new users get their extension from.
-	ExtensionRanges     []plan.Range  `yaml:"-"`
-	ExtensionQuarantine time.Duration `yaml:"-"`
-	// Limits are the validation rules (the `validation:` section).
-	Limits ums.Limits `yaml:"-"`
+// UMSRules are the UMS rules a cycle applies, each from its own config
+// section (license:, extensions:, validation:, profiles:, voicemail:).
+type UMSRules struct {
+	// LicenseSeats is how many users may hold a UMS license; 0: no cap.
+	LicenseSeats int
+	// ExtensionRanges and ExtensionQuarantine are the pool new users get
+	// their extension from.
+	ExtensionRanges     []plan.Range
+	ExtensionQuarantine time.Duration
+	// Limits are the validation rules.
+	Limits ums.Limits
+	// Profiles, in priority order; none: settings are per user as they
+	// are (umsync does not compute them).
+	Profiles ums.Profiles
+	// VoicemailDigits is the MiVoice voicemail digit length (needs
+	// profiles); 0: no rule.
+	VoicemailDigits int
+}
+
+// DefaultUMSRules are the rules with nothing configured.
+func DefaultUMSRules() UMSRules {
+	return UMSRules{ExtensionQuarantine: 30 * 24 * time.Hour, Limits: ums.Limits{ExtensionMin: 2, ExtensionMax: 4}}
+}
+
+// profilesFingerprint identifies the profiles and the digit rule: when it
+// changes, every user's settings are computed again. "" without profiles.
+func (r UMSRules) profilesFingerprint() string {
+	if len(r.Profiles) == 0 {
+		return ""
+	}
+	h := sha256.New()
+	for _, p := range r.Profiles {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", p.Name, p.Group, p.Defaults.Encode())
+	}
+	fmt.Fprintf(h, "digits=%d", r.VoicemailDigits)
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // Values of sync.mode.
@@ -66,8 +96,8 @@ type FieldRule struct {
 	Policy    string `yaml:"policy"`    // directory_wins | store_wins | manual (for both)
 }
 
-// Rules converts the configured field rules for the planner.
-func (c *Config) Rules() plan.Rules {
+// FieldRules converts the configured field rules for the planner.
+func (c *Config) FieldRules() plan.Rules {
 	out := plan.Rules{}
 	for f, r := range c.Fields {
 		out[ums.Field(f)] = plan.Rule{Direction: plan.Direction(r.Direction), Policy: plan.Policy(r.Policy)}
@@ -85,8 +115,7 @@ func DefaultConfig() Config {
 			"fax_numbers": {Direction: "both", Policy: "manual"},
 			"settings":    {Direction: "to_directory"},
 		},
-		WriteRetryMax: 5 * time.Minute, WriteAttempts: 10,
-		Limits: ums.Limits{ExtensionMin: 2, ExtensionMax: 4}}
+		WriteRetryMax: 5 * time.Minute, WriteAttempts: 10}
 }
 
 // Validate returns every problem with its YAML path under prefix.

@@ -49,6 +49,8 @@ type Directory interface {
 	Scope() string
 	// Phantoms are the users in scope marked phantom (nil: none configured).
 	Phantoms(ctx context.Context, st directory.ServerState) (map[string]bool, error)
+	// Members are the users in scope in a group (nested included).
+	Members(ctx context.Context, st directory.ServerState, group string) (map[string]bool, error)
 	// UsedValues are the values a field has anywhere in the directory.
 	UsedValues(ctx context.Context, st directory.ServerState, f ums.Field) (map[string]bool, error)
 }
@@ -71,6 +73,7 @@ type Store interface {
 	CountLicenses(ctx context.Context) (map[ums.LicenseState]int, error)
 	TakenExtensions(ctx context.Context, restingSince time.Time) (map[string]bool, error)
 	PhantomAnchors(ctx context.Context) (map[string]bool, error)
+	ProfileAnchors(ctx context.Context, except string) (map[string]string, error)
 }
 
 // StageError is a failed cycle with the stage it failed in.
@@ -85,7 +88,8 @@ func (e *StageError) Unwrap() error { return e.Err }
 // Engine runs sync cycles, one at a time.
 type Engine struct {
 	cfg     Config
-	rules   plan.Rules
+	fields  plan.Rules
+	ums     UMSRules
 	dir     Directory
 	store   Store
 	log     zerolog.Logger
@@ -97,8 +101,8 @@ type Engine struct {
 }
 
 // New builds an engine; it does no I/O (see Restore).
-func New(cfg Config, dir Directory, st Store, log zerolog.Logger, reg prometheus.Registerer) *Engine {
-	return &Engine{cfg: cfg, rules: cfg.Rules(), dir: dir, store: st, log: log.With().Str("component", "engine").Logger(),
+func New(cfg Config, rules UMSRules, dir Directory, st Store, log zerolog.Logger, reg prometheus.Registerer) *Engine {
+	return &Engine{cfg: cfg, fields: cfg.FieldRules(), ums: rules, dir: dir, store: st, log: log.With().Str("component", "engine").Logger(),
 		metrics: newMetrics(reg), now: time.Now}
 }
 
@@ -295,7 +299,8 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		Writes: writes, Conflicts: conflicts, Settled: settled, Released: released, Problems: problemsOf(p),
 		FindDuplicates: numbersMoved(p),
 		Watermark: &store.Watermark{ServiceName: st.ServiceName, InvocationID: st.InvocationID,
-			Scope: e.dir.Scope(), USN: pos.USN, Cookie: pos.Cookie, LicenseSeats: e.cfg.LicenseSeats, UpdatedAt: start},
+			Scope: e.dir.Scope(), USN: pos.USN, Cookie: pos.Cookie, LicenseSeats: e.ums.LicenseSeats,
+			Profiles: e.ums.profilesFingerprint(), UpdatedAt: start},
 	})
 	applyTook := e.now().Sub(applyStart)
 	if err != nil {
@@ -494,7 +499,7 @@ func (e *Engine) logActions(log zerolog.Logger, p *plan.Plan) {
 		}
 		if a.License != "" {
 			lev := log.Info()
-			if e.cfg.LicenseSeats <= 0 {
+			if e.ums.LicenseSeats <= 0 {
 				lev = log.Debug() // without a cap every active user has one: nothing to explain
 			}
 			lev.Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
@@ -554,7 +559,7 @@ func (e *Engine) refreshUserGauge(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.metrics.licenseSeats.Set(float64(e.cfg.LicenseSeats))
+	e.metrics.licenseSeats.Set(float64(e.ums.LicenseSeats))
 	e.metrics.licenseUsed.Set(float64(lic[ums.LicenseActive]))
 	e.metrics.licensePending.Set(float64(lic[ums.LicensePending]))
 	return nil

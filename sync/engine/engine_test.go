@@ -29,12 +29,13 @@ type rig struct {
 	reg   *prometheus.Registry
 	dbDir string
 	sync  engine.Config // safety limits off unless a test sets them
+	ums   engine.UMSRules
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	lab := adlab.Require(t)
-	r := &rig{lab: lab, ou: lab.OU(t), reg: prometheus.NewRegistry(), dbDir: t.TempDir(), sync: engine.DefaultConfig()}
+	r := &rig{lab: lab, ou: lab.OU(t), reg: prometheus.NewRegistry(), dbDir: t.TempDir(), sync: engine.DefaultConfig(), ums: engine.DefaultUMSRules()}
 	r.sync.MaxDeactivations, r.sync.MaxDeactivationPercent = 0, 0
 	st, err := store.Open(context.Background(), store.Config{Path: filepath.Join(r.dbDir, "umsync.db"), BusyTimeout: time.Second},
 		zerolog.New(zerolog.NewTestWriter(t)))
@@ -60,7 +61,7 @@ func (r *rig) engine(t *testing.T, cfg *directory.Config) *engine.Engine {
 	}
 	t.Cleanup(func() { dir.Close() })
 	r.reg = prometheus.NewRegistry()
-	e := engine.New(r.sync, dir, r.store, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel), r.reg)
+	e := engine.New(r.sync, r.ums, dir, r.store, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel), r.reg)
 	if err := e.Restore(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -21,8 +21,8 @@ func TestExtensionPool(t *testing.T) {
 	r.lab.AddUser(t, outside, adlab.User{Sam: "phoneowner", Attrs: map[string][]string{"ipPhone": {"5000"}}})
 	dns := r.lab.AddUsers(t, r.ou, "ext", 3)
 	r.lab.AddUser(t, r.ou, adlab.User{Sam: "exthas", Attrs: map[string][]string{"ipPhone": {"5002"}}})
-	r.sync.ExtensionRanges = []plan.Range{{From: 5000, To: 5003}}
-	r.sync.ExtensionQuarantine = time.Hour
+	r.ums.ExtensionRanges = []plan.Range{{From: 5000, To: 5003}}
+	r.ums.ExtensionQuarantine = time.Hour
 	e := r.engine(t, nil)
 	res := r.cycle(t, e)
 	got := r.users(t)
@@ -60,7 +60,7 @@ func TestExtensionPool(t *testing.T) {
 	if res := r.cycle(t, e); r.users(t)["ext2"].Extension != "" {
 		t.Fatalf("ext2 got %q while 5003 rests in quarantine (%+v)", r.users(t)["ext2"].Extension, res.Run)
 	}
-	r.sync.ExtensionQuarantine = 0
+	r.ums.ExtensionQuarantine = 0
 	e = r.engine(t, nil)
 	r.cycle(t, e)
 	if got := r.users(t)["ext2"].Extension; got != "5003" {

@@ -31,7 +31,7 @@ func (r *rig) licensed(t *testing.T) (active, pending []string) {
 func TestLicenseCap(t *testing.T) {
 	r := newRig(t)
 	dns := r.lab.AddUsers(t, r.ou, "lic", 15)
-	r.sync.LicenseSeats = 10
+	r.ums.LicenseSeats = 10
 	e := r.engine(t, nil)
 	r.cycle(t, e)
 	active, pending := r.licensed(t)
@@ -54,7 +54,7 @@ func TestLicenseCap(t *testing.T) {
 
 	// Fewer seats: the most recently activated lose theirs (all got them in
 	// the same cycle, so the later first seen, then the greater name).
-	r.sync.LicenseSeats = 8
+	r.ums.LicenseSeats = 8
 	e = r.engine(t, nil)
 	res := r.delta(t, e)
 	active, pending = r.licensed(t)

@@ -16,8 +16,8 @@ func TestPhantomUsers(t *testing.T) {
 	group := r.lab.AddGroup(t, r.ou, "UMS Phantoms", dns[0])
 	cfg := r.lab.Config(r.ou)
 	cfg.PhantomGroupDN = group
-	r.sync.LicenseSeats = 2
-	r.sync.ExtensionRanges = []plan.Range{{From: 6000, To: 6009}}
+	r.ums.LicenseSeats = 2
+	r.ums.ExtensionRanges = []plan.Range{{From: 6000, To: 6009}}
 	e := r.engine(t, &cfg)
 	r.cycle(t, e)
 	got := r.users(t)

@@ -28,7 +28,7 @@ func (e *Engine) readFull(ctx context.Context, st directory.ServerState, start t
 	if err != nil {
 		return readResult{}, staged(StageApply, err)
 	}
-	r := readResult{planner: plan.NewFull(stored, start.UTC(), e.rules), stored: stored}
+	r := readResult{planner: plan.NewFull(stored, start.UTC(), e.fields), stored: stored}
 	r.pos, err = e.dir.Users(ctx, st, func(u ums.User) error {
 		r.read++
 		r.planner.Add(u)
@@ -69,7 +69,7 @@ func (e *Engine) readDelta(ctx context.Context, st directory.ServerState, wm sto
 	if err != nil {
 		return r, staged(StageApply, err)
 	}
-	r.planner = plan.NewDelta(stored, start.UTC(), e.rules)
+	r.planner = plan.NewDelta(stored, start.UTC(), e.fields)
 	for _, u := range changed {
 		r.planner.Add(u)
 	}

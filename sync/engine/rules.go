@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -13,7 +15,8 @@ import (
 )
 
 // applyRules adds the UMS rules to a plan, in order: phantom users, the
-// extension pool, the license cap, validation. all is every stored user of
+// extension pool, settings profiles, the license cap (which ranks by
+// profile), validation. all is every stored user of
 // a full cycle (nil in a delta: fetched only if the license cap needs it).
 func (e *Engine) applyRules(ctx context.Context, mode Mode, st directory.ServerState, wm store.Watermark,
 	p *plan.Plan, all []ums.User, start time.Time, log zerolog.Logger) error {
@@ -45,7 +48,7 @@ func (e *Engine) applyRules(ctx context.Context, mode Mode, st directory.ServerS
 		phantomFlips = p.ApplyPhantoms(members, flip, start.UTC())
 	}
 	if e.extensionsDue(mode, p) {
-		taken, err := e.store.TakenExtensions(ctx, start.Add(-e.cfg.ExtensionQuarantine))
+		taken, err := e.store.TakenExtensions(ctx, start.Add(-e.ums.ExtensionQuarantine))
 		if err != nil {
 			return staged(StageApply, err)
 		}
@@ -60,11 +63,16 @@ func (e *Engine) applyRules(ctx context.Context, mode Mode, st directory.ServerS
 		if mode == ModeFull {
 			also = all
 		}
-		free, short := p.AssignExtensions(e.cfg.ExtensionRanges, taken, also)
+		free, short := p.AssignExtensions(e.ums.ExtensionRanges, taken, also)
 		e.metrics.extensionsFree.Set(float64(free))
 		e.metrics.extensionsShort.Set(float64(short))
 		if short > 0 {
 			log.Warn().Int("users_without", short).Msg("extension pool exhausted: users left without an extension (extensions.ranges)")
+		}
+	}
+	if len(e.ums.Profiles) > 0 {
+		if err := e.applyProfiles(ctx, mode, st, wm, p, all, start, log); err != nil {
+			return err
 		}
 	}
 	if phantomFlips > 0 || e.licenseDue(mode, wm, p) {
@@ -73,9 +81,13 @@ func (e *Engine) applyRules(ctx context.Context, mode Mode, st directory.ServerS
 				return staged(StageApply, err)
 			}
 		}
-		p.ApplyLicenses(e.cfg.LicenseSeats, all, start.UTC())
+		var priority func(*ums.User) int
+		if len(e.ums.Profiles) > 0 {
+			priority = func(u *ums.User) int { return e.ums.Profiles.Priority(ums.ProfileOf(u.Settings)) }
+		}
+		p.ApplyLicenses(e.ums.LicenseSeats, all, start.UTC(), priority)
 	}
-	p.Validate(e.cfg.Limits)
+	p.Validate(e.ums.Limits)
 	return nil
 }
 
@@ -96,7 +108,7 @@ func (e *Engine) activeUsers(ctx context.Context, p *plan.Plan) (int, error) {
 // extensionsDue says whether this cycle hands out extensions: a pool is
 // configured and someone active lacks one (a full cycle looks at everyone).
 func (e *Engine) extensionsDue(mode Mode, p *plan.Plan) bool {
-	if len(e.cfg.ExtensionRanges) == 0 {
+	if len(e.ums.ExtensionRanges) == 0 {
 		return false
 	}
 	if mode == ModeFull {
@@ -114,7 +126,7 @@ func (e *Engine) extensionsDue(mode Mode, p *plan.Plan) bool {
 // users: always in a full cycle; in a delta only when someone became or
 // stopped being eligible, or the seat count changed since the last cycle.
 func (e *Engine) licenseDue(mode Mode, wm store.Watermark, p *plan.Plan) bool {
-	if mode == ModeFull || wm.LicenseSeats != e.cfg.LicenseSeats {
+	if mode == ModeFull || wm.LicenseSeats != e.ums.LicenseSeats {
 		return true
 	}
 	for _, a := range p.Actions {
@@ -124,4 +136,72 @@ func (e *Engine) licenseDue(mode Mode, wm store.Watermark, p *plan.Plan) bool {
 		}
 	}
 	return false
+}
+
+// applyProfiles computes the effective settings (plan.ApplyProfiles) of the
+// users in the plan and of the stored users that need it: everyone in a
+// full cycle or when the profiles changed since the last cycle; in a delta
+// only those whose group membership now puts them in another profile than
+// their settings name (membership changes do not touch the user entry, so
+// every cycle asks the directory for each profile group's members).
+func (e *Engine) applyProfiles(ctx context.Context, mode Mode, st directory.ServerState, wm store.Watermark,
+	p *plan.Plan, all []ums.User, start time.Time, log zerolog.Logger) error {
+	ps := plan.Profiles{List: e.ums.Profiles, VoicemailDigits: e.ums.VoicemailDigits,
+		Members: make([]map[string]bool, len(e.ums.Profiles)),
+		Write:   e.fields.Get(ums.FieldSettings).Direction != plan.FromDirectory}
+	for i, pr := range e.ums.Profiles {
+		if pr.Group == "" {
+			continue
+		}
+		m, err := e.dir.Members(ctx, st, pr.Group)
+		if err != nil {
+			return staged(StageRead, fmt.Errorf("profile %s: %w", pr.Name, err))
+		}
+		ps.Members[i] = m
+	}
+	name := func(i int) string {
+		if i < 0 {
+			return ""
+		}
+		return e.ums.Profiles[i].Name
+	}
+	also := all
+	var err error
+	switch {
+	case mode == ModeFull:
+	case wm.Profiles != e.ums.profilesFingerprint():
+		log.Info().Msg("settings profiles changed: computing every user's settings again")
+		if also, err = e.store.AllUsers(ctx); err != nil {
+			return staged(StageApply, err)
+		}
+	default:
+		// Who moved: a user's stored profile against the one its groups
+		// give it now. Users in the default profile are not listed.
+		def := name(ps.Of(""))
+		stored, err := e.store.ProfileAnchors(ctx, def)
+		if err != nil {
+			return staged(StageApply, err)
+		}
+		var moved []string
+		for a, prof := range stored {
+			if name(ps.Of(a)) != prof {
+				moved = append(moved, a)
+			}
+		}
+		for _, m := range ps.Members {
+			for a := range m {
+				if _, listed := stored[a]; !listed && name(ps.Of(a)) != def {
+					moved = append(moved, a)
+				}
+			}
+		}
+		slices.Sort(moved)
+		if also, err = e.store.UsersByAnchor(ctx, slices.Compact(moved)); err != nil {
+			return staged(StageApply, err)
+		}
+	}
+	if n := p.ApplyProfiles(ps, also, start.UTC()); n > 0 {
+		log.Info().Int("users", n).Msg("settings computed from profiles changed")
+	}
+	return nil
 }

@@ -44,6 +44,8 @@ type cfgOpts struct {
 	url         string // default: the lab's LDAPS URL
 	schedule    string // default: @every 1h
 	readyMaxAge string // default: 15m
+	directory   string // more lines of the directory: section, indented
+	extra       string // more top-level sections
 }
 
 // testConfig writes a config for the lab's OU into a temp folder.
@@ -66,7 +68,7 @@ func testConfig(t *testing.T, lab *adlab.Lab, ou string, o cfgOpts) string {
   bind_dn: %s
   bind_password_file: %s
   base_dns: [%q]
-store:
+%sstore:
   path: %s
 sync:
   schedule: %q
@@ -75,7 +77,8 @@ telemetry:
   ready_max_age: %s
 log:
   level: debug
-`, o.url, lab.CAFile, lab.BindDN, lab.PasswordFile, ou, filepath.Join(dir, "data", "umsync.db"), o.schedule, o.readyMaxAge)
+%s`, o.url, lab.CAFile, lab.BindDN, lab.PasswordFile, ou, o.directory, filepath.Join(dir, "data", "umsync.db"), o.schedule,
+		o.readyMaxAge, o.extra)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -21,26 +21,32 @@ import (
 // userJSON is a user as `users list|show --output json` print it; the keys
 // are the field names admins use everywhere (snake_case).
 type userJSON struct {
-	Anchor             string   `json:"anchor"`
-	SAMAccountName     string   `json:"sam_account_name"`
-	DN                 string   `json:"dn"`
-	GivenName          string   `json:"given_name"`
-	Surname            string   `json:"surname"`
-	DisplayName        string   `json:"display_name"`
-	Mail               string   `json:"mail"`
-	Department         string   `json:"department"`
-	Extension          string   `json:"extension"`
-	Phone              string   `json:"phone"`
-	Mobile             string   `json:"mobile"`
-	FaxNumbers         []string `json:"fax_numbers"`
-	Settings           string   `json:"settings"`
-	License            string   `json:"license"`
-	Enabled            bool     `json:"enabled"`
-	State              string   `json:"state"`
-	DeactivationReason string   `json:"deactivation_reason,omitempty"`
-	FirstSeen          string   `json:"first_seen"`
-	UpdatedAt          string   `json:"updated_at"`
-	DeactivatedAt      string   `json:"deactivated_at,omitempty"`
+	Anchor         string   `json:"anchor"`
+	SAMAccountName string   `json:"sam_account_name"`
+	DN             string   `json:"dn"`
+	GivenName      string   `json:"given_name"`
+	Surname        string   `json:"surname"`
+	DisplayName    string   `json:"display_name"`
+	Mail           string   `json:"mail"`
+	Department     string   `json:"department"`
+	Extension      string   `json:"extension"`
+	Phone          string   `json:"phone"`
+	Mobile         string   `json:"mobile"`
+	FaxNumbers     []string `json:"fax_numbers"`
+	Settings       string   `json:"settings"`
+	Profile        string   `json:"profile"`
+	// Overrides are the user's own settings over its profile's.
+	Overrides   map[string]string `json:"overrides"`
+	LicenseType string            `json:"license_type"`
+	// Voicemail is the access level, or locked.
+	Voicemail          string `json:"voicemail"`
+	License            string `json:"license"`
+	Enabled            bool   `json:"enabled"`
+	State              string `json:"state"`
+	DeactivationReason string `json:"deactivation_reason,omitempty"`
+	FirstSeen          string `json:"first_seen"`
+	UpdatedAt          string `json:"updated_at"`
+	DeactivatedAt      string `json:"deactivated_at,omitempty"`
 }
 
 func toJSON(u ums.User) userJSON {
@@ -57,6 +63,20 @@ func toJSON(u ums.User) userJSON {
 	}
 	if !u.DeactivatedAt.IsZero() {
 		j.DeactivatedAt = u.DeactivatedAt.UTC().Format(time.RFC3339)
+	}
+	// Unreadable settings or overrides are a recorded problem; shown as
+	// they are (settings) or as none.
+	s, _ := ums.ParseSettings(u.Settings)
+	j.Profile, j.LicenseType, j.Voicemail = s.Profile, string(s.License()), string(s.Voicemail)
+	if s.Voicemail == ums.VoicemailDisabled {
+		j.Voicemail = "disabled"
+	}
+	if s.VoicemailLocked {
+		j.Voicemail = "locked"
+	}
+	j.Overrides, _ = ums.ParseOverrides(u.Overrides)
+	if j.Overrides == nil {
+		j.Overrides = map[string]string{}
 	}
 	return j
 }
@@ -89,7 +109,7 @@ func openExistingStore(ctx context.Context, g *globals, cfg *Config) (*store.Sto
 
 func newUsersCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "List, show and edit the users in the store"}
-	cmd.AddCommand(newUsersListCmd(g), newUsersShowCmd(g), newUsersSetCmd(g))
+	cmd.AddCommand(newUsersListCmd(g), newUsersShowCmd(g), newUsersSetCmd(g), newUsersResetSettingsCmd(g))
 	return cmd
 }
 
@@ -167,7 +187,8 @@ func newUsersShowCmd(g *globals) *cobra.Command {
 				{"given_name", j.GivenName}, {"surname", j.Surname}, {"display_name", j.DisplayName},
 				{"mail", j.Mail}, {"department", j.Department}, {"extension", j.Extension},
 				{"phone", j.Phone}, {"mobile", j.Mobile}, {"fax_numbers", strings.Join(j.FaxNumbers, ", ")},
-				{"settings", j.Settings}, {"license", j.License},
+				{"settings", j.Settings}, {"profile", j.Profile}, {"overrides", overridesText(j.Overrides)},
+				{"license_type", j.LicenseType}, {"voicemail", j.Voicemail}, {"license", j.License},
 				{"enabled", fmt.Sprint(j.Enabled)}, {"state", j.State},
 				{"deactivation_reason", j.DeactivationReason}, {"first_seen", j.FirstSeen},
 				{"updated_at", j.UpdatedAt}, {"deactivated_at", j.DeactivatedAt},
@@ -186,6 +207,17 @@ func newUsersShowCmd(g *globals) *cobra.Command {
 	}
 	outputFlag(cmd, &output)
 	return cmd
+}
+
+// overridesText shows overrides as key=value, in OverrideKeys order.
+func overridesText(o map[string]string) string {
+	var parts []string
+	for _, k := range ums.OverrideKeys {
+		if v, ok := o[k]; ok {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func dash(s string) string {

@@ -442,3 +442,28 @@ func (s *Store) ProfileAnchors(ctx context.Context, except string) (map[string]s
 	}
 	return out, rows.Err()
 }
+
+// CountLicenseTypes counts the users holding a seat by license type (the
+// settings' lic key; none set is voice). Both types are present.
+func (s *Store) CountLicenseTypes(ctx context.Context) (map[ums.LicenseType]int, error) {
+	out := map[ums.LicenseType]int{ums.LicenseVoice: 0, ums.LicenseAdmin: 0}
+	rows, err := s.read.QueryContext(ctx, `SELECT instr(settings, ';lic=admin') > 0, COUNT(*) FROM users
+		WHERE license = 'active' GROUP BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("store: count license types: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var admin bool
+		var n int
+		if err := rows.Scan(&admin, &n); err != nil {
+			return nil, fmt.Errorf("store: count license types: %w", err)
+		}
+		if admin {
+			out[ums.LicenseAdmin] = n
+		} else {
+			out[ums.LicenseVoice] = n
+		}
+	}
+	return out, rows.Err()
+}

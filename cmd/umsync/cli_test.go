@@ -318,9 +318,18 @@ func TestLicenseCLI(t *testing.T) {
 	if got["cli0"] != "none" || got["cli1"] != "active" || got["cli2"] != "active" || got["cli3"] != "pending" {
 		t.Errorf("licenses in users list = %v", got)
 	}
-	if out, _, _ := umsync(t, "license", "--config", cfg); !strings.Contains(out, "seats: 2\nused: 2\npending: 1") ||
+	if out, _, _ := umsync(t, "license", "--config", cfg); !strings.Contains(out, "seats: 2\nused: 2 (voice 2, admin 0)\npending: 1") ||
 		!strings.Contains(out, "cli3") {
 		t.Errorf("license table:\n%s", out)
+	}
+	// License types: an admin-type user still uses one of the seats.
+	if _, stderr, code := umsync(t, "users", "set", "--config", cfg, "cli1", "license_type=admin"); code != exitOK {
+		t.Fatalf("users set license_type: %s", stderr)
+	}
+	out, _, _ = umsync(t, "license", "--config", cfg, "--output", "json")
+	json.Unmarshal([]byte(out), &lic)
+	if by, _ := lic["used_by_type"].(map[string]any); lic["used"] != float64(2) || by["admin"] != float64(1) || by["voice"] != float64(1) {
+		t.Errorf("license with an admin-type user = %v", lic)
 	}
 }
 

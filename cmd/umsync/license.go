@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sort"
 	"text/tabwriter"
 	"time"
 
@@ -14,6 +15,7 @@ type licenseJSON struct {
 	Seats        int                  `json:"seats"`
 	Used         int                  `json:"used"`
 	Pending      int                  `json:"pending"`
+	UsedByType   map[string]int       `json:"used_by_type"`
 	PendingUsers []pendingLicenseJSON `json:"pending_users"`
 }
 
@@ -30,7 +32,8 @@ func newLicenseCmd(g *globals) *cobra.Command {
 		Use:   "license",
 		Short: "Show the license count: seats, used, and who waits for a seat",
 		Long: `Show license.seats, how many users hold a seat and which eligible users wait
-for one (pending), in the order they get a free seat. A seat goes to a pending
+for one (pending), in the order they get a free seat; used seats are counted
+by license type (voice, admin: each uses one seat). A seat goes to a pending
 user automatically when one frees (a user deactivated, or more seats).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -50,12 +53,22 @@ user automatically when one frees (a user deactivated, or more seats).`,
 			if err != nil {
 				return err
 			}
+			types, err := st.CountLicenseTypes(cmd.Context())
+			if err != nil {
+				return err
+			}
 			pending, err := st.PendingLicenses(cmd.Context())
 			if err != nil {
 				return err
 			}
+			if profiles, _ := cfg.profiles(); len(profiles) > 0 { // earlier profiles get seats first
+				sort.SliceStable(pending, func(i, j int) bool {
+					return profiles.Priority(ums.ProfileOf(pending[i].Settings)) < profiles.Priority(ums.ProfileOf(pending[j].Settings))
+				})
+			}
 			out := licenseJSON{Seats: cfg.License.Seats, Used: counts[ums.LicenseActive],
-				Pending: counts[ums.LicensePending], PendingUsers: []pendingLicenseJSON{}}
+				Pending: counts[ums.LicensePending], PendingUsers: []pendingLicenseJSON{},
+				UsedByType: map[string]int{"voice": types[ums.LicenseVoice], "admin": types[ums.LicenseAdmin]}}
 			for _, u := range pending {
 				out.PendingUsers = append(out.PendingUsers, pendingLicenseJSON{SAMAccountName: u.SAMAccountName,
 					Anchor: u.Anchor, DisplayName: u.DisplayName, FirstSeen: u.FirstSeen.UTC().Format(time.RFC3339)})
@@ -67,7 +80,8 @@ user automatically when one frees (a user deactivated, or more seats).`,
 			if out.Seats == 0 {
 				seats = "no cap"
 			}
-			fmt.Fprintf(g.stdout, "seats: %s\nused: %d\npending: %d\n", seats, out.Used, out.Pending)
+			fmt.Fprintf(g.stdout, "seats: %s\nused: %d (voice %d, admin %d)\npending: %d\n", seats, out.Used,
+				out.UsedByType["voice"], out.UsedByType["admin"], out.Pending)
 			if len(pending) == 0 {
 				return nil
 			}

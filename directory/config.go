@@ -68,6 +68,8 @@ type AttributeMap struct {
 	Extension      string   `yaml:"extension"`
 	Mobile         string   `yaml:"mobile"`
 	FaxNumbers     []string `yaml:"fax_numbers"`
+	// AliasNumbers is one multi-valued attribute: a user's further numbers.
+	AliasNumbers string `yaml:"alias_numbers"`
 	// Settings holds the user's UMS settings (ums.Settings' format).
 	Settings string `yaml:"settings"`
 }
@@ -106,6 +108,7 @@ func DefaultConfig() Config {
 			Extension:      "ipPhone",
 			Mobile:         "mobile",
 			FaxNumbers:     []string{"facsimileTelephoneNumber", "otherFacsimileTelephoneNumber"},
+			AliasNumbers:   "otherTelephone",
 			Settings:       "extensionAttribute10",
 		},
 	}
@@ -270,6 +273,7 @@ func (m AttributeMap) named() []namedAttr {
 		{"extension", m.Extension, false},
 		{"mobile", m.Mobile, false},
 		{"settings", m.Settings, false},
+		{"alias_numbers", m.AliasNumbers, false},
 	}
 	for i, f := range m.FaxNumbers {
 		out = append(out, namedAttr{fmt.Sprintf("fax_numbers[%d]", i), f, true})

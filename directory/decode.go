@@ -124,5 +124,12 @@ func (d Decoder) Decode(e *ldap.Entry) (ums.User, error) {
 			}
 		}
 	}
+	if d.Attrs.AliasNumbers != "" {
+		for _, v := range e.GetEqualFoldAttributeValues(d.Attrs.AliasNumbers) {
+			if n, _ := d.Plan.NormalizeE164(v); n != "" {
+				u.AliasNumbers = append(u.AliasNumbers, n)
+			}
+		}
+	}
 	return u, nil
 }

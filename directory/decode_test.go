@@ -98,7 +98,7 @@ func TestDecode(t *testing.T) {
 func TestAttributesRequested(t *testing.T) {
 	d := Decoder{Attrs: DefaultConfig().Attributes}
 	want := []string{"objectGUID", "userAccountControl", "sAMAccountName", "givenName", "sn", "displayName",
-		"mail", "department", "telephoneNumber", "ipPhone", "mobile", "extensionAttribute10", "facsimileTelephoneNumber", "otherFacsimileTelephoneNumber"}
+		"mail", "department", "telephoneNumber", "ipPhone", "mobile", "extensionAttribute10", "otherTelephone", "facsimileTelephoneNumber", "otherFacsimileTelephoneNumber"}
 	if got := d.Attributes(); !slices.Equal(got, want) {
 		t.Fatalf("Attributes() = %v, want %v", got, want)
 	}

@@ -95,20 +95,18 @@ func (c *Client) WriteField(ctx context.Context, anchor string, f ums.Field, old
 }
 
 // rawValues spreads a field's text value over its attributes: one value
-// per attribute, and for fax numbers the first number to the first
-// attribute, the rest to the last one.
+// per attribute, and for a list of numbers (fax, alias) the first number
+// to the first attribute, the rest to the last one.
 func rawValues(f ums.Field, attrs []string, v string) [][]string {
 	out := make([][]string, len(attrs))
 	if v == "" {
 		return out
 	}
-	if f != ums.FieldFaxNumbers {
+	if f != ums.FieldFaxNumbers && f != ums.FieldAliasNumbers {
 		out[0] = []string{v}
 		return out
 	}
-	var u ums.User
-	u.Set(f, v)
-	for i, n := range u.FaxNumbers {
+	for i, n := range strings.Split(v, ",") {
 		j := min(i, len(attrs)-1)
 		out[j] = append(out[j], n)
 	}

@@ -60,6 +60,8 @@ func refreshDuplicates(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		{"mobile", "mobile", `SELECT anchor, mobile AS v FROM users WHERE state = 'active' AND mobile != ''`},
 		{"fax_numbers", "fax number", `SELECT DISTINCT u.anchor, j.value AS v FROM users u, json_each(u.fax_numbers) j
 			WHERE u.state = 'active' AND u.fax_numbers != '[]'`},
+		{"alias_numbers", "alias number", `SELECT DISTINCT u.anchor, j.value AS v FROM users u, json_each(u.alias_numbers) j
+			WHERE u.state = 'active' AND u.alias_numbers != '[]'`},
 	} {
 		_, err := tx.ExecContext(ctx, `WITH nums AS (`+dup.rows+`),
 			dup AS (SELECT v FROM nums GROUP BY v HAVING COUNT(*) > 1),

@@ -13,7 +13,7 @@ import (
 
 const userColumns = `anchor, dn, sam_account_name, given_name, surname, display_name, mail, department,
 	extension, phone, mobile, fax_numbers, enabled, state, deactivation_reason, first_seen, updated_at, deactivated_at,
-	settings, base, license, license_since, phantom, overrides, profile`
+	settings, base, license, license_since, phantom, overrides, profile, alias_numbers`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -21,6 +21,7 @@ func scanUser(r rowScanner) (ums.User, error) {
 	var (
 		u              ums.User
 		fax, state     string
+		alias          string
 		first, updated string
 		deactivated    sql.NullString
 		enabled        bool
@@ -29,7 +30,7 @@ func scanUser(r rowScanner) (ums.User, error) {
 	)
 	err := r.Scan(&u.Anchor, &u.DN, &u.SAMAccountName, &u.GivenName, &u.Surname, &u.DisplayName, &u.Mail,
 		&u.Department, &u.Extension, &u.Phone, &u.Mobile, &fax, &enabled, &state, &u.DeactivationReason,
-		&first, &updated, &deactivated, &u.Settings, &base, &license, &licenseSince, &u.Phantom, &u.Overrides, new(string))
+		&first, &updated, &deactivated, &u.Settings, &base, &license, &licenseSince, &u.Phantom, &u.Overrides, new(string), &alias)
 	if err != nil {
 		return u, err
 	}
@@ -46,6 +47,9 @@ func scanUser(r rowScanner) (ums.User, error) {
 	u.State = ums.State(state)
 	if err := json.Unmarshal([]byte(fax), &u.FaxNumbers); err != nil {
 		return u, fmt.Errorf("user %s: fax_numbers: %w", u.Anchor, err)
+	}
+	if err := json.Unmarshal([]byte(alias), &u.AliasNumbers); err != nil {
+		return u, fmt.Errorf("user %s: alias_numbers: %w", u.Anchor, err)
 	}
 	if u.FirstSeen, err = parseTime(first); err != nil {
 		return u, fmt.Errorf("user %s: first_seen: %w", u.Anchor, err)
@@ -83,8 +87,8 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]ums.User, error)
 		q += ` AND (lower(sam_account_name) LIKE ? ESCAPE '\' OR lower(given_name) LIKE ? ESCAPE '\'
 			OR lower(surname) LIKE ? ESCAPE '\' OR lower(display_name) LIKE ? ESCAPE '\'
 			OR lower(mail) LIKE ? ESCAPE '\' OR extension LIKE ? ESCAPE '\' OR phone LIKE ? ESCAPE '\'
-			OR mobile LIKE ? ESCAPE '\' OR fax_numbers LIKE ? ESCAPE '\')`
-		for range 9 {
+			OR mobile LIKE ? ESCAPE '\' OR fax_numbers LIKE ? ESCAPE '\' OR alias_numbers LIKE ? ESCAPE '\')`
+		for range 10 {
 			args = append(args, like)
 		}
 	}
@@ -158,7 +162,7 @@ func (s *Store) CountByState(ctx context.Context) (map[ums.State]int, error) {
 // row by row).
 const upsertBatch = 50
 
-const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func upsertUsersSQL(rows int) string {
 	return `INSERT INTO users (` + userColumns + `) VALUES ` + userParams + strings.Repeat(", "+userParams, rows-1) + `
@@ -170,7 +174,7 @@ func upsertUsersSQL(rows int) string {
 			updated_at = excluded.updated_at, deactivated_at = excluded.deactivated_at,
 			settings = excluded.settings, base = excluded.base, license = excluded.license,
 			license_since = excluded.license_since, phantom = excluded.phantom,
-			overrides = excluded.overrides, profile = excluded.profile`
+			overrides = excluded.overrides, profile = excluded.profile, alias_numbers = excluded.alias_numbers`
 }
 
 // userArgs appends u's column values in userColumns order.
@@ -178,11 +182,11 @@ func userArgs(args []any, u *ums.User) ([]any, error) {
 	if !u.State.Valid() {
 		return nil, fmt.Errorf("store: user %s: invalid state %q", u.Anchor, u.State)
 	}
-	fax := u.FaxNumbers
-	if fax == nil {
-		fax = []string{}
+	faxJSON, err := numbersJSON(u.FaxNumbers)
+	if err != nil {
+		return nil, err
 	}
-	faxJSON, err := json.Marshal(fax)
+	aliasJSON, err := numbersJSON(u.AliasNumbers)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +194,16 @@ func userArgs(args []any, u *ums.User) ([]any, error) {
 		u.DisplayName, u.Mail, u.Department, u.Extension, u.Phone, u.Mobile, string(faxJSON), u.Enabled,
 		string(u.State), u.DeactivationReason, formatTime(u.FirstSeen), formatTime(u.UpdatedAt),
 		nullTime(u.DeactivatedAt), u.Settings, encodeBase(u.Base), license(u.License), nullTime(u.LicenseSince), u.Phantom,
-		u.Overrides, ums.ProfileOf(u.Settings)), nil
+		u.Overrides, ums.ProfileOf(u.Settings), aliasJSON), nil
+}
+
+// numbersJSON is a list of numbers as stored: a JSON array, [] for none.
+func numbersJSON(nums []string) (string, error) {
+	if nums == nil {
+		nums = []string{}
+	}
+	b, err := json.Marshal(nums)
+	return string(b), err
 }
 
 // license stores the zero state as none.
@@ -309,7 +322,7 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 	defer tx.Rollback()
 	users := w.Users
 	var batch *sql.Stmt
-	args := make([]any, 0, upsertBatch*25)
+	args := make([]any, 0, upsertBatch*26)
 	for len(users) > 0 {
 		n := min(len(users), upsertBatch)
 		args = args[:0]

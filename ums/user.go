@@ -41,6 +41,9 @@ type User struct {
 	Phone          string   // E.164 where it is a number
 	Mobile         string   // E.164, the SMS number
 	FaxNumbers     []string // E.164, the UMS fax receive numbers, in directory order
+	// AliasNumbers are further numbers a user is reached at (fax or SMS
+	// aliases), E.164, in directory order.
+	AliasNumbers []string
 	// Settings are the user's UMS settings in their canonical encoding
 	// (Settings.Encode); "" when the user has none.
 	Settings string
@@ -135,6 +138,7 @@ const (
 	FieldPhone          Field = "phone"
 	FieldMobile         Field = "mobile"
 	FieldFaxNumbers     Field = "fax_numbers"
+	FieldAliasNumbers   Field = "alias_numbers"
 	FieldSettings       Field = "settings"
 	FieldEnabled        Field = "enabled"
 )
@@ -143,14 +147,14 @@ const (
 var Fields = []Field{
 	FieldDN, FieldSAMAccountName, FieldGivenName, FieldSurname, FieldDisplayName,
 	FieldMail, FieldDepartment, FieldExtension, FieldPhone, FieldMobile,
-	FieldFaxNumbers, FieldSettings, FieldEnabled,
+	FieldFaxNumbers, FieldAliasNumbers, FieldSettings, FieldEnabled,
 }
 
 // Writable lists the fields umsync can write to the directory (edited on
 // both sides or mastered by the UMS); the others always come from it.
 var Writable = []Field{
 	FieldGivenName, FieldSurname, FieldDisplayName, FieldMail, FieldDepartment,
-	FieldExtension, FieldPhone, FieldMobile, FieldFaxNumbers, FieldSettings,
+	FieldExtension, FieldPhone, FieldMobile, FieldFaxNumbers, FieldAliasNumbers, FieldSettings,
 }
 
 // Get returns the value of field f as text (fax numbers comma-joined,
@@ -160,8 +164,8 @@ func (u *User) Get(f Field) string {
 		return *p
 	}
 	switch f {
-	case FieldFaxNumbers:
-		return joinNumbers(u.FaxNumbers)
+	case FieldFaxNumbers, FieldAliasNumbers:
+		return joinNumbers(*u.numbers(f))
 	case FieldEnabled:
 		if u.Enabled {
 			return "true"
@@ -200,16 +204,28 @@ func (u *User) text(f Field) *string {
 	return nil
 }
 
+// numbers points at the list of a multi-valued number field, nil for the
+// other fields.
+func (u *User) numbers(f Field) *[]string {
+	switch f {
+	case FieldFaxNumbers:
+		return &u.FaxNumbers
+	case FieldAliasNumbers:
+		return &u.AliasNumbers
+	}
+	return nil
+}
+
 // Set sets a writable field from its text form (see Get; fax numbers
 // comma-separated). It does not validate: callers normalize first.
 func (u *User) Set(f Field, v string) error {
 	if !slices.Contains(Writable, f) {
 		return fmt.Errorf("field %q cannot be set", f)
 	}
-	if f == FieldFaxNumbers {
-		u.FaxNumbers = nil
+	if nums := u.numbers(f); nums != nil {
+		*nums = nil
 		if v != "" {
-			u.FaxNumbers = strings.Split(v, ",")
+			*nums = strings.Split(v, ",")
 		}
 		return nil
 	}
@@ -228,8 +244,8 @@ type Change struct {
 func (u *User) Diff(next *User) []Change {
 	var out []Change
 	for _, f := range Fields {
-		if f == FieldFaxNumbers {
-			if slices.Equal(u.FaxNumbers, next.FaxNumbers) {
+		if nums := u.numbers(f); nums != nil {
+			if slices.Equal(*nums, *next.numbers(f)) {
 				continue
 			}
 		} else if u.Get(f) == next.Get(f) {

@@ -22,7 +22,7 @@ type Limits struct {
 var e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // Validate checks the fields of u that have rules: the extension's length
-// and digits, and that phone, mobile (SMS) and fax numbers are E.164.
+// and digits, and that phone, mobile (SMS), fax and alias numbers are E.164.
 func Validate(u *User, l Limits) []Problem {
 	var out []Problem
 	if x := u.Extension; x != "" {
@@ -41,6 +41,9 @@ func Validate(u *User, l Limits) []Problem {
 	number(FieldMobile, u.Mobile)
 	for _, n := range u.FaxNumbers {
 		number(FieldFaxNumbers, n)
+	}
+	for _, n := range u.AliasNumbers {
+		number(FieldAliasNumbers, n)
 	}
 	return out
 }

@@ -339,9 +339,12 @@ func TestProblemsCLI(t *testing.T) {
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	lab.AddUser(t, ou, adlab.User{Sam: "prob1", Attrs: map[string][]string{"mobile": {"call me"}, "ipPhone": {"7"}}})
-	lab.AddUser(t, ou, adlab.User{Sam: "prob2", Attrs: map[string][]string{"ipPhone": {"4711"}}})
-	lab.AddUser(t, ou, adlab.User{Sam: "prob3", Attrs: map[string][]string{"ipPhone": {"4711"}}})
-	lab.AddUser(t, ou, adlab.User{Sam: "fine", Attrs: map[string][]string{"ipPhone": {"4712"}, "mobile": {"0171 1234567"}}})
+	lab.AddUser(t, ou, adlab.User{Sam: "prob2", Attrs: map[string][]string{"ipPhone": {"4711"},
+		"facsimileTelephoneNumber": {"+49 89 5550"}, "otherTelephone": {"089 5551", "fax me"}}})
+	lab.AddUser(t, ou, adlab.User{Sam: "prob3", Attrs: map[string][]string{"ipPhone": {"4711"},
+		"facsimileTelephoneNumber": {"089/5550"}, "otherTelephone": {"+49 89 5551"}}})
+	lab.AddUser(t, ou, adlab.User{Sam: "fine", Attrs: map[string][]string{"ipPhone": {"4712"}, "mobile": {"0171 1234567"},
+		"otherTelephone": {"+49 89 5552"}}})
 	cfg := testConfig(t, lab, ou, cfgOpts{})
 	if out, stderr, code := umsync(t, "sync", "--config", cfg); code != exitOK || !strings.Contains(out, "created 4") {
 		t.Fatalf("sync: exit %d %q %s", code, out, stderr)
@@ -360,13 +363,18 @@ func TestProblemsCLI(t *testing.T) {
 		`prob1 mobile "call me" is not an E.164 number`,
 		`prob2 extension extension 4711 is also held by prob3`,
 		`prob3 extension extension 4711 is also held by prob2`,
+		`prob2 fax_numbers fax number +49895550 is also held by prob3`,
+		`prob3 fax_numbers fax number +49895550 is also held by prob2`,
+		`prob2 alias_numbers alias number +49895551 is also held by prob3`,
+		`prob3 alias_numbers alias number +49895551 is also held by prob2`,
+		`prob2 alias_numbers "fax me" is not an E.164 number`,
 	} {
 		if !got[want] {
 			t.Errorf("problem %q missing; got %v", want, got)
 		}
 	}
-	if len(ps) != 4 {
-		t.Errorf("%d problems, want 4: %v", len(ps), got)
+	if len(ps) != 9 {
+		t.Errorf("%d problems, want 9: %v", len(ps), got)
 	}
 	if out, _, _ := umsync(t, "users", "show", "prob1", "--config", cfg); !strings.Contains(out, `mobile: "call me" is not an E.164 number`) ||
 		!strings.Contains(out, "problem:") {
@@ -374,8 +382,11 @@ func TestProblemsCLI(t *testing.T) {
 	}
 	// Fixed in AD: the next sync clears the problem.
 	lab.Modify(t, "CN=prob3,"+ou, "ipPhone", "4713")
+	lab.Modify(t, "CN=prob3,"+ou, "facsimileTelephoneNumber", "+49 89 5553")
+	lab.Modify(t, "CN=prob3,"+ou, "otherTelephone", "+49 89 5554")
 	umsync(t, "sync", "--config", cfg)
-	if out, _, _ := umsync(t, "problems", "--config", cfg); strings.Contains(out, "4711") || !strings.Contains(out, "(2 problems)") {
+	if out, _, _ := umsync(t, "problems", "--config", cfg); strings.Contains(out, "4711") || strings.Contains(out, "5550") ||
+		strings.Contains(out, "5551") || !strings.Contains(out, "(3 problems)") {
 		t.Errorf("after fixing the duplicate:\n%s", out)
 	}
 }

@@ -234,7 +234,7 @@ func normalizeField(f ums.Field, raw string, numbers ums.NumberPlan) (string, er
 			return "", fmt.Errorf("%q is not a phone number", v)
 		}
 		return n, nil
-	case ums.FieldFaxNumbers:
+	case ums.FieldFaxNumbers, ums.FieldAliasNumbers:
 		var out []string
 		for _, x := range strings.Split(v, ",") {
 			n, ok := numbers.NormalizeE164(x)

@@ -33,6 +33,7 @@ type userJSON struct {
 	Phone          string   `json:"phone"`
 	Mobile         string   `json:"mobile"`
 	FaxNumbers     []string `json:"fax_numbers"`
+	AliasNumbers   []string `json:"alias_numbers"`
 	Settings       string   `json:"settings"`
 	Profile        string   `json:"profile"`
 	// Overrides are the user's own settings over its profile's.
@@ -50,14 +51,17 @@ type userJSON struct {
 }
 
 func toJSON(u ums.User) userJSON {
-	fax := u.FaxNumbers
+	fax, alias := u.FaxNumbers, u.AliasNumbers
 	if fax == nil {
 		fax = []string{}
+	}
+	if alias == nil {
+		alias = []string{}
 	}
 	j := userJSON{
 		Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, DN: u.DN, GivenName: u.GivenName,
 		Surname: u.Surname, DisplayName: u.DisplayName, Mail: u.Mail, Department: u.Department,
-		Extension: u.Extension, Phone: u.Phone, Mobile: u.Mobile, FaxNumbers: fax, Settings: u.Settings, License: string(u.License), Enabled: u.Enabled,
+		Extension: u.Extension, Phone: u.Phone, Mobile: u.Mobile, FaxNumbers: fax, AliasNumbers: alias, Settings: u.Settings, License: string(u.License), Enabled: u.Enabled,
 		State: string(u.State), DeactivationReason: u.DeactivationReason,
 		FirstSeen: u.FirstSeen.UTC().Format(time.RFC3339), UpdatedAt: u.UpdatedAt.UTC().Format(time.RFC3339),
 	}
@@ -187,6 +191,7 @@ func newUsersShowCmd(g *globals) *cobra.Command {
 				{"given_name", j.GivenName}, {"surname", j.Surname}, {"display_name", j.DisplayName},
 				{"mail", j.Mail}, {"department", j.Department}, {"extension", j.Extension},
 				{"phone", j.Phone}, {"mobile", j.Mobile}, {"fax_numbers", strings.Join(j.FaxNumbers, ", ")},
+				{"alias_numbers", strings.Join(j.AliasNumbers, ", ")},
 				{"settings", j.Settings}, {"profile", j.Profile}, {"overrides", overridesText(j.Overrides)},
 				{"license_type", j.LicenseType}, {"voicemail", j.Voicemail}, {"license", j.License},
 				{"enabled", fmt.Sprint(j.Enabled)}, {"state", j.State},

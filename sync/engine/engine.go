@@ -390,7 +390,7 @@ func (e *Engine) chooseMode(ctx context.Context, want Mode, st directory.ServerS
 }
 
 // numbersMoved says whether a number that must be unique among active
-// users (extension, mobile) may have changed hands: a user came, went or
+// users (extension, mobile, fax and alias numbers) may have changed hands: a user came, went or
 // changed one of them.
 func numbersMoved(p *plan.Plan) bool {
 	for _, a := range p.Actions {
@@ -398,7 +398,8 @@ func numbersMoved(p *plan.Plan) bool {
 			return true
 		}
 		for _, c := range a.Changes {
-			if c.Field == ums.FieldExtension || c.Field == ums.FieldMobile {
+			switch c.Field {
+			case ums.FieldExtension, ums.FieldMobile, ums.FieldFaxNumbers, ums.FieldAliasNumbers:
 				return true
 			}
 		}

@@ -307,8 +307,11 @@ type CycleWrite struct {
 	// FindDuplicates re-checks which active users share an extension, a
 	// mobile or a fax number (when one of those, or a user's state, changed).
 	FindDuplicates bool
-	Watermark      *Watermark // nil leaves the watermark as it is
-	Run            Run
+	// Mails are queued with the cycle's changes (a key queued before is
+	// not queued again).
+	Mails     []Mail
+	Watermark *Watermark // nil leaves the watermark as it is
+	Run       Run
 }
 
 // ApplyCycle writes a cycle's users, purges, watermark and run record in one
@@ -363,6 +366,11 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 	}
 	for _, c := range w.Conflicts {
 		if err := recordConflict(ctx, tx, c, now); err != nil {
+			return 0, err
+		}
+	}
+	for _, m := range w.Mails {
+		if _, err := queueMail(ctx, tx, m, now); err != nil {
 			return 0, err
 		}
 	}

@@ -63,6 +63,10 @@ type UMSRules struct {
 	// VoicemailDigits is the MiVoice voicemail digit length (needs
 	// profiles); 0: no rule.
 	VoicemailDigits int
+	// Mail says whether mails are queued (a mail: section is configured);
+	// PasswordOnActivation adds a password mail to a new user's info mail.
+	Mail                 bool
+	PasswordOnActivation bool
 }
 
 // DefaultUMSRules are the rules with nothing configured.

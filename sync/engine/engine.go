@@ -74,6 +74,7 @@ type Store interface {
 	TakenExtensions(ctx context.Context, restingSince time.Time) (map[string]bool, error)
 	PhantomAnchors(ctx context.Context) (map[string]bool, error)
 	ProfileAnchors(ctx context.Context, except string) (map[string]string, error)
+	QueueAlert(ctx context.Context, cause, body string, now time.Time) (bool, error)
 }
 
 // StageError is a failed cycle with the stage it failed in.
@@ -118,7 +119,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 		e.lastSuccess.Store(last.UnixNano())
 		e.metrics.lastSuccess.Set(float64(last.UnixNano()) / 1e9)
 	}
-	if err := e.refreshUserGauge(ctx); err != nil {
+	if _, err := e.refreshUserGauge(ctx); err != nil {
 		return err
 	}
 	e.refreshOutboxGauges(ctx, e.log)
@@ -269,6 +270,9 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 				e.metrics.safetyStops.Inc()
 			}
 			record(ResultStoppedSafety, err)
+			e.alert(ctx, log, "safety", fmt.Sprintf("A sync cycle (%s) stopped by the safety limits: it would deactivate "+
+				"%d of %d active users. Nothing was changed. %v\nCheck the directory; to apply it on purpose run: "+
+				"umsync sync --allow-mass-deactivation", mode, res.Run.Deactivated, active, err), opts.DryRun)
 			log.Error().Err(err).Int("deactivate", res.Run.Deactivated).Int("active", active).
 				Msg("sync stopped by the safety limits; nothing was changed. Check the directory; to apply it on purpose run: umsync sync --allow-mass-deactivation")
 			return res, err
@@ -294,10 +298,16 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		res.Run.Plan = b.String()
 		writes, conflicts = nil, nil
 	}
+	var mails []store.Mail
+	if e.ums.Mail && !staging {
+		for _, m := range p.Mails(e.ums.PasswordOnActivation, start) {
+			mails = append(mails, store.Mail{Key: m.Key, Kind: m.Kind, Anchor: m.Anchor})
+		}
+	}
 	id, err := e.store.ApplyCycle(ctx, store.CycleWrite{
 		Users: p.Users(), Purge: p.Purged(), Run: res.Run,
 		Writes: writes, Conflicts: conflicts, Settled: settled, Released: released, Problems: problemsOf(p),
-		FindDuplicates: numbersMoved(p),
+		FindDuplicates: numbersMoved(p), Mails: mails,
 		Watermark: &store.Watermark{ServiceName: st.ServiceName, InvocationID: st.InvocationID,
 			Scope: e.dir.Scope(), USN: pos.USN, Cookie: pos.Cookie, LicenseSeats: e.ums.LicenseSeats,
 			Profiles: e.ums.profilesFingerprint(), UpdatedAt: start},
@@ -326,8 +336,13 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		e.metrics.changes.WithLabelValues(string(k)).Add(float64(p.Count(k)))
 	}
 	if len(p.Actions) > 0 { // an idle delta changes no count
-		if err := e.refreshUserGauge(ctx); err != nil {
+		pending, err := e.refreshUserGauge(ctx)
+		if err != nil {
 			log.Warn().Err(err).Msg("could not count users for the users metric")
+		}
+		if pending > 0 && e.ums.LicenseSeats > 0 && !staging {
+			e.alert(ctx, log, "license", fmt.Sprintf("More users are eligible for UMS than there are licenses: all %d seats "+
+				"(license.seats) are used and %d users wait for one. See umsync license.", e.ums.LicenseSeats, pending), false)
 		}
 	}
 	log.Info().Int64("run_id", id).Int("read", res.Run.Read).Int("created", res.Run.Created).
@@ -548,20 +563,40 @@ func verb(k plan.Kind) string {
 	}
 }
 
-func (e *Engine) refreshUserGauge(ctx context.Context) error {
+// refreshUserGauge sets the user and license gauges; it returns how many
+// users wait for a seat.
+func (e *Engine) refreshUserGauge(ctx context.Context) (pending int, err error) {
 	counts, err := e.store.CountByState(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, s := range states {
 		e.metrics.users.WithLabelValues(string(s)).Set(float64(counts[s]))
 	}
 	lic, err := e.store.CountLicenses(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	e.metrics.licenseSeats.Set(float64(e.ums.LicenseSeats))
 	e.metrics.licenseUsed.Set(float64(lic[ums.LicenseActive]))
 	e.metrics.licensePending.Set(float64(lic[ums.LicensePending]))
-	return nil
+	return lic[ums.LicensePending], nil
+}
+
+// alert queues an admin alert mail for cause (at most one per cause per
+// store.AlertInterval), when mail is configured.
+func (e *Engine) alert(ctx context.Context, log zerolog.Logger, cause, body string, dryRun bool) {
+	if !e.ums.Mail || dryRun {
+		return
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	queued, err := e.store.QueueAlert(actx, cause, body, e.now())
+	if err != nil {
+		log.Error().Err(err).Str("cause", cause).Msg("could not queue the admin alert mail")
+		return
+	}
+	if queued {
+		log.Info().Str("cause", cause).Msg("admin alert mail queued")
+	}
 }

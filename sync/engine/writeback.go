@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -66,6 +67,8 @@ func (e *Engine) write(ctx context.Context, log zerolog.Logger, w store.Director
 	case directory.IsPermanent(err) || w.Attempts+1 >= e.cfg.WriteAttempts:
 		status, result, reason = store.WriteFailed, WriteFailed, err.Error()
 		ev(log.Error()).Err(err).Int("attempts", w.Attempts+1).Msg("directory write failed for good")
+		e.alert(ctx, log, "writes", fmt.Sprintf("A write to AD failed for good: field %s of user %s: %v\n"+
+			"See umsync runs --writes failed (further failures within the hour are not mailed).", w.Field, w.Anchor, err), false)
 	default:
 		next := now.Add(backoff(w.Attempts, e.cfg.WriteRetryMax))
 		ev(log.Warn()).Err(err).Time("next_attempt", next).Msg("directory write failed; will retry")

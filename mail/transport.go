@@ -9,8 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
-	gomail "github.com/wneessen/go-mail"
 	"github.com/rs/zerolog"
+	gomail "github.com/wneessen/go-mail"
 )
 
 // Transport delivers one message; name is unique per mail (the file

@@ -16,8 +16,8 @@ func TestMails(t *testing.T) {
 	const vm = "ums1;vm=phone_login"
 	granted := func(u ums.User) *Action { return &Action{Kind: Update, After: u, License: "a seat is free"} }
 	p := &Plan{Actions: []*Action{
-		granted(user("new", "", ums.LicenseActive)),      // info + password; no PIN without voicemail
-		granted(user("newvm", vm, ums.LicenseActive)),    // info + password + PIN
+		granted(user("new", "", ums.LicenseActive)),                                                   // info + password; no PIN without voicemail
+		granted(user("newvm", vm, ums.LicenseActive)),                                                 // info + password + PIN
 		{Kind: Create, After: user("wait", vm, ums.LicensePending), License: "all 1 seats are taken"}, // no license: nothing
 		{Kind: Update, After: user("vmon", vm, ums.LicenseActive), // voicemail switched on: PIN
 			Changes: []ums.Change{{Field: ums.FieldSettings, Old: "ums1;svc=fax", New: vm}}},

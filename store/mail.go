@@ -254,3 +254,28 @@ func (s *Store) SecretHash(ctx context.Context, anchor string, kind ums.MailKind
 	}
 	return h, nil
 }
+
+// QueueUserMail queues a mail of kind to the user with anchor as an
+// admin's action (unlock, reset-password, reset-pin, send-infomail),
+// audited as actor in the same transaction. Each action is its own event:
+// the key carries its time.
+func (s *Store) QueueUserMail(ctx context.Context, anchor, actor, action string, kind ums.MailKind, now time.Time) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := queueUserMail(ctx, tx, anchor, actor, action, kind, now); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func queueUserMail(ctx context.Context, tx *sql.Tx, anchor, actor, action string, kind ums.MailKind, now time.Time) (bool, error) {
+	key := fmt.Sprintf("%s:%s:%s:%s", kind, anchor, action, formatTime(now))
+	ok, err := queueMail(ctx, tx, Mail{Key: key, Kind: kind, Anchor: anchor}, now)
+	if err != nil {
+		return false, err
+	}
+	return ok, audit(ctx, tx, now, actor, anchor, action, "mail", "", string(kind)+" mail queued")
+}

@@ -40,8 +40,9 @@ func (s *Store) RecordPINFailure(ctx context.Context, anchor, actor string, max 
 
 // UnlockVoicemail unlocks the user's voicemail box and resets the count of
 // wrong PINs, audited as actor; the settings change is queued for the
-// directory. (The new PIN's mail comes with the mail outbox.)
-func (s *Store) UnlockVoicemail(ctx context.Context, anchor, actor string, now time.Time) error {
+// directory and, with mailPIN, a mail with a new PIN is queued in the same
+// transaction.
+func (s *Store) UnlockVoicemail(ctx context.Context, anchor, actor string, mailPIN bool, now time.Time) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
@@ -52,6 +53,11 @@ func (s *Store) UnlockVoicemail(ctx context.Context, anchor, actor string, now t
 	}
 	if err := setVoicemailLock(ctx, tx, anchor, actor, "unlock", false, now); err != nil {
 		return err
+	}
+	if mailPIN {
+		if _, err := queueUserMail(ctx, tx, anchor, actor, "unlock", ums.MailPIN, now); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }

@@ -35,8 +35,11 @@ func TestVoicemailLockAndUnlock(t *testing.T) {
 	if len(ws) != 1 || ws[0].New != "ums1;vm=phone_login_remote;vmlock=1" || ws[0].Old != "ums1;vm=phone_login_remote" {
 		t.Fatalf("queued writes = %+v", ws)
 	}
-	if err := s.UnlockVoicemail(ctx, u.Anchor, "admin", now); err != nil {
+	if err := s.UnlockVoicemail(ctx, u.Anchor, "admin", true, now); err != nil {
 		t.Fatal(err)
+	}
+	if ms, _ := s.UserMails(ctx, u.Anchor); len(ms) != 1 || ms[0].Kind != ums.MailPIN || ms[0].State != MailQueued {
+		t.Fatalf("mails after the unlock: %+v", ms)
 	}
 	got, _ = s.User(ctx, u.Anchor)
 	ws, _ = s.Writes(ctx, WritePending, 10)

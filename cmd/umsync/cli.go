@@ -89,6 +89,7 @@ Exit codes: 0 ok, 1 failure, 2 usage error.`,
 		newRunsCmd(g),
 		newLicenseCmd(g),
 		newProblemsCmd(g),
+		newMailCmd(g),
 		newVersionCmd(g),
 	)
 	return root

@@ -16,7 +16,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/umsync/umsync/configs"
 	"github.com/umsync/umsync/directory"
+	"github.com/umsync/umsync/mail"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 	"github.com/umsync/umsync/sync/plan"
@@ -34,6 +36,7 @@ type Config struct {
 	Validation ValidationConfig `yaml:"validation"`
 	Profiles   []ProfileConfig  `yaml:"profiles"`
 	Voicemail  VoicemailConfig  `yaml:"voicemail"`
+	Mail       mail.Config      `yaml:"mail"`
 	Telemetry  TelemetryConfig  `yaml:"telemetry"`
 	Log        LogConfig        `yaml:"log"`
 }
@@ -81,6 +84,7 @@ func defaultConfig() Config {
 		Extensions: ExtensionsConfig{Quarantine: 30 * 24 * time.Hour},
 		Validation: ValidationConfig{ExtensionMinDigits: 2, ExtensionMaxDigits: 4},
 		Voicemail:  VoicemailConfig{MaxPINFailures: 3, PINLength: 6},
+		Mail:       mail.DefaultConfig(),
 		Telemetry:  TelemetryConfig{Listen: "127.0.0.1:9742", ReadyMaxAge: 15 * time.Minute},
 		Log:        LogConfig{Level: "info", Format: "json"},
 	}
@@ -217,7 +221,8 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // resolvePaths makes relative file paths relative to the config's folder.
 func (c *Config) resolvePaths(dir string) {
-	for _, p := range []*string{&c.Directory.CAFile, &c.Directory.BindPasswordFile, &c.Store.Path} {
+	for _, p := range []*string{&c.Directory.CAFile, &c.Directory.BindPasswordFile, &c.Store.Path,
+		&c.Mail.SMTP.PasswordFile, &c.Mail.SMTP.CAFile, &c.Mail.File.Dir, &c.Mail.Templates} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -230,6 +235,12 @@ func (c *Config) Validate() []error {
 	errs = append(errs, c.Directory.Validate("directory")...)
 	errs = append(errs, c.Store.Validate("store")...)
 	errs = append(errs, c.Sync.Validate("sync")...)
+	errs = append(errs, c.Mail.Validate("mail")...)
+	if c.Mail.Enabled() {
+		if _, err := c.mailTemplates(); err != nil {
+			errs = append(errs, fmt.Errorf("mail.templates: %w", err))
+		}
+	}
 	for _, f := range sortedKeys(c.Sync.Fields) {
 		if r := c.Sync.Fields[f]; r.Direction != "from_directory" && r.Direction != "" &&
 			len(c.Directory.Attributes.Of(ums.Field(f))) == 0 {
@@ -277,4 +288,10 @@ func (c *Config) Validate() []error {
 		errs = append(errs, fmt.Errorf("log.format: must be json or console, got %q", c.Log.Format))
 	}
 	return errs
+}
+
+// mailTemplates loads the built-in mail templates and the overrides in
+// mail.templates; every template is tried on sample data.
+func (c *Config) mailTemplates() (*mail.Templates, error) {
+	return mail.LoadTemplates(configs.MailTemplates, c.Mail.Templates)
 }

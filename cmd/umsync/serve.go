@@ -15,7 +15,10 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/umsync/umsync/mail"
+	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
+	"github.com/umsync/umsync/ums"
 )
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -23,9 +26,10 @@ func newServeCmd(g *globals) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the daemon: scheduled sync cycles, /metrics, /healthz, /readyz",
 		Long: `Run the daemon. It runs one sync cycle at start, then on sync.schedule, and
-serves /metrics, /healthz and /readyz on telemetry.listen. SIGTERM or SIGINT
-stops it: no new cycle starts, the running one is cancelled (nothing of it is
-applied) and the store is closed last.`,
+serves /metrics, /healthz and /readyz on telemetry.listen. With mail.transport
+set, it sends the queued mails (every 2 s; failures are retried with backoff).
+SIGTERM or SIGINT stops it: no new cycle starts, the running one is cancelled
+(nothing of it is applied) and the store is closed last.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(g.configPath)
@@ -59,6 +63,8 @@ type daemon struct {
 	srv   *http.Server
 	ln    net.Listener
 	srvWG chan struct{}
+	// stopMail ends the mail worker and waits for it (nil without mail).
+	stopMail func()
 }
 
 // startDaemon wires everything with a fresh registry, starts the listener
@@ -92,6 +98,13 @@ func startDaemon(ctx context.Context, cfg *Config, log zerolog.Logger) (*daemon,
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}
 	d := &daemon{cfg: cfg, log: log, parts: p, sched: sched, ln: ln, srvWG: make(chan struct{})}
+	if cfg.Mail.Enabled() {
+		if d.stopMail, err = startMailWorker(cfg, p.store, log, reg); err != nil {
+			ln.Close()
+			p.close()
+			return nil, err
+		}
+	}
 	d.srv = &http.Server{Handler: d.routes(reg), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(d.srvWG)
@@ -111,6 +124,9 @@ func (d *daemon) Addr() string { return d.ln.Addr().String() }
 // HTTP, close the directory and, last, the store.
 func (d *daemon) shutdown() error {
 	errSched := d.sched.Stop()
+	if d.stopMail != nil {
+		d.stopMail()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	errHTTP := d.srv.Shutdown(ctx)
@@ -175,4 +191,26 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(v)
+}
+
+// startMailWorker starts the outbox worker; the returned func stops it and
+// waits until a send in progress has been recorded.
+func startMailWorker(cfg *Config, st *store.Store, log zerolog.Logger, reg prometheus.Registerer) (func(), error) {
+	tmpl, err := cfg.mailTemplates()
+	if err != nil {
+		return nil, err
+	}
+	tr, err := mail.NewTransport(cfg.Mail, log)
+	if err != nil {
+		return nil, err
+	}
+	w := mail.NewWorker(cfg.Mail, ums.PINPolicy{Length: cfg.Voicemail.PINLength}, st, tr, tmpl, log, reg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Run(ctx)
+	}()
+	log.Info().Str("transport", cfg.Mail.Transport).Msg("mail worker started")
+	return func() { cancel(); <-done }, nil
 }

@@ -114,6 +114,7 @@ func openExistingStore(ctx context.Context, g *globals, cfg *Config) (*store.Sto
 func newUsersCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "List, show and edit the users in the store"}
 	cmd.AddCommand(newUsersListCmd(g), newUsersShowCmd(g), newUsersSetCmd(g), newUsersResetSettingsCmd(g))
+	cmd.AddCommand(newUserActionCmds(g)...)
 	return cmd
 }
 
@@ -206,6 +207,14 @@ func newUsersShowCmd(g *globals) *cobra.Command {
 			}
 			for _, p := range ps {
 				fmt.Fprintf(tw, "problem:\t%s: %s\n", p.Field, p.Text)
+			}
+			ms, err := st.UserMails(cmd.Context(), u.Anchor)
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				fmt.Fprintf(tw, "mail:\t%s %s since %s (attempts %d) %s\n", m.Kind, m.State,
+					m.QueuedAt.UTC().Format(time.RFC3339), m.Attempts, m.LastError)
 			}
 			return tw.Flush()
 		},

@@ -39,7 +39,8 @@ func wire(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.R
 func (c *Config) umsRules() engine.UMSRules {
 	r := engine.UMSRules{LicenseSeats: c.License.Seats, ExtensionQuarantine: c.Extensions.Quarantine,
 		Limits:          ums.Limits{ExtensionMin: c.Validation.ExtensionMinDigits, ExtensionMax: c.Validation.ExtensionMaxDigits},
-		VoicemailDigits: c.Voicemail.DigitLength}
+		VoicemailDigits: c.Voicemail.DigitLength,
+		Mail:            c.Mail.Enabled(), PasswordOnActivation: c.Mail.PasswordOnActivation}
 	for _, s := range c.Extensions.Ranges {
 		pr, _ := plan.ParseRange(s) // validated with the config
 		r.ExtensionRanges = append(r.ExtensionRanges, pr)

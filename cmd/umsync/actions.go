@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/umsync/umsync/store"
+	"github.com/umsync/umsync/sync/engine"
+	"github.com/umsync/umsync/ums"
+)
+
+// userAction is one of the admin actions that mail the user: each is
+// audited and queues its mail (the running serve sends it).
+type userAction struct {
+	use, short, long string
+	kind             ums.MailKind
+	// check refuses the action for this user (nil: allowed).
+	check func(u *ums.User) error
+}
+
+var userActions = []userAction{
+	{use: "reset-password", kind: ums.MailPassword, short: "Mail the user a new UMS web login password",
+		long: `Queue a password mail: the password is made when the mail is sent and replaces
+the old one then; only its hash is stored (ixi-UMS: "the password is re-created
+with each mail").`},
+	{use: "reset-pin", kind: ums.MailPIN, short: "Mail the user a new voicemail PIN",
+		long:  `Queue a PIN mail: the PIN is made when the mail is sent; only its hash is stored.`,
+		check: needsVoicemail},
+	{use: "send-infomail", kind: ums.MailInfo, short: "Mail the user the info mail again",
+		long: `Queue the info mail (how to send and receive fax and SMS, the user's numbers,
+voicemail access, the portal) again.`},
+}
+
+func needsVoicemail(u *ums.User) error {
+	if s, err := ums.ParseSettings(u.Settings); err != nil || s.Voicemail == ums.VoicemailDisabled {
+		return fmt.Errorf("user '%s' has no voicemail (settings %q): no PIN to send", u.SAMAccountName, u.Settings)
+	}
+	return nil
+}
+
+func newUserActionCmds(g *globals) []*cobra.Command {
+	var out []*cobra.Command
+	for _, a := range userActions {
+		out = append(out, &cobra.Command{
+			Use: a.use + " ID", Short: a.short, Long: a.long + "\nID = sAMAccountName or anchor. Audited with your OS user.",
+			Args: exactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				_, st, u, err := actionTarget(cmd, g, args[0], true)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				if a.check != nil {
+					if err := a.check(&u); err != nil {
+						return err
+					}
+				}
+				if err := st.QueueUserMail(cmd.Context(), u.Anchor, actor(), a.use, a.kind, time.Now()); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(g.stdout, "%s: %s mail queued for %s (%s)\n", u.SAMAccountName, a.kind, u.Mail, whenSent)
+				return err
+			},
+		})
+	}
+	out = append(out, &cobra.Command{
+		Use:   "unlock ID",
+		Short: "Unlock a voicemail box locked after wrong PINs, and mail a new PIN",
+		Long: `Unlock the user's voicemail box (ixi-UMS: "blocked by entering the wrong PIN
+several times"): the lock is cleared in umsync and AD (queued), the count of
+wrong PINs starts again, and a mail with a new PIN is queued. ID =
+sAMAccountName or anchor. Audited with your OS user.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, st, u, err := actionTarget(cmd, g, args[0], false)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := needsVoicemail(&u); err != nil {
+				return err
+			}
+			mailPIN := cfg.Mail.Enabled() && u.Mail != ""
+			if err := st.UnlockVoicemail(cmd.Context(), u.Anchor, actor(), mailPIN, time.Now()); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "%s: voicemail unlocked (queued for AD)\n", u.SAMAccountName)
+			switch {
+			case mailPIN:
+				fmt.Fprintf(g.stdout, "%s: pin mail queued for %s (%s)\n", u.SAMAccountName, u.Mail, whenSent)
+			case !cfg.Mail.Enabled():
+				fmt.Fprintln(g.stdout, "no PIN mail: mail.transport is not set")
+			default:
+				fmt.Fprintf(g.stdout, "no PIN mail: user '%s' has no mail address\n", u.SAMAccountName)
+			}
+			return nil
+		},
+	})
+	return out
+}
+
+// actionTarget loads the config and the user an action is for; needMail
+// refuses when no mail can be sent to the user.
+func actionTarget(cmd *cobra.Command, g *globals, id string, needMail bool) (*Config, *store.Store, ums.User, error) {
+	cfg, err := loadConfig(g.configPath)
+	if err != nil {
+		return nil, nil, ums.User{}, err
+	}
+	if cfg.Sync.Mode == engine.ModeStaging {
+		return nil, nil, ums.User{}, errors.New("this umsync runs in staging mode (sync.mode): act on the active server")
+	}
+	if needMail && !cfg.Mail.Enabled() {
+		return nil, nil, ums.User{}, errors.New("mail.transport is not set: umsync sends no mails (see the mail: section)")
+	}
+	st, err := openExistingStore(cmd.Context(), g, cfg)
+	if err != nil {
+		return nil, nil, ums.User{}, err
+	}
+	u, err := st.User(cmd.Context(), id)
+	if err == nil && needMail && u.Mail == "" {
+		err = fmt.Errorf("user '%s' has no mail address in AD: set one there first", u.SAMAccountName)
+	}
+	if err == nil && u.State != ums.StateActive {
+		err = fmt.Errorf("user '%s' is deactivated (%s)", u.SAMAccountName, u.DeactivationReason)
+	}
+	if err != nil {
+		st.Close()
+		return nil, nil, ums.User{}, err
+	}
+	return cfg, st, u, nil
+}
+
+// whenSent says who sends a queued mail.
+const whenSent = "a running umsync serve sends it within seconds; see umsync mail queue"

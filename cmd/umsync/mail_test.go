@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/umsync/umsync/internal/adlab"
+	"github.com/umsync/umsync/internal/logtest"
+	"github.com/umsync/umsync/internal/smtptest"
+	umsmail "github.com/umsync/umsync/mail"
+	"github.com/umsync/umsync/store"
+	"github.com/umsync/umsync/ums"
+)
+
+// received sorts what the SMTP peer got by recipient and subject.
+func received(t *testing.T, peer *smtptest.Server) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	dec := new(mime.WordDecoder)
+	for _, m := range peer.Messages() {
+		msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject, _ := dec.DecodeHeader(msg.Header.Get("Subject"))
+		out[m.To[0]] = append(out[m.To[0]], subject)
+	}
+	return out
+}
+
+// textOf returns the text part of the last mail to rcpt.
+func textOf(t *testing.T, peer *smtptest.Server, rcpt string) string {
+	t.Helper()
+	var last []byte
+	for _, m := range peer.Messages() {
+		if m.To[0] == rcpt {
+			last = m.Data
+		}
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(last))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	part, err := multipart.NewReader(msg.Body, params["boundary"]).NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(part)
+	return string(b)
+}
+
+var mailedSecret = regexp.MustCompile(`(?m)^    (\S+)\s*$`)
+
+// TestMailEndToEnd: serve sends what cycles and admins queue. Users
+// activated by the first sync get one info and one password mail; a new AD
+// user in scope gets exactly one info mail however many cycles run; unlock,
+// reset-password and send-infomail mail the user, and the mailed secrets
+// verify against the stored hashes.
+func TestMailEndToEnd(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	peer := smtptest.Start(t)
+	for i := range 2 {
+		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("ml%d", i), Given: "Jürgen", Surname: fmt.Sprintf("Müller%d", i),
+			Attrs: map[string][]string{"mail": {fmt.Sprintf("ml%d@example.test", i)}, "ipPhone": {fmt.Sprint(4100 + i)}}})
+	}
+	path := testConfig(t, lab, ou, cfgOpts{extra: fmt.Sprintf(`mail:
+  transport: smtp
+  from: "UMS <ums@example.test>"
+  admin_to: ["admin@example.test"]
+  smtp: {host: 127.0.0.1, port: %d, tls: none}
+  portal_url: https://ums.example.test/
+`, peer.Port)})
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs logtest.Buffer
+	d, err := startDaemon(context.Background(), cfg, zerolog.New(io.MultiWriter(&logs, zerolog.NewTestWriter(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.shutdown()
+	waitFor(t, "info and password mails of the first sync", func() bool { return len(peer.Messages()) == 4 })
+	got := received(t, peer)
+	for _, rcpt := range []string{"ml0@example.test", "ml1@example.test"} {
+		if strings.Join(got[rcpt], "|") != "Your fax, SMS and voicemail access|Your new UMS password" &&
+			strings.Join(got[rcpt], "|") != "Your new UMS password|Your fax, SMS and voicemail access" {
+			t.Errorf("%s got %q", rcpt, got[rcpt])
+		}
+	}
+
+	// A new user in scope: one info mail, however many cycles run.
+	lab.AddUser(t, ou, adlab.User{Sam: "mlnew", Given: "Änne", Surname: "Neu", Attrs: map[string][]string{"mail": {"mlnew@example.test"}}})
+	for range 3 {
+		if _, stderr, code := umsync(t, "sync", "--config", path); code != exitOK {
+			t.Fatalf("sync: %s", stderr)
+		}
+	}
+	waitFor(t, "the new user's mails", func() bool { return len(received(t, peer)["mlnew@example.test"]) == 2 })
+	umsync(t, "sync", "--full", "--config", path)
+	// The peer has a mail a moment before the worker marks it sent.
+	waitFor(t, "an empty queue", func() bool {
+		out, _, _ := umsync(t, "mail", "queue", "--config", path)
+		return strings.Contains(out, "(0 mails not sent)")
+	})
+	if n := strings.Count(strings.Join(received(t, peer)["mlnew@example.test"], "|"), "Your fax, SMS and voicemail access"); n != 1 {
+		t.Errorf("the new user got %d info mails, want 1", n)
+	}
+
+	// Admin actions, while serve runs.
+	umsync(t, "users", "set", "--config", path, "ml0", "settings=ums1;vm=phone_login;vmlock=1")
+	before := len(peer.Messages())
+	out, stderr, code := umsync(t, "users", "unlock", "ml0", "--config", path)
+	if code != exitOK || !strings.Contains(out, "ml0: voicemail unlocked") || !strings.Contains(out, "pin mail queued for ml0@example.test") {
+		t.Fatalf("unlock: exit %d\n%s%s", code, out, stderr)
+	}
+	waitFor(t, "the PIN mail", func() bool { return len(peer.Messages()) == before+1 })
+	pin := mailedSecret.FindStringSubmatch(textOf(t, peer, "ml0@example.test"))
+	if out, stderr, code := umsync(t, "users", "reset-password", "ml1", "--config", path); code != exitOK {
+		t.Fatalf("reset-password: exit %d\n%s%s", code, out, stderr)
+	}
+	waitFor(t, "the password mail", func() bool { return len(peer.Messages()) == before+2 })
+	pw := mailedSecret.FindStringSubmatch(textOf(t, peer, "ml1@example.test"))
+	if pin == nil || pw == nil {
+		t.Fatalf("no secret in the mails: pin %v password %v", pin, pw)
+	}
+	st, err := store.Open(context.Background(), cfg.Store, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	u0, _ := st.User(context.Background(), "ml0")
+	u1, _ := st.User(context.Background(), "ml1")
+	if h, _ := st.SecretHash(context.Background(), u0.Anchor, ums.MailPIN); !umsmail.Verify(h, pin[1]) || len(pin[1]) != 6 {
+		t.Errorf("the mailed PIN %q does not verify against the stored hash", pin[1])
+	}
+	if h, _ := st.SecretHash(context.Background(), u1.Anchor, ums.MailPassword); !umsmail.Verify(h, pw[1]) {
+		t.Errorf("the mailed password does not verify against the stored hash")
+	}
+	if u0.Settings != "ums1;vm=phone_login" {
+		t.Errorf("ml0 settings after unlock: %q", u0.Settings)
+	}
+	for _, secret := range []string{pin[1], pw[1]} {
+		if strings.Contains(logs.String(), secret) {
+			t.Error("a mailed secret is in the logs")
+		}
+	}
+
+	for _, tt := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"users", "reset-pin", "ml1"}, "user 'ml1' has no voicemail"},
+		{[]string{"users", "send-infomail", "nobody"}, `user "nobody": not found`},
+		{[]string{"mail", "retry", "999"}, "mail 999 is not a failed mail"},
+	} {
+		if _, stderr, code := umsync(t, append(tt.args, "--config", path)...); code != exitFailure || !strings.Contains(stderr, tt.err) {
+			t.Errorf("%v: exit %d %q, want %q", tt.args, code, stderr, tt.err)
+		}
+	}
+	if out, stderr, code := umsync(t, "users", "send-infomail", "ml1", "--config", path); code != exitOK {
+		t.Fatalf("send-infomail: %d %s %s", code, out, stderr)
+	}
+	waitFor(t, "the info mail sent again", func() bool { return len(peer.Messages()) == before+3 })
+
+	// Rejected three times (5xx): failed, listed, and sent after a retry.
+	peer.Answer(550, 550, 550)
+	umsync(t, "users", "send-infomail", "ml0", "--config", path)
+	var queue []map[string]any
+	waitFor(t, "the rejected mail to fail", func() bool {
+		out, _, _ := umsync(t, "mail", "queue", "--config", path, "--output", "json")
+		json.Unmarshal([]byte(out), &queue)
+		return len(queue) == 1 && queue[0]["state"] == "failed"
+	})
+	if queue[0]["user"] != "ml0" || queue[0]["kind"] != "info" || queue[0]["attempts"] != float64(3) ||
+		!strings.Contains(fmt.Sprint(queue[0]["last_error"]), "550") {
+		t.Errorf("failed mail listed as %v", queue[0])
+	}
+	if out, _, code := umsync(t, "mail", "retry", "--all", "--config", path); code != exitOK || out != "1 mail(s) queued again\n" {
+		t.Errorf("mail retry --all: %d %q", code, out)
+	}
+	waitFor(t, "the retried mail", func() bool { return len(peer.Messages()) == before+4 })
+}

@@ -150,6 +150,9 @@ func (c *Client) do(ctx context.Context, op func(conn *ldap.Conn, delivered *boo
 	for attempt := 0; ; attempt++ {
 		conn, err := c.connLocked(ctx)
 		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil { // a cancel that hit the dial or bind
+				return fmt.Errorf("directory: %w (%v)", ctxErr, err)
+			}
 			return err
 		}
 		stop := context.AfterFunc(ctx, func() { conn.Close() })

@@ -134,6 +134,10 @@ func TestMailEndToEnd(t *testing.T) {
 	}
 	waitFor(t, "the password mail", func() bool { return len(peer.Messages()) == before+2 })
 	pw := mailedSecret.FindStringSubmatch(textOf(t, peer, "ml1@example.test"))
+	waitFor(t, "both marked sent (the hashes stored)", func() bool {
+		out, _, _ := umsync(t, "mail", "queue", "--config", path)
+		return strings.Contains(out, "(0 mails not sent)")
+	})
 	if pin == nil || pw == nil {
 		t.Fatalf("no secret in the mails: pin %v password %v", pin, pw)
 	}

@@ -214,6 +214,7 @@ func TestSafetyStopAndOverride(t *testing.T) {
 	r := newRig(t)
 	dns := r.seed(t)
 	r.sync.MaxDeactivations, r.sync.MaxDeactivationPercent = 1, 0
+	r.ums.Mail = true
 	e := r.engine(t, nil)
 	r.cycle(t, e)
 	wm, _, _ := r.store.Watermark(context.Background())
@@ -241,6 +242,18 @@ func TestSafetyStopAndOverride(t *testing.T) {
 	}
 	if v := metric(t, r.reg, "umsync_sync_safety_stops_total"); v != 2 {
 		t.Errorf("safety_stops_total = %v", v)
+	}
+	// Two stops, one admin alert (at most one per cause per hour).
+	ms, _ := r.store.Mails(context.Background(), "")
+	var alerts []store.Mail
+	for _, m := range ms {
+		if m.Kind == ums.MailAlert {
+			alerts = append(alerts, m)
+		}
+	}
+	if len(alerts) != 1 || alerts[0].Cause != "safety" || !strings.Contains(alerts[0].Body, "deactivate 2 of 4 active users") ||
+		!strings.Contains(alerts[0].Body, "umsync sync --allow-mass-deactivation") {
+		t.Errorf("alerts after two safety stops: %+v", alerts)
 	}
 	if v := metric(t, r.reg, "umsync_sync_runs_total", "mode", "delta", "result", "stopped_safety"); v != 2 {
 		t.Errorf("runs_total{delta,stopped_safety} = %v", v)

@@ -32,8 +32,21 @@ func TestLicenseCap(t *testing.T) {
 	r := newRig(t)
 	dns := r.lab.AddUsers(t, r.ou, "lic", 15)
 	r.ums.LicenseSeats = 10
+	r.ums.Mail = true
 	e := r.engine(t, nil)
 	r.cycle(t, e)
+	// The 10 users with a seat get their info mail; the admins one alert.
+	ms, _ := r.store.Mails(context.Background(), "")
+	kinds := map[ums.MailKind]int{}
+	for _, m := range ms {
+		kinds[m.Kind]++
+		if m.Kind == ums.MailAlert && (m.Cause != "license" || !strings.Contains(m.Body, "all 10 seats (license.seats) are used and 5 users wait")) {
+			t.Errorf("alert %q: %s", m.Cause, m.Body)
+		}
+	}
+	if kinds[ums.MailInfo] != 10 || kinds[ums.MailAlert] != 1 || kinds[ums.MailPassword] != 0 || len(ms) != 11 {
+		t.Errorf("mails queued by the first cycle: %v", kinds)
+	}
 	active, pending := r.licensed(t)
 	want := []string{"lic0", "lic1", "lic10", "lic11", "lic12", "lic13", "lic14", "lic2", "lic3", "lic4"}
 	if !slices.Equal(active, want) || len(pending) != 5 {

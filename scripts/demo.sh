@@ -30,6 +30,13 @@ store:
   path: umsync.db
 sync:
   schedule: "@every 30s"
+mail:
+  transport: file            # one .eml per mail in .demo/mail (no SMTP server needed)
+  from: "UMS Demo <ums@example.test>"
+  admin_to: ["admin@example.test"]
+  file:
+    dir: mail
+  portal_url: https://ums.example.test/
 telemetry:
   listen: 127.0.0.1:9742
 log:
@@ -44,6 +51,8 @@ While it runs, in another terminal:
   curl -s 127.0.0.1:9742/readyz
   bin/umsync users list --config .demo/umsync.yaml --search müller
   bin/umsync users show demo7 --config .demo/umsync.yaml
+  ls .demo/mail | head        # the info and password mails, one .eml each
+  bin/umsync users reset-password demo7 --config .demo/umsync.yaml
 Ctrl-C stops it.
 
 MSG

@@ -394,3 +394,32 @@ func (s *Store) ResolveConflict(ctx context.Context, id int64, take, actor strin
 	}
 	return c, tx.Commit()
 }
+
+// AuditEntry is one audited change.
+type AuditEntry struct {
+	At            time.Time
+	Actor, Action string
+	Field         string
+	Old, New      string
+}
+
+// Audit returns the last limit audited changes of one user, newest first.
+func (s *Store) Audit(ctx context.Context, anchor string, limit int) ([]AuditEntry, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT at, actor, action, field, old, new FROM audit
+		WHERE anchor = ? ORDER BY id DESC LIMIT ?`, anchor, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at string
+		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Field, &e.Old, &e.New); err != nil {
+			return nil, fmt.Errorf("store: audit: %w", err)
+		}
+		e.At, _ = parseTime(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -74,11 +74,18 @@ func (s *Store) AllUsers(ctx context.Context) ([]ums.User, error) {
 type UserFilter struct {
 	// Search matches, case-insensitively, a substring of the
 	// sAMAccountName, names, mail, extension or any number.
-	Search string
-	State  ums.State
+	Search  string
+	State   ums.State
+	Profile string           // the settings' profile; "-" for users in none
+	License ums.LicenseState // active | pending | none
+	// Anchors, when not nil, keeps only these users (e.g. a group's members).
+	Anchors map[string]bool
+	// Offset and Limit page the result (Limit 0: all).
+	Offset, Limit int
 }
 
-// ListUsers returns the users matching f, ordered by sAMAccountName.
+// ListUsers returns the users matching f, ordered by sAMAccountName, then
+// anchor (stable across calls, for paging).
 func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]ums.User, error) {
 	q := `SELECT ` + userColumns + ` FROM users WHERE 1=1`
 	var args []any
@@ -96,24 +103,63 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]ums.User, error)
 		q += ` AND state = ?`
 		args = append(args, string(f.State))
 	}
+	if f.Profile != "" {
+		p := f.Profile
+		if p == "-" {
+			p = ""
+		}
+		q += ` AND profile = ?`
+		args = append(args, p)
+	}
+	if f.License != "" {
+		q += ` AND license = ?`
+		args = append(args, string(f.License))
+	}
 	q += ` ORDER BY sam_account_name, anchor`
-	return s.queryUsers(ctx, q, args...)
+	if f.Anchors == nil {
+		if f.Limit > 0 || f.Offset > 0 {
+			limit := f.Limit
+			if limit <= 0 {
+				limit = -1 // SQLite: no limit
+			}
+			q += ` LIMIT ? OFFSET ?`
+			args = append(args, limit, f.Offset)
+		}
+		return s.queryUsers(ctx, q, args...)
+	}
+	all, err := s.queryUsers(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	kept := all[:0]
+	for _, u := range all {
+		if f.Anchors[u.Anchor] {
+			kept = append(kept, u)
+		}
+	}
+	kept = kept[min(f.Offset, len(kept)):]
+	if f.Limit > 0 {
+		kept = kept[:min(f.Limit, len(kept))]
+	}
+	return kept, nil
 }
 
-// escapeLike escapes LIKE's wildcards so a search term matches literally.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// User finds one user by anchor or sAMAccountName (case-insensitive).
+// User finds one user by anchor, sAMAccountName (case-insensitive) or
+// extension; a name or anchor wins over an extension, an active user over
+// a deactivated one. The error for no match reads "user 'ID' not found".
 func (s *Store) User(ctx context.Context, id string) (ums.User, error) {
 	users, err := s.queryUsers(ctx, `SELECT `+userColumns+` FROM users
-		WHERE anchor = lower(?) OR lower(sam_account_name) = lower(?) ORDER BY state, anchor`, id, id)
+		WHERE anchor = lower(?1) OR lower(sam_account_name) = lower(?1) OR (extension = ?1 AND extension != '')
+		ORDER BY (anchor = lower(?1) OR lower(sam_account_name) = lower(?1)) DESC, state, anchor LIMIT 1`, id)
 	if err != nil {
 		return ums.User{}, err
 	}
 	if len(users) == 0 {
-		return ums.User{}, fmt.Errorf("user %q: %w", id, ErrNotFound)
+		return ums.User{}, fmt.Errorf("user '%s' %w", id, ErrNotFound)
 	}
 	return users[0], nil
 }

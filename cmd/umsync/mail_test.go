@@ -168,7 +168,7 @@ func TestMailEndToEnd(t *testing.T) {
 		err  string
 	}{
 		{[]string{"users", "reset-pin", "ml1"}, "user 'ml1' has no voicemail"},
-		{[]string{"users", "send-infomail", "nobody"}, `user "nobody": not found`},
+		{[]string{"users", "send-infomail", "nobody"}, `user 'nobody' not found`},
 		{[]string{"mail", "retry", "999"}, "mail 999 is not a failed mail"},
 	} {
 		if _, stderr, code := umsync(t, append(tt.args, "--config", path)...); code != exitFailure || !strings.Contains(stderr, tt.err) {

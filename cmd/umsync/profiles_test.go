@@ -90,7 +90,7 @@ func TestSettingsOverridesAndResetCLI(t *testing.T) {
 		t.Errorf("users show after reset:\n%s", out)
 	}
 	if _, stderr, code := umsync(t, "users", "reset-settings", "nobody", "--config", cfg); code != exitFailure ||
-		!strings.Contains(stderr, `user "nobody": not found`) {
+		!strings.Contains(stderr, `user 'nobody' not found`) {
 		t.Errorf("reset-settings nobody: exit %d %q", code, stderr)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -115,111 +114,6 @@ func newUsersCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "List, show and edit the users in the store"}
 	cmd.AddCommand(newUsersListCmd(g), newUsersShowCmd(g), newUsersSetCmd(g), newUsersResetSettingsCmd(g))
 	cmd.AddCommand(newUserActionCmds(g)...)
-	return cmd
-}
-
-func newUsersListCmd(g *globals) *cobra.Command {
-	var output, search, state string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List users (search over names, mail, extension and numbers)",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			if state != "" && !ums.State(state).Valid() {
-				return usageError{fmt.Errorf("--state must be active or deactivated, got %q", state)}
-			}
-			st, err := openStoreForReading(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			users, err := st.ListUsers(cmd.Context(), store.UserFilter{Search: search, State: ums.State(state)})
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				out := make([]userJSON, 0, len(users))
-				for _, u := range users {
-					out = append(out, toJSON(u))
-				}
-				return writeIndented(g.stdout, out)
-			}
-			return writeUserTable(g.stdout, users)
-		},
-	}
-	cmd.Flags().StringVar(&search, "search", "", "text to find in names, mail, extension or numbers")
-	cmd.Flags().StringVar(&state, "state", "", "only users in this state: active or deactivated")
-	outputFlag(cmd, &output)
-	return cmd
-}
-
-func writeUserTable(w io.Writer, users []ums.User) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SAM ACCOUNT\tDISPLAY NAME\tEXTENSION\tMAIL\tSTATE")
-	for _, u := range users {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.SAMAccountName, u.DisplayName, dash(u.Extension), dash(u.Mail), u.State)
-	}
-	fmt.Fprintf(tw, "(%d users)\n", len(users))
-	return tw.Flush()
-}
-
-func newUsersShowCmd(g *globals) *cobra.Command {
-	var output string
-	cmd := &cobra.Command{
-		Use:   "show ID",
-		Short: "Show one user (ID = sAMAccountName or anchor)",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openForOutput(cmd, g, output)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			u, err := st.User(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			j := toJSON(u)
-			if output == "json" {
-				return writeIndented(g.stdout, j)
-			}
-			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			for _, row := range [][2]string{
-				{"anchor", j.Anchor}, {"sam_account_name", j.SAMAccountName}, {"dn", j.DN},
-				{"given_name", j.GivenName}, {"surname", j.Surname}, {"display_name", j.DisplayName},
-				{"mail", j.Mail}, {"department", j.Department}, {"extension", j.Extension},
-				{"phone", j.Phone}, {"mobile", j.Mobile}, {"fax_numbers", strings.Join(j.FaxNumbers, ", ")},
-				{"alias_numbers", strings.Join(j.AliasNumbers, ", ")},
-				{"settings", j.Settings}, {"profile", j.Profile}, {"overrides", overridesText(j.Overrides)},
-				{"license_type", j.LicenseType}, {"voicemail", j.Voicemail}, {"license", j.License},
-				{"enabled", fmt.Sprint(j.Enabled)}, {"state", j.State},
-				{"deactivation_reason", j.DeactivationReason}, {"first_seen", j.FirstSeen},
-				{"updated_at", j.UpdatedAt}, {"deactivated_at", j.DeactivatedAt},
-			} {
-				fmt.Fprintf(tw, "%s:\t%s\n", row[0], dash(row[1]))
-			}
-			ps, err := st.Problems(cmd.Context(), u.Anchor)
-			if err != nil {
-				return err
-			}
-			for _, p := range ps {
-				fmt.Fprintf(tw, "problem:\t%s: %s\n", p.Field, p.Text)
-			}
-			ms, err := st.UserMails(cmd.Context(), u.Anchor)
-			if err != nil {
-				return err
-			}
-			for _, m := range ms {
-				fmt.Fprintf(tw, "mail:\t%s %s since %s (attempts %d) %s\n", m.Kind, m.State,
-					m.QueuedAt.UTC().Format(time.RFC3339), m.Attempts, m.LastError)
-			}
-			return tw.Flush()
-		},
-	}
-	outputFlag(cmd, &output)
 	return cmd
 }
 

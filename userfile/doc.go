@@ -1,0 +1,9 @@
+// Package userfile is the users export file (ixi-UMS' "Users
+// export/import", to move to a new server): every user with its UMS data
+// and no secret, as JSON (an array of objects) or CSV (a header row, then
+// one row per user; lists joined with ";").
+//
+// Read validates every record before anything is imported and reports
+// every problem with its line and field; Write then Read gives the same
+// users back, so export → import → export is identical.
+package userfile

@@ -1,0 +1,96 @@
+package userfile
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/umsync/umsync/ums"
+)
+
+func sample() []ums.User {
+	t0 := time.Date(2026, 11, 24, 8, 0, 0, 123e6, time.UTC)
+	return []ums.User{
+		{Anchor: "0a0a0a0a-0000-4000-8000-000000000001", SAMAccountName: "amueller", DN: "CN=Änne Müller,OU=Staff,DC=example,DC=test",
+			GivenName: "Änne", Surname: "Müller", DisplayName: "Änne \"Ann\" Müller, Vertrieb", Mail: "amueller@example.test",
+			Department: "Vertrieb; Süd", Extension: "2001", Phone: "+49891234", Mobile: "+491715550001",
+			FaxNumbers: []string{"+49895550001", "+49895550002"}, AliasNumbers: []string{"+49895550003"},
+			Settings: "ums1;vm=phone_login;svc=fax,sms,voice;rings=8;prof=sales", Overrides: `{"rings":"8"}`,
+			Enabled: true, State: ums.StateActive, License: ums.LicenseActive, LicenseSince: t0, FirstSeen: t0, UpdatedAt: t0},
+		{Anchor: "0b0b0b0b-0000-4000-8000-000000000002", SAMAccountName: "bgross", DN: "CN=bgross,OU=Staff,DC=example,DC=test",
+			State: ums.StateDeactivated, DeactivationReason: "disabled in directory", License: ums.LicenseNone,
+			FirstSeen: t0, UpdatedAt: t0, DeactivatedAt: t0.Add(time.Hour), Phantom: true},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, format := range []string{JSON, CSV} {
+		var first bytes.Buffer
+		if err := Write(&first, format, sample()); err != nil {
+			t.Fatal(err)
+		}
+		users, err := Read(bytes.NewReader(first.Bytes()), format, ums.NumberPlan{CountryCode: "49"})
+		if err != nil {
+			t.Fatalf("%s: Read: %v\n%s", format, err, first.String())
+		}
+		var second bytes.Buffer
+		Write(&second, format, users)
+		if first.String() != second.String() {
+			t.Errorf("%s: export → import → export differs:\n%s\n---\n%s", format, first.String(), second.String())
+		}
+		for i, u := range users {
+			want := sample()[i]
+			if d := want.Diff(&u); len(d) != 0 || !u.FirstSeen.Equal(want.FirstSeen) || u.Overrides != want.Overrides ||
+				u.Phantom != want.Phantom || u.State != want.State || !u.DeactivatedAt.Equal(want.DeactivatedAt) {
+				t.Errorf("%s: user %d differs: %v %+v", format, i, d, u)
+			}
+		}
+	}
+}
+
+// TestReadNamesLineAndField: every bad value is listed with its line and
+// field, and no user comes back.
+func TestReadNamesLineAndField(t *testing.T) {
+	var good bytes.Buffer
+	Write(&good, CSV, sample())
+	lines := strings.Split(good.String(), "\n")
+	bad := strings.Replace(lines[2], "bgross", "", 1)                     // line 3: no sam_account_name
+	bad = strings.Replace(bad, "deactivated,", "gone,", 1)                // and an unknown state
+	row2 := strings.Replace(lines[1], "+491715550001", "call me", 1)      // line 2: mobile
+	row2 = strings.Replace(row2, "ums1;vm=phone_login", "ums1;vm=on", 1) // and settings
+	csvText := strings.Join([]string{lines[0], row2, bad, lines[1]}, "\n") // line 4: the same anchor again
+	users, err := Read(strings.NewReader(csvText), CSV, ums.NumberPlan{})
+	if users != nil || err == nil {
+		t.Fatalf("Read returned %d users, %v", len(users), err)
+	}
+	for _, want := range []string{
+		`line 2: mobile: "call me" is not a phone number`,
+		`line 2: settings: invalid UMS settings: vm="on"`,
+		`line 3: sam_account_name: required`,
+		`line 3: state: "gone": want active or deactivated`,
+		`line 4: anchor: 0a0a0a0a-0000-4000-8000-000000000001 is also on line 2`,
+		"6 error(s); nothing was imported",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
+
+	var js bytes.Buffer
+	Write(&js, JSON, sample())
+	text := strings.Replace(js.String(), `"first_seen": "2026-11-24T08:00:00.123Z"`, `"first_seen": "yesterday"`, 1)
+	text = strings.Replace(text, `"phantom": true`, `"phantom": "yes"`, 1)
+	_, err = Read(strings.NewReader(text), JSON, ums.NumberPlan{})
+	for _, want := range []string{`line 2: first_seen: "yesterday" is not a time`, `line 3: phantom: "yes": want true or false`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("JSON errors lack %q: %v", want, err)
+		}
+	}
+	if _, err := Read(strings.NewReader("[\n{\"anchor\": \n"), JSON, ums.NumberPlan{}); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("broken JSON: %v", err)
+	}
+	if _, err := Read(strings.NewReader("anchor,colour\n"), CSV, ums.NumberPlan{}); err == nil || !strings.Contains(err.Error(), "line 1: colour: unknown column") {
+		t.Errorf("unknown column: %v", err)
+	}
+}

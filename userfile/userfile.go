@@ -277,7 +277,9 @@ var anchorRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 // decode checks one record and makes the user.
 func decode(rec record, line int, numbers ums.NumberPlan) (ums.User, Errors) {
 	var errs Errors
-	bad := func(field, format string, a ...any) { errs = append(errs, Error{line, field, fmt.Sprintf(format, a...)}) }
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, Error{line, field, fmt.Sprintf(format, a...)})
+	}
 	for k := range rec {
 		if !contains(Columns, k) {
 			bad(k, "unknown field")

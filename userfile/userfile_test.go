@@ -55,10 +55,10 @@ func TestReadNamesLineAndField(t *testing.T) {
 	var good bytes.Buffer
 	Write(&good, CSV, sample())
 	lines := strings.Split(good.String(), "\n")
-	bad := strings.Replace(lines[2], "bgross", "", 1)                     // line 3: no sam_account_name
-	bad = strings.Replace(bad, "deactivated,", "gone,", 1)                // and an unknown state
-	row2 := strings.Replace(lines[1], "+491715550001", "call me", 1)      // line 2: mobile
-	row2 = strings.Replace(row2, "ums1;vm=phone_login", "ums1;vm=on", 1) // and settings
+	bad := strings.Replace(lines[2], "bgross", "", 1)                      // line 3: no sam_account_name
+	bad = strings.Replace(bad, "deactivated,", "gone,", 1)                 // and an unknown state
+	row2 := strings.Replace(lines[1], "+491715550001", "call me", 1)       // line 2: mobile
+	row2 = strings.Replace(row2, "ums1;vm=phone_login", "ums1;vm=on", 1)   // and settings
 	csvText := strings.Join([]string{lines[0], row2, bad, lines[1]}, "\n") // line 4: the same anchor again
 	users, err := Read(strings.NewReader(csvText), CSV, ums.NumberPlan{})
 	if users != nil || err == nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -533,4 +534,110 @@ func (s *Store) CountLicenseTypes(ctx context.Context) (map[ums.LicenseType]int,
 		}
 	}
 	return out, rows.Err()
+}
+
+// ImportResult is what an import changes, by sAMAccountName.
+type ImportResult struct {
+	Added, Changed, Removed []string
+}
+
+// ImportUsers writes users (an import file, validated) in one transaction:
+// each replaces the stored user with its anchor, as the file has it (the
+// merge base starts in step); with replace, every stored user not in the
+// file is deleted, with its problems, conflicts and queued work. Each
+// added, changed or removed user is audited as actor. The watermark is
+// dropped, so the next cycle runs full and reconciles with AD. With
+// dryRun nothing is kept.
+func (s *Store) ImportUsers(ctx context.Context, users []ums.User, replace, dryRun bool, actor string, now time.Time) (ImportResult, error) {
+	var res ImportResult
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return res, fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	stored := map[string]ums.User{}
+	rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users`)
+	if err != nil {
+		return res, fmt.Errorf("store: import: %w", err)
+	}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			rows.Close()
+			return res, err
+		}
+		stored[u.Anchor] = u
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return res, err
+	}
+	inFile := make(map[string]bool, len(users))
+	for i := range users {
+		u := &users[i]
+		inFile[u.Anchor] = true
+		u.Base = nil
+		old, ok := stored[u.Anchor]
+		action, what := "import", "added"
+		if ok {
+			old.Base = nil // the base is not exported: not a difference
+			oldArgs, _ := userArgs(nil, &old)
+			newArgs, err := userArgs(nil, u)
+			if err != nil {
+				return res, err
+			}
+			if fmt.Sprint(oldArgs) == fmt.Sprint(newArgs) {
+				continue
+			}
+			what = "changed"
+			res.Changed = append(res.Changed, u.SAMAccountName)
+		} else {
+			res.Added = append(res.Added, u.SAMAccountName)
+		}
+		args, err := userArgs(nil, u)
+		if err != nil {
+			return res, err
+		}
+		// A changed first_seen is the file's (the upsert keeps the old one).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE anchor = ?`, u.Anchor); err != nil {
+			return res, fmt.Errorf("store: import %s: %w", u.SAMAccountName, err)
+		}
+		if _, err := tx.ExecContext(ctx, upsertUsersSQL(1), args...); err != nil {
+			return res, fmt.Errorf("store: import %s: %w", u.SAMAccountName, err)
+		}
+		if err := audit(ctx, tx, now, actor, u.Anchor, action, "user", "", what); err != nil {
+			return res, err
+		}
+	}
+	if replace {
+		for anchor, u := range stored {
+			if inFile[anchor] {
+				continue
+			}
+			for _, q := range []string{`DELETE FROM users WHERE anchor = ?`, `DELETE FROM problems WHERE anchor = ?`,
+				`DELETE FROM conflicts WHERE anchor = ?`, `DELETE FROM directory_writes WHERE anchor = ? AND status = 'pending'`,
+				`DELETE FROM mail_outbox WHERE anchor = ? AND state != 'sent'`} {
+				if _, err := tx.ExecContext(ctx, q, anchor); err != nil {
+					return res, fmt.Errorf("store: remove %s: %w", u.SAMAccountName, err)
+				}
+			}
+			if err := audit(ctx, tx, now, actor, anchor, "import", "user", u.SAMAccountName, "removed"); err != nil {
+				return res, err
+			}
+			res.Removed = append(res.Removed, u.SAMAccountName)
+		}
+	}
+	sort.Strings(res.Added)
+	sort.Strings(res.Changed)
+	sort.Strings(res.Removed)
+	if dryRun {
+		return res, nil
+	}
+	if err := refreshDuplicates(ctx, tx, now); err != nil {
+		return res, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM watermark`); err != nil {
+		return res, fmt.Errorf("store: drop watermark: %w", err)
+	}
+	return res, tx.Commit()
 }

@@ -90,6 +90,8 @@ Exit codes: 0 ok, 1 failure, 2 usage error.`,
 		newLicenseCmd(g),
 		newProblemsCmd(g),
 		newMailCmd(g),
+		newExportCmd(g),
+		newImportCmd(g),
 		newVersionCmd(g),
 	)
 	return root

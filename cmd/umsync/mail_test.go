@@ -76,7 +76,7 @@ func TestMailEndToEnd(t *testing.T) {
 		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("ml%d", i), Given: "Jürgen", Surname: fmt.Sprintf("Müller%d", i),
 			Attrs: map[string][]string{"mail": {fmt.Sprintf("ml%d@example.test", i)}, "ipPhone": {fmt.Sprint(4100 + i)}}})
 	}
-	path := testConfig(t, lab, ou, cfgOpts{extra: fmt.Sprintf(`mail:
+	path := testConfig(t, lab, ou, cfgOpts{directory: "  attributes: {settings: info}\n", extra: fmt.Sprintf(`mail:
   transport: smtp
   from: "UMS <ums@example.test>"
   admin_to: ["admin@example.test"]
@@ -162,6 +162,33 @@ func TestMailEndToEnd(t *testing.T) {
 			t.Error("a mailed secret is in the logs")
 		}
 	}
+
+	// The unlock reached AD with the next cycle; each action is audited.
+	umsync(t, "sync", "--config", path)
+	if got := lab.Values(t, "CN=ml0,"+ou, "info"); len(got) != 1 || got[0] != "ums1;vm=phone_login" {
+		t.Errorf("AD settings of ml0 after unlock = %q", got)
+	}
+	if out, stderr, code := umsync(t, "users", "reset-pin", "ml0", "--config", path); code != exitOK {
+		t.Fatalf("reset-pin: exit %d\n%s%s", code, out, stderr)
+	}
+	waitFor(t, "the reset-pin mail", func() bool { return len(peer.Messages()) == before+3 })
+	var shown userShowJSON
+	out, _, _ = umsync(t, "users", "show", "ml0", "--config", path, "--output", "json")
+	if err := json.Unmarshal([]byte(out), &shown); err != nil {
+		t.Fatal(err)
+	}
+	var trail []string
+	for _, a := range shown.Audit {
+		trail = append(trail, a.Action+" "+a.Field+" "+a.New)
+	}
+	if want := []string{"reset-pin mail pin mail queued", "unlock mail pin mail queued", "unlock settings ums1;vm=phone_login",
+		"set settings ums1;vm=phone_login;vmlock=1"}; strings.Join(trail, "|") != strings.Join(want, "|") {
+		t.Errorf("audit trail of ml0:\n%q\nwant\n%q", trail, want)
+	}
+	if shown.Audit[0].Actor == "" || shown.Audit[0].At == "" {
+		t.Errorf("audit entry without actor or time: %+v", shown.Audit[0])
+	}
+	before++
 
 	for _, tt := range []struct {
 		args []string

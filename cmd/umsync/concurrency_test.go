@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/umsync/umsync/internal/adlab"
+)
+
+// TestActionsWhileServeRuns: 200 CLI actions in a loop while serve runs a
+// sync cycle every second and sends mails: none fails, none meets
+// "database is locked", and every change is there afterwards.
+func TestActionsWhileServeRuns(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	for i := range 5 {
+		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("cc%d", i), Attrs: map[string][]string{
+			"mail": {fmt.Sprintf("cc%d@example.test", i)}, "ipPhone": {fmt.Sprint(4200 + i)}}})
+	}
+	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s", extra: `mail:
+  transport: file
+  from: "UMS <ums@example.test>"
+  file: {dir: mail}
+`})
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := startDaemon(context.Background(), cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.shutdown()
+	waitFor(t, "the first cycle", func() bool { return !d.parts.engine.LastSuccess().IsZero() })
+	for i := range 200 {
+		if i%50 == 49 { // make sure cycles run between the actions, not only around them
+			last := d.parts.engine.LastSuccess()
+			waitFor(t, "a cycle during the actions", func() bool { return d.parts.engine.LastSuccess().After(last) })
+		}
+		sam := fmt.Sprintf("cc%d", i%5)
+		var args []string
+		switch i % 4 {
+		case 0:
+			args = []string{"users", "set", sam, fmt.Sprintf("mobile=0171 555%04d", i)}
+		case 1:
+			args = []string{"users", "send-infomail", sam}
+		case 2:
+			args = []string{"users", "set", sam, fmt.Sprintf("rings=%d", 2+i%9)}
+		default:
+			args = []string{"users", "show", sam}
+		}
+		_, stderr, code := umsync(t, append(args, "--config", path)...)
+		if code != exitOK || strings.Contains(stderr, "locked") {
+			t.Fatalf("action %d %v: exit %d %s", i, args, code, stderr)
+		}
+	}
+	runs := d.parts.engine.LastSuccess()
+	if runs.IsZero() {
+		t.Fatal("no cycle ran")
+	}
+	out, _, _ := umsync(t, "users", "show", "cc4", "--config", path, "--output", "json")
+	if !strings.Contains(out, `"mobile": "+491715550184"`) {
+		t.Errorf("the last mobile set for cc4 is not there:\n%s", out)
+	}
+	out, _, _ = umsync(t, "runs", "--config", path)
+	if n := strings.Count(out, "success"); n < 5 {
+		t.Errorf("only %d successful cycles ran during the actions:\n%s", n, out)
+	}
+}

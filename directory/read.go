@@ -251,7 +251,12 @@ func (c *Client) readParallel(ctx context.Context, units []readUnit, st ServerSt
 			}
 		})
 	}
-	return g.Wait()
+	err := g.Wait()
+	if ctxErr := ctx.Err(); err != nil && ctxErr != nil && !errors.Is(err, ctxErr) {
+		// A cancel that hit a dial or a rootDSE read shows as a network error.
+		err = fmt.Errorf("directory: %w (%v)", ctxErr, err)
+	}
+	return err
 }
 
 // sameServer fails with ErrServerChanged unless conn reaches the DC of st.

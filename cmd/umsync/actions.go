@@ -67,6 +67,36 @@ func newUserActionCmds(g *globals) []*cobra.Command {
 		})
 	}
 	out = append(out, &cobra.Command{
+		Use:   "pin-failure ID",
+		Short: "Record a wrong voicemail PIN (for the UMS's event hook); locks the box at voicemail.max_pin_failures",
+		Long: `Record one wrong voicemail PIN of a user, as the UMS reports it (call this from
+its event hook). After voicemail.max_pin_failures wrong PINs in a row the box is
+locked (settings vmlock=1, queued for AD) until 'umsync users unlock'; a PIN
+mail sent resets the count. Prints "locked" or "failures counted". Audited.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, st, u, err := actionTarget(cmd, g, args[0], false)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := needsVoicemail(&u); err != nil {
+				return err
+			}
+			locked, err := st.RecordPINFailure(cmd.Context(), u.Anchor, actor(), cfg.Voicemail.MaxPINFailures, time.Now())
+			if err != nil {
+				return err
+			}
+			if locked {
+				_, err = fmt.Fprintf(g.stdout, "%s: locked after %d wrong PINs (unlock: umsync users unlock %s)\n",
+					u.SAMAccountName, cfg.Voicemail.MaxPINFailures, u.SAMAccountName)
+				return err
+			}
+			_, err = fmt.Fprintf(g.stdout, "%s: failures counted (the box locks at %d)\n", u.SAMAccountName, cfg.Voicemail.MaxPINFailures)
+			return err
+		},
+	})
+	out = append(out, &cobra.Command{
 		Use:   "unlock ID",
 		Short: "Unlock a voicemail box locked after wrong PINs, and mail a new PIN",
 		Long: `Unlock the user's voicemail box (ixi-UMS: "blocked by entering the wrong PIN

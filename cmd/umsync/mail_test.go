@@ -121,7 +121,13 @@ func TestMailEndToEnd(t *testing.T) {
 	}
 
 	// Admin actions, while serve runs.
-	umsync(t, "users", "set", "--config", path, "ml0", "settings=ums1;vm=phone_login;vmlock=1")
+	// Wrong PINs reported by the UMS lock the box at voicemail.max_pin_failures (3).
+	umsync(t, "users", "set", "--config", path, "ml0", "settings=ums1;vm=phone_login")
+	for i, want := range []string{"failures counted", "failures counted", "locked after 3 wrong PINs"} {
+		if out, stderr, code := umsync(t, "users", "pin-failure", "ml0", "--config", path); code != exitOK || !strings.Contains(out, want) {
+			t.Fatalf("pin-failure %d: exit %d %q %s, want %q", i+1, code, out, stderr, want)
+		}
+	}
 	before := len(peer.Messages())
 	out, stderr, code := umsync(t, "users", "unlock", "ml0", "--config", path)
 	if code != exitOK || !strings.Contains(out, "ml0: voicemail unlocked") || !strings.Contains(out, "pin mail queued for ml0@example.test") {
@@ -182,7 +188,7 @@ func TestMailEndToEnd(t *testing.T) {
 		trail = append(trail, a.Action+" "+a.Field+" "+a.New)
 	}
 	if want := []string{"reset-pin mail pin mail queued", "unlock mail pin mail queued", "unlock settings ums1;vm=phone_login",
-		"set settings ums1;vm=phone_login;vmlock=1"}; strings.Join(trail, "|") != strings.Join(want, "|") {
+		"lock settings ums1;vm=phone_login;vmlock=1", "set settings ums1;vm=phone_login"}; strings.Join(trail, "|") != strings.Join(want, "|") {
 		t.Errorf("audit trail of ml0:\n%q\nwant\n%q", trail, want)
 	}
 	if shown.Audit[0].Actor == "" || shown.Audit[0].At == "" {

@@ -29,6 +29,14 @@ func TestSettingsOverridesAndResetCLI(t *testing.T) {
 	if _, stderr, code := umsync(t, "sync", "--full", "--config", cfg); code != exitOK {
 		t.Fatalf("full sync: %s", stderr)
 	}
+	if out, stderr, code := umsync(t, "users", "list", "--group", group, "--config", cfg); code != exitOK ||
+		!strings.Contains(out, "cli1 ") || strings.Contains(out, "cli2") || !strings.Contains(out, "(1 users)") {
+		t.Errorf("users list --group: exit %d\n%s%s", code, out, stderr)
+	}
+	if out, _, _ := umsync(t, "users", "list", "--profile", "default", "--config", cfg); !strings.Contains(out, "cli2") ||
+		strings.Contains(out, "cli1 ") {
+		t.Errorf("users list --profile default:\n%s", out)
+	}
 	const sales = "ums1;vm=phone_login;svc=fax,sms,voice;rings=4;prof=sales"
 	dn := "CN=cli1," + ou
 	if got := lab.Values(t, dn, "info"); len(got) != 1 || got[0] != sales {

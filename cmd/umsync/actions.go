@@ -48,16 +48,11 @@ func newUserActionCmds(g *globals) []*cobra.Command {
 			Use: a.use + " ID", Short: a.short, Long: a.long + "\nID = sAMAccountName or anchor. Audited with your OS user.",
 			Args: exactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				_, st, u, err := actionTarget(cmd, g, args[0], true)
+				_, st, u, err := actionTarget(cmd, g, args[0], true, a.check)
 				if err != nil {
 					return err
 				}
 				defer st.Close()
-				if a.check != nil {
-					if err := a.check(&u); err != nil {
-						return err
-					}
-				}
 				if err := st.QueueUserMail(cmd.Context(), u.Anchor, actor(), a.use, a.kind, time.Now()); err != nil {
 					return err
 				}
@@ -75,14 +70,11 @@ locked (settings vmlock=1, queued for AD) until 'umsync users unlock'; a PIN
 mail sent resets the count. Prints "locked" or "failures counted". Audited.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, st, u, err := actionTarget(cmd, g, args[0], false)
+			cfg, st, u, err := actionTarget(cmd, g, args[0], false, needsVoicemail)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if err := needsVoicemail(&u); err != nil {
-				return err
-			}
 			locked, err := st.RecordPINFailure(cmd.Context(), u.Anchor, actor(), cfg.Voicemail.MaxPINFailures, time.Now())
 			if err != nil {
 				return err
@@ -105,14 +97,11 @@ wrong PINs starts again, and a mail with a new PIN is queued. ID =
 sAMAccountName or anchor. Audited with your OS user.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, st, u, err := actionTarget(cmd, g, args[0], false)
+			cfg, st, u, err := actionTarget(cmd, g, args[0], false, needsVoicemail)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if err := needsVoicemail(&u); err != nil {
-				return err
-			}
 			mailPIN := cfg.Mail.Enabled() && u.Mail != ""
 			if err := st.UnlockVoicemail(cmd.Context(), u.Anchor, actor(), mailPIN, time.Now()); err != nil {
 				return err
@@ -133,8 +122,9 @@ sAMAccountName or anchor. Audited with your OS user.`,
 }
 
 // actionTarget loads the config and the user an action is for; needMail
-// refuses when no mail can be sent to the user.
-func actionTarget(cmd *cobra.Command, g *globals, id string, needMail bool) (*Config, *store.Store, ums.User, error) {
+// refuses when no mail can be sent to the user, check (if not nil) when
+// the action does not fit the user.
+func actionTarget(cmd *cobra.Command, g *globals, id string, needMail bool, check func(*ums.User) error) (*Config, *store.Store, ums.User, error) {
 	cfg, err := loadConfig(g.configPath)
 	if err != nil {
 		return nil, nil, ums.User{}, err
@@ -155,6 +145,9 @@ func actionTarget(cmd *cobra.Command, g *globals, id string, needMail bool) (*Co
 	}
 	if err == nil && u.State != ums.StateActive {
 		err = fmt.Errorf("user '%s' is deactivated (%s)", u.SAMAccountName, u.DeactivationReason)
+	}
+	if err == nil && check != nil {
+		err = check(&u)
 	}
 	if err != nil {
 		st.Close()

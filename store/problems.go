@@ -101,3 +101,12 @@ func (s *Store) Problems(ctx context.Context, anchor string) ([]UserProblem, err
 	}
 	return out, rows.Err()
 }
+
+// CountProblems counts the recorded problems.
+func (s *Store) CountProblems(ctx context.Context) (int, error) {
+	var n int
+	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM problems`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count problems: %w", err)
+	}
+	return n, nil
+}

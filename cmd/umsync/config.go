@@ -68,6 +68,9 @@ type TelemetryConfig struct {
 	// ReadyMaxAge: /readyz is unready when the last successful sync ended
 	// longer ago than this.
 	ReadyMaxAge time.Duration `yaml:"ready_max_age"`
+	// StatusDetails lists names, addresses and error texts on the status
+	// page at / (which has no login); off, it shows counts only.
+	StatusDetails bool `yaml:"status_details"`
 }
 
 // LogConfig is the `log:` section.

@@ -26,7 +26,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the daemon: scheduled sync cycles, /metrics, /healthz, /readyz",
 		Long: `Run the daemon. It runs one sync cycle at start, then on sync.schedule, and
-serves /metrics, /healthz and /readyz on telemetry.listen. With mail.transport
+serves /metrics, /healthz, /readyz and a status page (/) on telemetry.listen. With mail.transport
 set, it sends the queued mails (every 2 s; failures are retried with backoff).
 SIGTERM or SIGINT stops it: no new cycle starts, the running one is cancelled
 (nothing of it is applied) and the store is closed last.`,
@@ -149,6 +149,7 @@ func (d *daemon) routes(reg *prometheus.Registry) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", d.readyz)
+	mux.HandleFunc("GET /{$}", d.status)
 	return mux
 }
 

@@ -64,7 +64,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	}
 	defer d.shutdown()
 	waitFor(t, "the first cycle", func() bool { return !d.parts.engine.LastSuccess().IsZero() })
-	lab.Modify(t, "CN=cli2,"+ou, "mobile", "call me")                       // a problem (and cli1, cli3 share a mobile)
+	lab.Modify(t, "CN=cli2,"+ou, "mobile", "call me") // a problem (and cli1, cli3 share a mobile)
 	if _, stderr, code := umsync(t, "sync", "--config", path); code != exitOK {
 		t.Fatalf("sync: %s", stderr)
 	}

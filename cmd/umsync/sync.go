@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
@@ -17,7 +18,8 @@ func newSyncCmd(g *globals) *cobra.Command {
 		Long: `Run one sync cycle and print what it did. By default it is a delta: only what
 changed in AD since the last cycle is read. It runs full when there is no
 usable watermark yet (first sync, another DC, a changed scope) and says why.
---full reads every user in scope.
+--full reads every user in scope; on a terminal a bar shows the users read,
+the rate and the time left (against the previous full run's count).
 
 With --dry-run, print every change it would make (one line per user, one per
 changed field) and change nothing. A failed cycle changes no user, is recorded
@@ -40,7 +42,12 @@ is recorded as stopped_safety and exits 1; --allow-mass-deactivation applies it.
 			if full {
 				mode = engine.ModeFull
 			}
+			stopBar := func() {}
+			if isTerminal(g.stderr) {
+				stopBar = showProgress(g.stderr, p.engine, lastFullRead(cmd.Context(), p.store), 200*time.Millisecond)
+			}
 			res, err := p.engine.Cycle(cmd.Context(), engine.Options{Mode: mode, DryRun: dryRun, AllowMassDeactivation: allowMass})
+			stopBar()
 			if err != nil {
 				return err
 			}

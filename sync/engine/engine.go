@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -99,12 +100,48 @@ type Engine struct {
 
 	running     sync.Mutex
 	lastSuccess atomic.Int64 // Unix nanoseconds; 0 = never
+	// readCount counts the entries of the running full read; -1 when none runs.
+	readCount atomic.Int64
 }
 
 // New builds an engine; it does no I/O (see Restore).
 func New(cfg Config, rules UMSRules, dir Directory, st Store, log zerolog.Logger, reg prometheus.Registerer) *Engine {
-	return &Engine{cfg: cfg, fields: cfg.FieldRules(), ums: rules, dir: dir, store: st, log: log.With().Str("component", "engine").Logger(),
+	e := &Engine{cfg: cfg, fields: cfg.FieldRules(), ums: rules, dir: dir, store: st, log: log.With().Str("component", "engine").Logger(),
 		metrics: newMetrics(reg), now: time.Now}
+	e.readCount.Store(-1)
+	return e
+}
+
+// FullReadProgress is how many entries the running full read has read;
+// running is false when no full read runs.
+func (e *Engine) FullReadProgress() (read int, running bool) {
+	n := e.readCount.Load()
+	return int(max(n, 0)), n >= 0
+}
+
+// logProgress logs a full read's progress every `every` until stop is
+// closed: a 50,000-user read takes a while, and an admin watching the log
+// wants to see it move.
+func (e *Engine) logProgress(log zerolog.Logger, every time.Duration, start time.Time, stop <-chan struct{}) {
+	if every <= 0 {
+		every = DefaultProgressEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			n, running := e.FullReadProgress()
+			if !running {
+				return
+			}
+			secs := time.Since(start).Seconds()
+			log.Info().Int("read", n).Float64("per_second", math.Round(float64(n)/secs*10)/10).
+				Dur("elapsed", time.Since(start)).Msg("full sync in progress")
+		}
+	}
 }
 
 // Restore loads what a long-running engine reports before its first cycle:
@@ -152,7 +189,13 @@ type Options struct {
 	DryRun bool // plan only: nothing is written, not even a run record
 	// AllowMassDeactivation applies a plan that breaks the safety limits.
 	AllowMassDeactivation bool
+	// ProgressEvery is how often a full read logs its progress (0: every
+	// 10 s; a terminal shows FullReadProgress as a bar instead).
+	ProgressEvery time.Duration
 }
+
+// DefaultProgressEvery is how often a long full read logs its progress.
+const DefaultProgressEvery = 10 * time.Second
 
 // Result is what a cycle did (or, for a dry run, would do).
 type Result struct {
@@ -228,7 +271,12 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	readStart := e.now()
 	var r readResult
 	if mode == ModeFull {
+		e.readCount.Store(0)
+		stop := make(chan struct{})
+		go e.logProgress(log, opts.ProgressEvery, time.Now(), stop)
 		r, err = e.readFull(ctx, st, start, log)
+		close(stop)
+		e.readCount.Store(-1)
 	} else {
 		r, err = e.readDelta(ctx, st, wm, start, log)
 	}

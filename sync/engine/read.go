@@ -31,6 +31,7 @@ func (e *Engine) readFull(ctx context.Context, st directory.ServerState, start t
 	r := readResult{planner: plan.NewFull(stored, start.UTC(), e.fields), stored: stored}
 	r.pos, err = e.dir.Users(ctx, st, func(u ums.User) error {
 		r.read++
+		e.readCount.Store(int64(r.read))
 		r.planner.Add(u)
 		return nil
 	}, skipLogger(log))

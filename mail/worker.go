@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +45,16 @@ type Worker struct {
 
 	sent          *prometheus.CounterVec
 	depth, oldest prometheus.Gauge
+
+	mu sync.Mutex // held by Drain and Reconfigure
+}
+
+// Reconfigure gives the worker a reloaded config; it waits for a send in
+// progress.
+func (w *Worker) Reconfigure(cfg Config, pins ums.PINPolicy, tr Transport, t *Templates) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.cfg, w.pins, w.transport, w.templates = cfg, pins, tr, t
 }
 
 // PollInterval is how often the worker looks for due mails; the first
@@ -95,6 +106,8 @@ const drainBatch = 50
 
 // Drain sends every mail that is due now and returns how many were sent.
 func (w *Worker) Drain(ctx context.Context) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	defer w.refreshGauges(ctx)
 	sent := 0
 	for ctx.Err() == nil {

@@ -92,6 +92,7 @@ Exit codes: 0 ok, 1 failure, 2 usage error.`,
 		newMailCmd(g),
 		newExportCmd(g),
 		newImportCmd(g),
+		newBackupCmd(g),
 		newVersionCmd(g),
 	)
 	return root

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
 
 	"github.com/umsync/umsync/internal/adlab"
+	"github.com/umsync/umsync/store"
 )
 
 // TestActionsWhileServeRuns: 200 CLI actions in a loop while serve runs a
@@ -30,7 +33,7 @@ func TestActionsWhileServeRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := startDaemon(context.Background(), cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	d, err := startDaemon(context.Background(), path, cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,5 +72,47 @@ func TestActionsWhileServeRuns(t *testing.T) {
 	out, _, _ = umsync(t, "runs", "--config", path)
 	if n := strings.Count(out, "success"); n < 5 {
 		t.Errorf("only %d successful cycles ran during the actions:\n%s", n, out)
+	}
+}
+
+// TestBackupWhileServeRuns: a backup taken while serve syncs every second
+// is a consistent store: integrity_check ok, the same users, and umsync
+// reads it.
+func TestBackupWhileServeRuns(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	seedUsers(t, lab, ou, 3)
+	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s"})
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := startDaemon(context.Background(), path, cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.shutdown()
+	waitFor(t, "the first cycle", func() bool { return !d.parts.engine.LastSuccess().IsZero() })
+	file := filepath.Join(t.TempDir(), "backup.db")
+	if out, stderr, code := umsync(t, "backup", file, "--config", path); code != exitOK || !strings.Contains(out, "store backed up to") {
+		t.Fatalf("backup: exit %d %s %s", code, out, stderr)
+	}
+	if _, stderr, code := umsync(t, "backup", file, "--config", path); code != exitFailure || !strings.Contains(stderr, "exists") {
+		t.Errorf("a second backup onto the same file: exit %d %s", code, stderr)
+	}
+	st, err := store.Open(context.Background(), store.Config{Path: file}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if res, err := st.IntegrityCheck(context.Background()); res != "ok" || err != nil {
+		t.Errorf("integrity_check of the backup: %q %v", res, err)
+	}
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+		t.Errorf("backup mode %o", fi.Mode().Perm())
+	}
+	users, _ := st.AllUsers(context.Background())
+	if len(users) != 3 {
+		t.Errorf("the backup holds %d users, want 3", len(users))
 	}
 }

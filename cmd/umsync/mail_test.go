@@ -88,7 +88,7 @@ func TestMailEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs logtest.Buffer
-	d, err := startDaemon(context.Background(), cfg, zerolog.New(io.MultiWriter(&logs, zerolog.NewTestWriter(t))))
+	d, err := startDaemon(context.Background(), path, cfg, zerolog.New(io.MultiWriter(&logs, zerolog.NewTestWriter(t))))
 	if err != nil {
 		t.Fatal(err)
 	}

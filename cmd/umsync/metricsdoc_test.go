@@ -40,7 +40,8 @@ func umsyncMetrics(t *testing.T) []metricDoc {
 	r := &recorder{}
 	engine.New(engine.DefaultConfig(), engine.DefaultUMSRules(), nil, nil, zerolog.Nop(), r)
 	mail.NewWorker(mail.DefaultConfig(), ums.PINPolicy{}, nil, nil, nil, zerolog.Nop(), r)
-	r.MustRegister(buildInfoGauge(readBuildInfo()))
+	ok, at := reloadGauges()
+	r.MustRegister(buildInfoGauge(readBuildInfo()), ok, at)
 	var out []metricDoc
 	for _, c := range r.cs {
 		kind := "counter"

@@ -7,6 +7,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,10 +20,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
-	"github.com/umsync/umsync/mail"
-	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
-	"github.com/umsync/umsync/ums"
 )
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -28,6 +30,9 @@ func newServeCmd(g *globals) *cobra.Command {
 		Long: `Run the daemon. It runs one sync cycle at start, then on sync.schedule, and
 serves /metrics, /healthz, /readyz and a status page (/) on telemetry.listen. With mail.transport
 set, it sends the queued mails (every 2 s; failures are retried with backoff).
+SIGHUP reloads the config (schedule, attribute map, rules, profiles, mail and
+templates); a change that needs a restart (store, telemetry.listen, log) or a
+config with errors is refused and logged, and the old config stays.
 SIGTERM or SIGINT stops it: no new cycle starts, the running one is cancelled
 (nothing of it is applied) and the store is closed last.`,
 		Args: noArgs,
@@ -37,12 +42,23 @@ SIGTERM or SIGINT stops it: no new cycle starts, the running one is cancelled
 				return err
 			}
 			log := newLogger(cfg.Log, g.stderr)
-			d, err := startDaemon(cmd.Context(), cfg, log)
+			d, err := startDaemon(cmd.Context(), g.configPath, cfg, log)
 			if err != nil {
 				log.Error().Err(err).Msg("start failed")
 				return silentError{}
 			}
-			<-cmd.Context().Done()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+		wait:
+			for {
+				select {
+				case <-cmd.Context().Done():
+					break wait
+				case <-hup:
+					d.reload()
+				}
+			}
 			log.Info().Msg("shutting down")
 			if err := d.shutdown(); err != nil {
 				log.Error().Err(err).Msg("shutdown")
@@ -56,20 +72,26 @@ SIGTERM or SIGINT stops it: no new cycle starts, the running one is cancelled
 
 // daemon is a running `umsync serve`.
 type daemon struct {
-	cfg   *Config
+	path  string // the config file, read again on SIGHUP
 	log   zerolog.Logger
+	reg   *prometheus.Registry
 	parts *parts
-	sched *engine.Scheduler
 	srv   *http.Server
 	ln    net.Listener
 	srvWG chan struct{}
-	// stopMail ends the mail worker and waits for it (nil without mail).
-	stopMail func()
+
+	mu     sync.Mutex // one reload or shutdown at a time
+	cfg    atomic.Pointer[Config]
+	sched  atomic.Pointer[engine.Scheduler]
+	mailer *mailer // nil until mail is configured
+
+	reloadOK, reloadAt prometheus.Gauge
 }
 
 // startDaemon wires everything with a fresh registry, starts the listener
-// and the schedule (which runs one cycle at once).
-func startDaemon(ctx context.Context, cfg *Config, log zerolog.Logger) (*daemon, error) {
+// and the schedule (which runs one cycle at once). path is the config
+// file cfg came from (SIGHUP reads it again).
+func startDaemon(ctx context.Context, path string, cfg *Config, log zerolog.Logger) (*daemon, error) {
 	reg := prometheus.NewRegistry()
 	bi := readBuildInfo()
 	log.Info().Str("version", bi.Version).Str("revision", bi.Revision).Msg("umsync starting")
@@ -81,26 +103,30 @@ func startDaemon(ctx context.Context, cfg *Config, log zerolog.Logger) (*daemon,
 		p.close()
 		return nil, err
 	}
+	d := &daemon{path: path, log: log, reg: reg, parts: p, srvWG: make(chan struct{})}
+	d.reloadOK, d.reloadAt = reloadGauges()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(p.store.DB(), "umsync"),
-		buildInfoGauge(bi),
+		buildInfoGauge(bi), d.reloadOK, d.reloadAt,
 	)
+	d.cfg.Store(cfg)
+	d.reloadOK.Set(1)
+	d.reloadAt.SetToCurrentTime()
 	sched, err := engine.NewScheduler(cfg.Sync, p.engine, log)
 	if err != nil {
 		p.close()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.Telemetry.Listen)
-	if err != nil {
+	d.sched.Store(sched)
+	if d.ln, err = net.Listen("tcp", cfg.Telemetry.Listen); err != nil {
 		p.close()
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}
-	d := &daemon{cfg: cfg, log: log, parts: p, sched: sched, ln: ln, srvWG: make(chan struct{})}
 	if cfg.Mail.Enabled() {
-		if d.stopMail, err = startMailWorker(cfg, p.store, log, reg); err != nil {
-			ln.Close()
+		if err := d.configureMail(cfg); err != nil {
+			d.ln.Close()
 			p.close()
 			return nil, err
 		}
@@ -108,11 +134,11 @@ func startDaemon(ctx context.Context, cfg *Config, log zerolog.Logger) (*daemon,
 	d.srv = &http.Server{Handler: d.routes(reg), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(d.srvWG)
-		if err := d.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := d.srv.Serve(d.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error().Err(err).Msg("telemetry listener failed")
 		}
 	}()
-	log.Info().Str("addr", ln.Addr().String()).Msg("telemetry listening")
+	log.Info().Str("addr", d.ln.Addr().String()).Msg("telemetry listening")
 	sched.Start()
 	return d, nil
 }
@@ -121,17 +147,27 @@ func startDaemon(ctx context.Context, cfg *Config, log zerolog.Logger) (*daemon,
 func (d *daemon) Addr() string { return d.ln.Addr().String() }
 
 // shutdown: stop taking work, cancel and wait for the running cycle, stop
-// HTTP, close the directory and, last, the store.
+// the mail worker and HTTP, close the directory and, last, the store.
 func (d *daemon) shutdown() error {
-	errSched := d.sched.Stop()
-	if d.stopMail != nil {
-		d.stopMail()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	errSched := d.sched.Load().Stop()
+	if d.mailer != nil {
+		d.mailer.stop()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	errHTTP := d.srv.Shutdown(ctx)
 	<-d.srvWG
 	return errors.Join(errSched, errHTTP, d.parts.close())
+}
+
+// reloadGauges say whether and when the config was last (re)loaded.
+func reloadGauges() (ok, at prometheus.Gauge) {
+	return prometheus.NewGauge(prometheus.GaugeOpts{Name: "umsync_config_last_reload_successful",
+			Help: "1 if the last config (re)load succeeded, 0 if it was refused (the old config stays)."}),
+		prometheus.NewGauge(prometheus.GaugeOpts{Name: "umsync_config_last_reload_success_timestamp_seconds",
+			Help: "When the config was last loaded successfully (Unix time)."})
 }
 
 func buildInfoGauge(bi buildInfo) prometheus.Collector {
@@ -164,7 +200,8 @@ type readiness struct {
 // readyz is ready when the store answers and the last successful sync is
 // younger than telemetry.ready_max_age. It carries no names or addresses.
 func (d *daemon) readyz(w http.ResponseWriter, r *http.Request) {
-	body := readiness{Status: "ready", MaxAge: d.cfg.Telemetry.ReadyMaxAge.Seconds()}
+	maxAge := d.cfg.Load().Telemetry.ReadyMaxAge
+	body := readiness{Status: "ready", MaxAge: maxAge.Seconds()}
 	last := d.parts.engine.LastSuccess()
 	if !last.IsZero() {
 		age := time.Since(last).Seconds()
@@ -178,7 +215,7 @@ func (d *daemon) readyz(w http.ResponseWriter, r *http.Request) {
 		body.Status, body.Reason = "unready", "store does not answer"
 	case last.IsZero():
 		body.Status, body.Reason = "unready", "no successful sync yet"
-	case time.Since(last) > d.cfg.Telemetry.ReadyMaxAge:
+	case time.Since(last) > maxAge:
 		body.Status, body.Reason = "unready", "last successful sync is older than ready_max_age"
 	}
 	code := http.StatusOK
@@ -192,26 +229,4 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(v)
-}
-
-// startMailWorker starts the outbox worker; the returned func stops it and
-// waits until a send in progress has been recorded.
-func startMailWorker(cfg *Config, st *store.Store, log zerolog.Logger, reg prometheus.Registerer) (func(), error) {
-	tmpl, err := cfg.mailTemplates()
-	if err != nil {
-		return nil, err
-	}
-	tr, err := mail.NewTransport(cfg.Mail, log)
-	if err != nil {
-		return nil, err
-	}
-	w := mail.NewWorker(cfg.Mail, ums.PINPolicy{Length: cfg.Voicemail.PINLength}, st, tr, tmpl, log, reg)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.Run(ctx)
-	}()
-	log.Info().Str("transport", cfg.Mail.Transport).Msg("mail worker started")
-	return func() { cancel(); <-done }, nil
 }

@@ -135,7 +135,7 @@ func TestServeInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs logtest.Buffer
-	d, err := startDaemon(context.Background(), cfg, zerolog.New(io.MultiWriter(&logs, zerolog.NewTestWriter(t))))
+	d, err := startDaemon(context.Background(), "", cfg, zerolog.New(io.MultiWriter(&logs, zerolog.NewTestWriter(t))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestReadyzTurnsUnready(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := startDaemon(context.Background(), cfg, zerolog.New(zerolog.NewTestWriter(t)))
+	d, err := startDaemon(context.Background(), "", cfg, zerolog.New(zerolog.NewTestWriter(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestReadyzTurnsUnready(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d2, err := startDaemon(context.Background(), cfg2, zerolog.New(zerolog.NewTestWriter(t)))
+	d2, err := startDaemon(context.Background(), "", cfg2, zerolog.New(zerolog.NewTestWriter(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,6 +294,15 @@ func TestServeProcessStopsOnSIGTERM(t *testing.T) {
 	}
 	if code, _, _ := get(t, "http://"+a+"/healthz"); code != 200 {
 		t.Errorf("/healthz = %d", code)
+	}
+	// SIGHUP reloads (systemctl reload): a new schedule, no restart.
+	os.WriteFile(path, []byte(strings.Replace(readFile(t, path), `"@every 1s"`, `"@every 1h"`, 1)), 0o600)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reload", func() bool { return strings.Contains(logs.String(), `"message":"config reloaded"`) })
+	if _, _, text := get(t, "http://"+a+"/metrics"); !strings.Contains(text, "umsync_config_last_reload_successful 1") {
+		t.Errorf("/metrics after the reload lacks umsync_config_last_reload_successful 1")
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

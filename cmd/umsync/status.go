@@ -38,9 +38,10 @@ type statusPage struct {
 func (d *daemon) status(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	st := d.parts.store
+	cfg := d.cfg.Load()
 	now := time.Now()
 	p := statusPage{Version: readBuildInfo().Version, Now: now.UTC().Format("2006-01-02 15:04:05 UTC"),
-		NextRun: d.sched.Next().UTC().Format("2006-01-02 15:04:05 UTC"), Details: d.cfg.Telemetry.StatusDetails,
+		NextRun: d.sched.Load().Next().UTC().Format("2006-01-02 15:04:05 UTC"), Details: cfg.Telemetry.StatusDetails,
 		SeatsText: "no cap"}
 	fail := func(err error) {
 		d.log.Error().Err(err).Msg("status page")
@@ -58,8 +59,8 @@ func (d *daemon) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Used, p.Pending = lic[ums.LicenseActive], lic[ums.LicensePending]
-	if d.cfg.License.Seats > 0 {
-		p.SeatsText = strconv.Itoa(d.cfg.License.Seats)
+	if cfg.License.Seats > 0 {
+		p.SeatsText = strconv.Itoa(cfg.License.Seats)
 	}
 	if p.Conflicts, err = st.CountOpenConflicts(ctx); err != nil {
 		fail(err)

@@ -58,7 +58,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := startDaemon(context.Background(), cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	d, err := startDaemon(context.Background(), path, cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	}
 
 	// With status_details the waiting user and the problem are named.
-	d.cfg.Telemetry.StatusDetails = true
+	d.cfg.Load().Telemetry.StatusDetails = true
 	rec := httptest.NewRecorder()
 	d.status(rec, httptest.NewRequest("GET", "/", nil))
 	body := rec.Body.String()

@@ -112,6 +112,14 @@ func New(cfg Config, rules UMSRules, dir Directory, st Store, log zerolog.Logger
 	return e
 }
 
+// Reconfigure gives the engine a reloaded config, rules and directory
+// client; it waits for a running cycle to end first.
+func (e *Engine) Reconfigure(cfg Config, rules UMSRules, dir Directory) {
+	e.running.Lock()
+	defer e.running.Unlock()
+	e.cfg, e.fields, e.ums, e.dir = cfg, cfg.FieldRules(), rules, dir
+}
+
 // FullReadProgress is how many entries the running full read has read;
 // running is false when no full read runs.
 func (e *Engine) FullReadProgress() (read int, running bool) {

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/umsync/umsync/directory"
+	"github.com/umsync/umsync/mail"
+	"github.com/umsync/umsync/sync/engine"
+	"github.com/umsync/umsync/ums"
+)
+
+// mailer is the daemon's one mail worker (its metrics are registered
+// once) and how to stop its loop.
+type mailer struct {
+	w    *mail.Worker
+	stop func() // nil while stopped
+}
+
+// configureMail starts the mail worker, or gives the running one cfg;
+// without a transport it stops it.
+func (d *daemon) configureMail(cfg *Config) error {
+	if !cfg.Mail.Enabled() {
+		if d.mailer != nil && d.mailer.stop != nil {
+			d.mailer.stop()
+			d.mailer.stop = nil
+			d.log.Info().Msg("mail worker stopped (mail.transport is not set)")
+		}
+		return nil
+	}
+	tmpl, err := cfg.mailTemplates()
+	if err != nil {
+		return err
+	}
+	tr, err := mail.NewTransport(cfg.Mail, d.log)
+	if err != nil {
+		return err
+	}
+	pins := ums.PINPolicy{Length: cfg.Voicemail.PINLength}
+	if d.mailer == nil {
+		d.mailer = &mailer{w: mail.NewWorker(cfg.Mail, pins, d.parts.store, tr, tmpl, d.log, d.reg)}
+	} else {
+		d.mailer.w.Reconfigure(cfg.Mail, pins, tr, tmpl)
+	}
+	if d.mailer.stop == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			d.mailer.w.Run(ctx)
+		}()
+		d.mailer.stop = func() { cancel(); <-done }
+		d.log.Info().Str("transport", cfg.Mail.Transport).Msg("mail worker started")
+	}
+	return nil
+}
+
+// restartOnly names what a reload cannot change: it needs a restart.
+func restartOnly(old, cfg *Config) error {
+	switch {
+	case !reflect.DeepEqual(old.Store, cfg.Store):
+		return errors.New("store changed (path or settings): restart umsync to use another store")
+	case old.Telemetry.Listen != cfg.Telemetry.Listen:
+		return errors.New("telemetry.listen changed: restart umsync to listen elsewhere")
+	case old.Log != cfg.Log:
+		return errors.New("log changed: restart umsync for another level or format")
+	}
+	return nil
+}
+
+// reload reads the config file again (SIGHUP) and applies it: a config
+// with errors, or one that changes what needs a restart, is refused with
+// a log line and the old config stays. Applying stops the schedule (a
+// running cycle is cancelled; nothing of it is applied), gives the engine
+// and the mail worker the new config and starts the new schedule, which
+// runs one cycle at once.
+func (d *daemon) reload() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	log := d.log.With().Str("config", d.path).Logger()
+	refuse := func(err error) {
+		d.reloadOK.Set(0)
+		log.Error().Err(err).Msg("config reload refused; the old config stays")
+	}
+	old := d.cfg.Load()
+	cfg, err := loadConfig(d.path)
+	if err != nil {
+		refuse(err)
+		return
+	}
+	if err := restartOnly(old, cfg); err != nil {
+		refuse(err)
+		return
+	}
+	if cfg.Mail.Enabled() { // templates and transport first: nothing is swapped if they fail
+		if _, err := cfg.mailTemplates(); err != nil {
+			refuse(fmt.Errorf("mail.templates: %w", err))
+			return
+		}
+	}
+	dir := d.parts.dir
+	if !reflect.DeepEqual(old.Directory, cfg.Directory) {
+		if dir, err = directory.New(cfg.Directory, d.log); err != nil {
+			refuse(err)
+			return
+		}
+	}
+	sched, err := engine.NewScheduler(cfg.Sync, d.parts.engine, d.log)
+	if err != nil {
+		refuse(err)
+		return
+	}
+	if err := d.sched.Load().Stop(); err != nil {
+		log.Warn().Err(err).Msg("reload: the running cycle did not stop in time; it ends on its own")
+	}
+	d.parts.engine.Reconfigure(cfg.Sync, cfg.umsRules(), dir)
+	if dir != d.parts.dir {
+		d.parts.dir.Close()
+		d.parts.dir = dir
+	}
+	if err := d.configureMail(cfg); err != nil {
+		log.Error().Err(err).Msg("reload: mail not reconfigured")
+	}
+	d.cfg.Store(cfg)
+	d.sched.Store(sched)
+	sched.Start()
+	d.reloadOK.Set(1)
+	d.reloadAt.Set(float64(time.Now().UnixNano()) / 1e9)
+	log.Info().Str("schedule", cfg.Sync.Schedule).Int("profiles", len(cfg.Profiles)).Msg("config reloaded")
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
+
+	"github.com/umsync/umsync/internal/adlab"
+	"github.com/umsync/umsync/internal/logtest"
+)
+
+// TestReloadAppliesOrRefuses: a reload applies a new schedule, attribute
+// map and profiles (the next cycle runs with them); a change of the store
+// path or a config with errors is refused with a log line, the metric
+// says so, and the old config stays.
+func TestReloadAppliesOrRefuses(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	seedUsers(t, lab, ou, 2)
+	path := testConfig(t, lab, ou, cfgOpts{})
+	original := readFile(t, path)
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs logtest.Buffer
+	d, err := startDaemon(context.Background(), path, cfg, zerolog.New(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.shutdown()
+	waitFor(t, "the first cycle", func() bool { return !d.parts.engine.LastSuccess().IsZero() })
+	first := d.parts.engine.LastSuccess()
+
+	changed := strings.Replace(original, `schedule: "@every 1h"`, `schedule: "@every 5h"`, 1)
+	changed = strings.Replace(changed, "store:", "  attributes: {settings: info}\nstore:", 1) +
+		"profiles:\n  - name: default\n    services: [fax]\n"
+	os.WriteFile(path, []byte(changed), 0o600)
+	d.reload()
+	if !strings.Contains(logs.String(), `"message":"config reloaded"`) || testutil.ToFloat64(d.reloadOK) != 1 {
+		t.Fatalf("reload not applied:\n%s", logs.String())
+	}
+	if next := time.Until(d.sched.Load().Next()); next < 4*time.Hour {
+		t.Errorf("next run in %v after reloading a 5 h schedule", next)
+	}
+	waitFor(t, "the cycle the new schedule runs at once", func() bool { return d.parts.engine.LastSuccess().After(first) })
+	if got := lab.Values(t, "CN=cli1,"+ou, "info"); len(got) != 1 || got[0] != "ums1;svc=fax;prof=default" {
+		t.Errorf("after reloading profiles, AD info of cli1 = %q", got)
+	}
+
+	for name, cfgText := range map[string]string{
+		"store":  strings.Replace(changed, "umsync.db", "other.db", 1),
+		"broken": changed + "nonsense: 1\n",
+	} {
+		os.WriteFile(path, []byte(cfgText), 0o600)
+		d.reload()
+		if testutil.ToFloat64(d.reloadOK) != 0 {
+			t.Errorf("%s: reload accepted", name)
+		}
+		if len(d.cfg.Load().Profiles) != 1 || d.cfg.Load().Sync.Schedule != "@every 5h" {
+			t.Errorf("%s: the config in use changed", name)
+		}
+		d.reloadOK.Set(1)
+	}
+	for _, want := range []string{"store changed (path or settings): restart umsync", "nonsense: unknown key",
+		`"message":"config reload refused; the old config stays"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q", want)
+		}
+	}
+}

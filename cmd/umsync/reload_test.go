@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ func TestReloadAppliesOrRefuses(t *testing.T) {
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	seedUsers(t, lab, ou, 2)
+	lab.Modify(t, "CN=cli1,"+ou, "mail", "cli1@example.test")
 	path := testConfig(t, lab, ou, cfgOpts{})
 	original := readFile(t, path)
 	cfg, err := loadConfig(path)
@@ -48,10 +50,28 @@ func TestReloadAppliesOrRefuses(t *testing.T) {
 	if next := time.Until(d.sched.Load().Next()); next < 4*time.Hour {
 		t.Errorf("next run in %v after reloading a 5 h schedule", next)
 	}
-	waitFor(t, "the cycle the new schedule runs at once", func() bool { return d.parts.engine.LastSuccess().After(first) })
-	if got := lab.Values(t, "CN=cli1,"+ou, "info"); len(got) != 1 || got[0] != "ums1;svc=fax;prof=default" {
-		t.Errorf("after reloading profiles, AD info of cli1 = %q", got)
+	// The new schedule runs a cycle at once; it writes the profile's settings
+	// to AD (after it is recorded as a success: wait for AD itself).
+	waitFor(t, "the profile's settings in AD", func() bool {
+		got := lab.Values(t, "CN=cli1,"+ou, "info")
+		return len(got) == 1 && got[0] == "ums1;svc=fax;prof=default"
+	})
+	if !d.parts.engine.LastSuccess().After(first) {
+		t.Error("no cycle after the reload")
 	}
+
+	// Mail switched on by a reload: the worker starts and sends.
+	mailDir := t.TempDir()
+	changed += "mail:\n  transport: file\n  from: \"UMS <ums@example.test>\"\n  file: {dir: " + mailDir + "}\n"
+	os.WriteFile(path, []byte(changed), 0o600)
+	d.reload()
+	if testutil.ToFloat64(d.reloadOK) != 1 || !strings.Contains(logs.String(), `"message":"mail worker started"`) {
+		t.Fatalf("reload with mail: ok %v\n%s", testutil.ToFloat64(d.reloadOK), logs.String())
+	}
+	if _, stderr, code := umsync(t, "users", "send-infomail", "cli1", "--config", path); code != exitOK {
+		t.Fatalf("send-infomail after the reload: %s", stderr)
+	}
+	waitFor(t, "the mail file", func() bool { files, _ := filepath.Glob(filepath.Join(mailDir, "*.eml")); return len(files) == 1 })
 
 	for name, cfgText := range map[string]string{
 		"store":  strings.Replace(changed, "umsync.db", "other.db", 1),

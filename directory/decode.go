@@ -118,18 +118,25 @@ func (d Decoder) Decode(e *ldap.Entry) (ums.User, error) {
 		Enabled:        enabled,
 	}
 	for _, attr := range d.Attrs.FaxNumbers {
-		for _, v := range e.GetEqualFoldAttributeValues(attr) {
-			if n, _ := d.Plan.NormalizeE164(v); n != "" {
-				u.FaxNumbers = append(u.FaxNumbers, n)
-			}
-		}
+		u.FaxNumbers = d.appendNumbers(u.FaxNumbers, e.GetEqualFoldAttributeValues(attr))
 	}
 	if d.Attrs.AliasNumbers != "" {
-		for _, v := range e.GetEqualFoldAttributeValues(d.Attrs.AliasNumbers) {
-			if n, _ := d.Plan.NormalizeE164(v); n != "" {
-				u.AliasNumbers = append(u.AliasNumbers, n)
-			}
-		}
+		u.AliasNumbers = d.appendNumbers(u.AliasNumbers, e.GetEqualFoldAttributeValues(d.Attrs.AliasNumbers))
 	}
 	return u, nil
+}
+
+// appendNumbers adds the values of a multi-valued number attribute to
+// list, normalized. A list travels comma-joined (merge, write-back), so a
+// comma is no part of a number: a value "1,2" typed in AD would come back
+// as two (found by FuzzDecode); commas are dropped, and so are values left
+// empty.
+func (d Decoder) appendNumbers(list, values []string) []string {
+	for _, v := range values {
+		n, _ := d.Plan.NormalizeE164(strings.ReplaceAll(v, ",", " "))
+		if n = strings.TrimSpace(n); n != "" {
+			list = append(list, n)
+		}
+	}
+	return list
 }

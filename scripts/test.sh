@@ -18,3 +18,19 @@ fi
 
 CGO_ENABLED=1 go vet ./...
 CGO_ENABLED=1 go test -race -count=1 -timeout 10m ./...
+
+# Fuzzing, briefly (FUZZTIME per target, 0 skips): the committed corpora in
+# */testdata/fuzz run with every `go test`; this explores beyond them.
+fuzztime=${FUZZTIME:-5s}
+if [ "$fuzztime" != 0 ]; then
+	log=$(mktemp)
+	for target in ums:FuzzNormalizeE164 ums:FuzzParseSettings cmd/umsync:FuzzLoadConfig \
+		userfile:FuzzReadJSON userfile:FuzzReadCSV directory:FuzzDecode; do
+		pkg=${target%%:*} name=${target#*:}
+		echo "fuzz: $name ($fuzztime)"
+		CGO_ENABLED=1 go test -run='^$' -fuzz="^$name\$" -fuzztime="$fuzztime" -fuzzminimizetime=1s "./$pkg" >"$log" 2>&1 ||
+			{ cat "$log"; exit 1; }
+		grep -h 'elapsed' "$log" | tail -1
+	done
+	rm -f "$log"
+fi

@@ -251,14 +251,14 @@ func readCSV(r io.Reader) ([]record, []int, Errors) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				return nil, nil, append(errs, Error{pe.Line, "", pe.Err.Error()})
 			}
-			return nil, nil, append(errs, Error{line, "", err.Error()})
+			return nil, nil, append(errs, Error{len(lines) + 2, "", err.Error()})
 		}
+		line, _ := cr.FieldPos(0) // only after a successful Read (it panics otherwise)
 		if len(row) != len(header) {
 			errs = append(errs, Error{line, "", fmt.Sprintf("%d fields, the header has %d", len(row), len(header))})
 			continue

@@ -213,6 +213,8 @@ func (d *daemon) readyz(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case d.parts.store.Ping(ctx) != nil:
 		body.Status, body.Reason = "unready", "store does not answer"
+	case d.parts.engine.StoreError() != nil:
+		body.Status, body.Reason = "unready", "the last cycle could not write the store (disk full or read-only?): see the log"
 	case last.IsZero():
 		body.Status, body.Reason = "unready", "no successful sync yet"
 	case time.Since(last) > maxAge:

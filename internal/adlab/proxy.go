@@ -4,38 +4,56 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
-// Proxy is a TCP relay on 127.0.0.1:0 in front of the lab, so a test can
-// drop every connection at once — what a DC restart or an idle timeout does.
+// Proxy is a TCP relay on 127.0.0.1:0 in front of the lab, for faults a
+// test injects without touching the shared DC: drop every connection (a
+// DC restart or an idle timeout), cut the answers after some bytes (the
+// DC dies in the middle of a paged read), go down and come back on the
+// same port (the DC stopped, then started).
 type Proxy struct {
-	ln     net.Listener
 	target string
+	addr   string
 
-	mu    sync.Mutex
-	conns []net.Conn
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  []net.Conn
+	budget atomic.Int64 // bytes still relayed to the client; < 0: no limit
 }
 
 // NewProxy relays to target (host:port) until the test ends.
 func NewProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	p := &Proxy{target: target}
+	p.budget.Store(-1)
+	if err := p.listen("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	p := &Proxy{ln: ln, target: target}
-	go p.serve()
-	t.Cleanup(func() { ln.Close(); p.DropAll() })
+	t.Cleanup(p.Down)
 	return p
 }
 
-// Addr is the proxy's host:port.
-func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+func (p *Proxy) listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	go p.serve(ln)
+	return nil
+}
 
-func (p *Proxy) serve() {
+// Addr is the proxy's host:port.
+func (p *Proxy) Addr() string { return p.addr }
+
+func (p *Proxy) serve(ln net.Listener) {
 	for {
-		c, err := p.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
@@ -48,7 +66,32 @@ func (p *Proxy) serve() {
 		p.conns = append(p.conns, c, up)
 		p.mu.Unlock()
 		go func() { io.Copy(up, c); up.Close() }()
-		go func() { io.Copy(c, up); c.Close() }()
+		go func() { p.relayDown(c, up); c.Close() }()
+	}
+}
+
+// relayDown copies the server's answers to the client, within the budget.
+func (p *Proxy) relayDown(c, up net.Conn) {
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := up.Read(buf)
+		if n > 0 {
+			if b := p.budget.Load(); b >= 0 {
+				if int64(n) > b {
+					c.Write(buf[:b])
+					p.budget.Store(0)
+					p.DropAll()
+					return
+				}
+				p.budget.Add(-int64(n))
+			}
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 
@@ -60,4 +103,36 @@ func (p *Proxy) DropAll() {
 		c.Close()
 	}
 	p.conns = nil
+}
+
+// DropAfter lets n more bytes of answers through, then drops every
+// connection (and keeps dropping until Heal).
+func (p *Proxy) DropAfter(n int64) { p.budget.Store(n) }
+
+// Heal relays without limit again.
+func (p *Proxy) Heal() { p.budget.Store(-1) }
+
+// Down stops listening and drops every connection: the port refuses.
+func (p *Proxy) Down() {
+	p.mu.Lock()
+	ln := p.ln
+	p.ln = nil
+	p.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	p.DropAll()
+}
+
+// Up listens again on the same port after Down.
+func (p *Proxy) Up(t testing.TB) {
+	t.Helper()
+	var err error
+	for range 50 {
+		if err = p.listen(p.addr); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("proxy: listen again on %s: %v", p.addr, err)
 }

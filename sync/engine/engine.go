@@ -102,6 +102,18 @@ type Engine struct {
 	lastSuccess atomic.Int64 // Unix nanoseconds; 0 = never
 	// readCount counts the entries of the running full read; -1 when none runs.
 	readCount atomic.Int64
+	// storeErr is why the last cycle could not write the store (nil after
+	// a success): a full disk, a read-only folder.
+	storeErr atomic.Pointer[error]
+}
+
+// StoreError is why the last cycle failed to write the store, nil if it
+// did not (or a later one succeeded).
+func (e *Engine) StoreError() error {
+	if p := e.storeErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // New builds an engine; it does no I/O (see Restore).
@@ -256,6 +268,9 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		err = &StageError{Stage: stage, Err: err}
 		if !opts.DryRun {
 			e.metrics.errors.WithLabelValues(stage).Inc()
+			if stage == StageApply {
+				e.storeErr.Store(&err)
+			}
 		}
 		record(ResultFailed, err)
 		log.Error().Err(err).Str("mode", res.Run.Mode).Str("stage", stage).Dur("duration", res.Run.Duration).
@@ -379,6 +394,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	end := e.now()
 	res.Run.Duration = end.Sub(start)
 	e.lastSuccess.Store(end.UnixNano())
+	e.storeErr.Store(nil)
 
 	e.logActions(log, p)
 	if !staging {

@@ -1,6 +1,7 @@
 package directory_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -438,5 +439,68 @@ func TestAnotherDCIsRefused(t *testing.T) {
 		if !errors.Is(err, directory.ErrServerChanged) {
 			t.Errorf("Changes = %v, want ErrServerChanged", err)
 		}
+	}
+}
+
+// TestFilterValuesAreEscaped: values put into LDAP filters are escaped.
+// A group whose DN carries filter syntax ("UMS (Sales)") finds exactly its
+// members (unescaped, the filter breaks or matches others),
+// and a group DN made to look like filter matches nobody.
+func TestFilterValuesAreEscaped(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	member := lab.AddUser(t, ou, adlab.User{Sam: "esc1", Given: "*)(uid=*"})
+	lab.AddUser(t, ou, adlab.User{Sam: "esc2"})
+	group := lab.AddGroup(t, ou, "UMS (Sales)", member)
+	c := newClient(t, lab.Config(ou))
+	st, err := c.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := c.Members(context.Background(), st, group)
+	if err != nil || len(members) != 1 {
+		t.Fatalf("Members(%q) = %d users, %v; want esc1 only", group, len(members), err)
+	}
+	for _, injected := range []string{"*)(sAMAccountName=*", "*", "x)(|(objectClass=*)(memberOf=x"} {
+		if members, err := c.Members(context.Background(), st, injected); err != nil || len(members) != 0 {
+			t.Errorf("Members(%q) = %d users, %v: want none, no error", injected, len(members), err)
+		}
+	}
+	got, err := readAll(t, c)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("read %d users, %v", len(got), err)
+	}
+	for _, u := range got {
+		if u.SAMAccountName == "esc1" && u.GivenName != "*)(uid=*" {
+			t.Errorf("givenName read back as %q", u.GivenName)
+		}
+	}
+}
+
+// TestInsecureSkipVerifyIsLoud: verification is on by default (an
+// untrusted CA fails, see TestConnectErrorsNameTheCause); turning it off
+// works only when asked and logs a warning each time a client is made.
+func TestInsecureSkipVerifyIsLoud(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	cfg := lab.Config(ou)
+	cfg.CAFile = lab.OtherCAFile
+	cfg.InsecureSkipVerify = true
+	for range 2 { // every start
+		var logs bytes.Buffer
+		c, err := directory.New(cfg, zerolog.New(&logs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Ping(context.Background()); err != nil {
+			t.Fatalf("with insecure_skip_verify the untrusted CA is accepted: %v", err)
+		}
+		c.Close()
+		if !strings.Contains(logs.String(), `"level":"warn"`) || !strings.Contains(logs.String(), "verification is OFF") {
+			t.Errorf("no warning logged: %s", logs.String())
+		}
+	}
+	if directory.DefaultConfig().InsecureSkipVerify {
+		t.Error("certificate verification is off by default")
 	}
 }

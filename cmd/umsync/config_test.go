@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -161,5 +162,17 @@ func TestUsageErrorsExit2(t *testing.T) {
 		if code := run(context.Background(), args, &stdout, &stderr); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, exitUsage, stderr.String())
 		}
+	}
+}
+
+// TestTelemetryDefaultsToLoopback: the listener with /metrics, /readyz and
+// the status page binds to loopback unless the config says otherwise.
+func TestTelemetryDefaultsToLoopback(t *testing.T) {
+	host, _, err := net.SplitHostPort(defaultConfig().Telemetry.Listen)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		t.Errorf("telemetry.listen defaults to %q", defaultConfig().Telemetry.Listen)
+	}
+	if defaultConfig().Telemetry.StatusDetails {
+		t.Error("the status page shows names by default")
 	}
 }

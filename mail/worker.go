@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/umsync/umsync/internal/crashpoint"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/ums"
 )
@@ -149,10 +150,12 @@ func (w *Worker) send(ctx context.Context, m store.Mail) bool {
 	log := w.log.With().Int64("mail_id", m.ID).Str("kind", string(m.Kind)).Str("user_anchor", m.Anchor).Logger()
 	msg, secret, err := w.compose(ctx, m)
 	if err == nil {
+		crashpoint.Hit("mail.send-before")
 		err = w.transport.Send(ctx, msg, fmt.Sprintf("%s-%06d-%s", w.now().UTC().Format("20060102T150405"), m.ID, m.Kind))
 	}
 	now := w.now()
 	if err == nil {
+		crashpoint.Hit("mail.send-after") // the server has it, the outbox does not know yet
 		var stored *store.Secret
 		if secret != "" {
 			h, herr := Hash(secret)
@@ -167,6 +170,7 @@ func (w *Worker) send(ctx context.Context, m store.Mail) bool {
 			log.Error().Err(err).Msg("mail sent but not marked sent: it will be sent again")
 			return false
 		}
+		crashpoint.Hit("mail.marked")
 		w.sent.WithLabelValues(string(m.Kind), ResultSent).Inc()
 		log.Info().Msg("mail sent")
 		return true

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/umsync/umsync/internal/crashpoint"
 	"github.com/umsync/umsync/ums"
 )
 
@@ -335,11 +336,6 @@ func decodeBase(s string) ([]ums.FieldValue, error) {
 	return out, nil
 }
 
-// TestHookBeforeCommit, when set, runs after a cycle's writes and before
-// their commit. Crash tests set it (in a test binary) to kill the process
-// there; it is nil in umsync.
-var TestHookBeforeCommit func()
-
 // CycleWrite is everything one cycle writes.
 type CycleWrite struct {
 	Users     []*ums.User      // created or changed: upserted by anchor
@@ -454,9 +450,7 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if TestHookBeforeCommit != nil {
-		TestHookBeforeCommit()
-	}
+	crashpoint.Hit("store.before-commit") // every write done, the commit not yet
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: commit: %w", err)
 	}

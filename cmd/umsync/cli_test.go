@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/umsync/umsync/internal/adlab"
+	"github.com/umsync/umsync/internal/crashpoint"
 )
 
 // TestSyncAndUsersCLI drives the CLI as an admin would: dry run, sync,
@@ -129,7 +130,7 @@ func TestKill9BeforeCommitLosesNothing(t *testing.T) {
 	}
 
 	cmd := exec.Command(os.Args[0], "sync", "--config", cfg)
-	cmd.Env = append(os.Environ(), "UMSYNC_TEST_MAIN=1", "UMSYNC_TEST_CRASH=before-commit")
+	cmd.Env = append(os.Environ(), "UMSYNC_TEST_MAIN=1", crashpoint.Env+"=store.before-commit:1")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {

@@ -21,18 +21,12 @@ import (
 
 	"github.com/umsync/umsync/internal/adlab"
 	"github.com/umsync/umsync/internal/logtest"
-	"github.com/umsync/umsync/store"
 )
 
 // TestMain lets a test run this package's binary as the real umsync: with
 // UMSYNC_TEST_MAIN=1 the test binary is main().
 func TestMain(m *testing.M) {
 	if os.Getenv("UMSYNC_TEST_MAIN") == "1" {
-		if os.Getenv("UMSYNC_TEST_CRASH") == "before-commit" {
-			// kill -9 at the worst moment: every write of the cycle done,
-			// the commit not yet.
-			store.TestHookBeforeCommit = func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) }
-		}
 		main()
 		return
 	}
@@ -45,6 +39,7 @@ type cfgOpts struct {
 	schedule    string // default: @every 1h
 	readyMaxAge string // default: 15m
 	directory   string // more lines of the directory: section, indented
+	sync        string // more lines of the sync: section, indented
 	extra       string // more top-level sections
 }
 
@@ -72,13 +67,13 @@ func testConfig(t *testing.T, lab *adlab.Lab, ou string, o cfgOpts) string {
   path: %s
 sync:
   schedule: %q
-telemetry:
+%stelemetry:
   listen: 127.0.0.1:0
   ready_max_age: %s
 log:
   level: debug
 %s`, o.url, lab.CAFile, lab.BindDN, lab.PasswordFile, ou, o.directory, filepath.Join(dir, "data", "umsync.db"), o.schedule,
-		o.readyMaxAge, o.extra)
+		o.sync, o.readyMaxAge, o.extra)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/umsync/umsync/directory"
+	"github.com/umsync/umsync/internal/crashpoint"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/plan"
 	"github.com/umsync/umsync/ums"
@@ -316,6 +317,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		}
 		r.planner.Purge(expired, cutoff)
 	}
+	crashpoint.Hit("engine.read")
 	p, err := r.planner.Finish()
 	if err != nil {
 		return fail(StagePlan, err)
@@ -324,6 +326,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	if err := e.applyRules(ctx, mode, st, wm, p, r.stored, start, log); err != nil {
 		return fail(stageOf(err), err)
 	}
+	crashpoint.Hit("engine.planned")
 	r = readResult{} // the plan holds what is left to write; let the rest go
 	res.Plan = p
 	res.Run.Read, res.Run.Unchanged = p.Read, p.Unchanged
@@ -389,6 +392,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		return fail(StageApply, err)
 	}
 	res.Run.ID = id
+	crashpoint.Hit("engine.committed")
 	// The run record was written inside the transaction, before its commit;
 	// what the caller, the metrics and the log get includes the apply.
 	end := e.now()

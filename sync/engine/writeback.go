@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/umsync/umsync/directory"
+	"github.com/umsync/umsync/internal/crashpoint"
 	"github.com/umsync/umsync/store"
 )
 
@@ -55,7 +56,11 @@ func (e *Engine) write(ctx context.Context, log zerolog.Logger, w store.Director
 	ev := func(l *zerolog.Event) *zerolog.Event {
 		return l.Int64("write_id", w.ID).Str("user_anchor", w.Anchor).Str("field", string(w.Field))
 	}
+	crashpoint.Hit("engine.write-before")
 	err := e.dir.WriteField(ctx, w.Anchor, w.Field, w.Old, w.New)
+	if err == nil {
+		crashpoint.Hit("engine.write-after") // AD has it, the outbox does not know yet
+	}
 	now := e.now()
 	status, result, reason := store.WriteDone, WriteDone, ""
 	switch {

@@ -267,4 +267,3 @@ func settled(t *testing.T, cfg *Config, start time.Time, n int) bool {
 	depth, _, _ := st.MailQueue(context.Background(), time.Now())
 	return ok >= n && writes[store.WritePending] == 0 && depth == 0
 }
-

@@ -6,7 +6,7 @@ LDFLAGS     := -X main.version=$(VERSION) -X main.revision=$(REVISION)
 # The static build (Dockerfile uses exactly this): CGO SQLite, no glibc at run time.
 STATIC_TAGS := sqlite_omit_load_extension netgo osusergo
 
-.PHONY: build static test demo bench lab-up lab-down clean
+.PHONY: build static test demo bench soak lab-up lab-down clean
 
 build:
 	CGO_ENABLED=1 $(GO) build -ldflags '$(LDFLAGS)' -o bin/umsync ./cmd/umsync
@@ -27,6 +27,14 @@ demo: build
 # The performance table (BENCH_USERS=10000 by default).
 bench: build
 	scripts/bench.sh
+
+# Not in CI: the convergence property test over many seeds, then serve against
+# 50,000 users with 1,000 changes every 10 s for 10 minutes (memory,
+# goroutines and cycle times every 10 s). SOAK_USERS, SOAK_SECONDS,
+# SOAK_CHANGES, SOAK_SEEDS change the sizes.
+soak: build
+	UMSYNC_PROPERTY_SEEDS=$${SOAK_SEEDS:-100} CGO_ENABLED=1 $(GO) test -count=1 -timeout 60m -run TestConvergenceProperty ./sync/engine
+	scripts/soak.sh
 
 lab-up:
 	scripts/lab.sh up

@@ -83,10 +83,9 @@ while [ $(($(date +%s) - start)) -lt "$DURATION" ]; do
 	i=$((i + 1))
 done
 echo
-awk 'NR > 1 { n++; r[n] = $2; g[n] = $3; d[n] = $5 }
-	END { asort(d); printf "soak: %d samples; rss %d..%d MB; goroutines %d..%d; delta median %.0f ms, max %.0f ms\n",
-		n, min(r), max(r), min(g), max(g), d[int((n + 1) / 2)], d[n] }
-	function min(a,  i, m) { m = a[1]; for (i in a) if (a[i] < m) m = a[i]; return m }
-	function max(a,  i, m) { m = a[1]; for (i in a) if (a[i] > m) m = a[i]; return m }' "$work/table"
+col() { tail -n +2 "$work/table" | awk -v c="$1" '{ print $c }' | sort -n; }
+n=$(($(wc -l <"$work/table") - 1))
+echo "soak: $n samples; rss $(col 2 | head -1)..$(col 2 | tail -1) MB; goroutines $(col 3 | head -1)..$(col 3 | tail -1);" \
+	"delta median $(col 5 | sed -n "$(((n + 1) / 2))p") ms, max $(col 5 | tail -1) ms"
 errors=$(grep -c '"level":"error"' "$work/serve.log" || true)
 echo "soak: $errors error lines in the serve log"

@@ -3,10 +3,12 @@ package directory_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -502,5 +504,36 @@ func TestInsecureSkipVerifyIsLoud(t *testing.T) {
 	}
 	if directory.DefaultConfig().InsecureSkipVerify {
 		t.Error("certificate verification is off by default")
+	}
+}
+
+// TestCertificateNameMismatch: a server whose certificate (signed by the
+// trusted lab CA) names another host is refused, and the error says so.
+func TestCertificateNameMismatch(t *testing.T) {
+	lab := adlab.Require(t)
+	dir := filepath.Dir(lab.CAFile) // the lab's TLS folder holds a wrong-name certificate
+	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "wrongname.pem"), filepath.Join(dir, "wrongname.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { c.(*tls.Conn).Handshake(); c.Close() }()
+		}
+	}()
+	cfg := lab.Config(lab.BaseDN)
+	cfg.URL = "ldaps://" + ln.Addr().String()
+	err = newClient(t, cfg).Ping(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs") {
+		t.Fatalf("err = %v, want the name mismatch named", err)
 	}
 }

@@ -2,7 +2,11 @@
 // system sees it — its lifecycle and license state, the merge base of its
 // fields — the rules for its phone numbers and extension (Validate), and
 // the format of its UMS settings (voicemail access and lock, services,
-// rings, language, profile) as umsync keeps them in one directory attribute.
+// rings, language, license type, call forwarding, do-not-disturb, profile)
+// as umsync keeps them in one directory attribute, settings profiles and a
+// user's overrides of them (effective settings = profile + overrides), the
+// MiVoice voicemail digit rule, the voicemail PIN policy and the kinds of
+// mail a user gets.
 //
 // It imports nothing of ours and does no I/O, so every rule here is a pure
 // function that table tests can pin down. Adapters (directory, store) convert

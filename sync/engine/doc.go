@@ -8,5 +8,9 @@
 // It declares the few methods it needs of the directory and the store as
 // small interfaces and parses neither LDAP nor SQL itself. Only one cycle
 // runs at a time, whether started by the schedule, at start-up or by the CLI
-// in the same process.
+// in the same process. The UMS rules (license cap, extension pool, profiles,
+// validation) come in as UMSRules, apart from the sync: section's Config;
+// Reconfigure swaps both on a config reload. Admin alert mails (safety
+// stop, license over cap, failed writes) are queued here; the mail worker
+// sends them.
 package engine

@@ -16,9 +16,13 @@
 // per-user problem and left alone on both sides.
 //
 // The UMS rules are applied to a finished plan, still without I/O: phantom
-// users (ApplyPhantoms), the extension pool (AssignExtensions), the license
-// cap (ApplyLicenses, Licenses) and validation (Validate); the engine hands
-// them what they need to know of the store and the directory.
+// users (ApplyPhantoms), the extension pool (AssignExtensions), settings
+// profiles (ApplyProfiles: effective settings, the MiVoice digit rule), the
+// license cap (ApplyLicenses, Licenses; free seats by profile priority) and
+// validation (Validate); the engine hands them what they need to know of
+// the store and the directory. Mails decides which mails a plan makes due
+// (info, password and PIN mails, with idempotency keys); the mail package
+// only sends them.
 //
 // Safety rules live here too (CheckSafety, the mass-deactivation limits): an empty read while the store has users is
 // refused (ErrEmptyRead), because a failed or empty read must never look like

@@ -29,16 +29,7 @@ func TestActionsWhileServeRuns(t *testing.T) {
   from: "UMS <ums@example.test>"
   file: {dir: mail}
 `})
-	cfg, err := loadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := startDaemon(context.Background(), path, cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.shutdown()
-	waitFor(t, "the first cycle", func() bool { return !d.parts.engine.LastSuccess().IsZero() })
+	d := startTestDaemon(t, path, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	for i := range 200 {
 		if i%50 == 49 { // make sure cycles run between the actions, not only around them
 			last := d.parts.engine.LastSuccess()
@@ -83,16 +74,7 @@ func TestBackupWhileServeRuns(t *testing.T) {
 	ou := lab.OU(t)
 	seedUsers(t, lab, ou, 3)
 	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s"})
-	cfg, err := loadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := startDaemon(context.Background(), path, cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.shutdown()
-	waitFor(t, "the first cycle", func() bool { return !d.parts.engine.LastSuccess().IsZero() })
+	startTestDaemon(t, path, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	file := filepath.Join(t.TempDir(), "backup.db")
 	if out, stderr, code := umsync(t, "backup", file, "--config", path); code != exitOK || !strings.Contains(out, "store backed up to") {
 		t.Fatalf("backup: exit %d %s %s", code, out, stderr)

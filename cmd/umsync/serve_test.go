@@ -80,6 +80,23 @@ log:
 	return path
 }
 
+// startTestDaemon starts serve in this process with the config at path,
+// waits for its first successful cycle, and shuts it down with the test.
+func startTestDaemon(t *testing.T, path string, log zerolog.Logger) *daemon {
+	t.Helper()
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := startDaemon(context.Background(), path, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.shutdown() })
+	waitFor(t, "the first cycle", func() bool { return !d.parts.engine.LastSuccess().IsZero() })
+	return d
+}
+
 func seedUsers(t *testing.T, lab *adlab.Lab, ou string, n int) {
 	t.Helper()
 	for i := range n {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -54,16 +53,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	ou := lab.OU(t)
 	seedUsers(t, lab, ou, 4) // cli0 disabled
 	path := testConfig(t, lab, ou, cfgOpts{extra: "license:\n  seats: 2\n"})
-	cfg, err := loadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := startDaemon(context.Background(), path, cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.shutdown()
-	waitFor(t, "the first cycle", func() bool { return !d.parts.engine.LastSuccess().IsZero() })
+	d := startTestDaemon(t, path, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	lab.Modify(t, "CN=cli2,"+ou, "mobile", "call me") // a problem (and cli1, cli3 share a mobile)
 	if _, stderr, code := umsync(t, "sync", "--config", path); code != exitOK {
 		t.Fatalf("sync: %s", stderr)

@@ -22,7 +22,7 @@ func TestSystemdUnit(t *testing.T) {
 		"ExecStart": "/usr/local/bin/umsync serve --config /etc/umsync/umsync.yaml", "ExecReload": "/bin/kill -HUP $MAINPID",
 		"User": "umsync", "StateDirectory": "umsync", "StateDirectoryMode": "0700", "ProtectSystem": "strict",
 		"NoNewPrivileges": "yes", "ProtectHome": "yes", "PrivateTmp": "yes", "CapabilityBoundingSet": "",
-		"LoadCredential": "bind-password:/etc/umsync/bind-password", "UMask": "0077",
+		"UMask": "0077",
 		"RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
 	} {
 		if got := unit[k]; len(got) != 1 || got[0] != want {

@@ -329,6 +329,16 @@ func TestServeProcessStopsOnSIGTERM(t *testing.T) {
 	if strings.Contains(logs.String(), lab.Password) {
 		t.Error("the bind password appears in the logs")
 	}
+	cfg, _ := loadConfig(path)
+	files, _ := filepath.Glob(cfg.Store.Path + "*")
+	for _, f := range files { // the database, its WAL and shared memory
+		if b, _ := os.ReadFile(f); bytes.Contains(b, []byte(lab.Password)) {
+			t.Errorf("the bind password is in %s", f)
+		}
+	}
+	if len(files) == 0 {
+		t.Error("no store files to check")
+	}
 	if !strings.Contains(logs.String(), `"level":"debug"`) {
 		t.Error("logs were not at debug level, so the password check proves little")
 	}

@@ -22,8 +22,7 @@ func TestSystemdUnit(t *testing.T) {
 		"ExecStart": "/usr/local/bin/umsync serve --config /etc/umsync/umsync.yaml", "ExecReload": "/bin/kill -HUP $MAINPID",
 		"User": "umsync", "StateDirectory": "umsync", "StateDirectoryMode": "0700", "ProtectSystem": "strict",
 		"NoNewPrivileges": "yes", "ProtectHome": "yes", "PrivateTmp": "yes", "CapabilityBoundingSet": "",
-		"UMask": "0077",
-		"RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+		"UMask": "0077", "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
 	} {
 		if got := unit[k]; len(got) != 1 || got[0] != want {
 			t.Errorf("%s = %q, want %q", k, got, want)

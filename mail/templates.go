@@ -177,23 +177,17 @@ var sampleData = Data{
 func userData(u *ums.User) UserData {
 	d := UserData{SAMAccountName: u.SAMAccountName, DisplayName: u.DisplayName, GivenName: u.GivenName,
 		Surname: u.Surname, Mail: u.Mail, Extension: u.Extension, Mobile: u.Mobile,
-		FaxNumbers: u.FaxNumbers, AliasNumbers: u.AliasNumbers, Voicemail: "disabled"}
+		FaxNumbers: u.FaxNumbers, AliasNumbers: u.AliasNumbers}
 	if d.DisplayName == "" {
 		d.DisplayName = strings.TrimSpace(u.GivenName + " " + u.Surname)
 	}
 	if d.DisplayName == "" {
 		d.DisplayName = u.SAMAccountName
 	}
-	if s, err := ums.ParseSettings(u.Settings); err == nil {
-		if s.Voicemail != ums.VoicemailDisabled {
-			d.Voicemail = string(s.Voicemail)
-		}
-		if s.VoicemailLocked {
-			d.Voicemail = "locked"
-		}
-		for _, x := range s.Services {
-			d.Services = append(d.Services, string(x))
-		}
+	s, _ := ums.ParseSettings(u.Settings) // unreadable: a recorded problem; mailed as none
+	d.Voicemail = s.VoicemailState()
+	for _, x := range s.Services {
+		d.Services = append(d.Services, string(x))
 	}
 	return d
 }

@@ -50,6 +50,15 @@ func (ps Profiles) Settings(i int, o Overrides, locked bool) Settings {
 	return s
 }
 
+// Effective is the settings of a user in profile i (-1: none) with
+// overrides o whose current settings are cur and extension ext: Settings
+// with cur's voicemail lock, then the MiVoice digit rule (its problem, if
+// it bites). The cycle (plan.ApplyProfiles) and the CLI's edits both use it.
+func (ps Profiles) Effective(i int, o Overrides, cur Settings, ext string, digits int) (Settings, *Problem) {
+	s := ps.Settings(i, o, cur.VoicemailLocked)
+	return s, VoicemailDigits(&s, ext, digits)
+}
+
 // Overrides are settings given to one user (or a profile's defaults), by
 // key: only the keys present override. Values are kept in their canonical
 // text (Set normalizes), so two equal overrides encode equally.

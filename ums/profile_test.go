@@ -129,3 +129,13 @@ func TestVoicemailDigits(t *testing.T) {
 		}
 	}
 }
+
+func TestVoicemailState(t *testing.T) {
+	for s, want := range map[string]string{"": "disabled", "ums1;vm=phone_login": "phone_login",
+		"ums1;vm=mailbox_only;vmlock=1": "locked", "ums1;vmlock=1": "locked"} {
+		set, err := ParseSettings(s)
+		if err != nil || set.VoicemailState() != want {
+			t.Errorf("%q: VoicemailState = %q, %v; want %q", s, set.VoicemailState(), err, want)
+		}
+	}
+}

@@ -61,6 +61,18 @@ const (
 	LicenseAdmin LicenseType = "admin"
 )
 
+// VoicemailState is the user's voicemail as people read it: disabled, a
+// level (mailbox_only, phone_login, phone_login_remote), or locked.
+func (s Settings) VoicemailState() string {
+	switch {
+	case s.VoicemailLocked:
+		return "locked"
+	case s.Voicemail == VoicemailDisabled:
+		return "disabled"
+	}
+	return string(s.Voicemail)
+}
+
 // License is the user's license type, voice when none is set.
 func (s Settings) License() LicenseType {
 	if s.LicenseType == "" {

@@ -200,8 +200,8 @@ func settingsEdit(cfg *Config, u *ums.User, o ums.Overrides, warn io.Writer) ([]
 	}
 	var s ums.Settings
 	if profiles, _ := cfg.profiles(); len(profiles) > 0 {
-		s = profiles.Settings(profiles.Index(cur.Profile), o, cur.VoicemailLocked)
-		if p := ums.VoicemailDigits(&s, u.Extension, cfg.Voicemail.DigitLength); p != nil {
+		var p *ums.Problem
+		if s, p = profiles.Effective(profiles.Index(cur.Profile), o, cur, u.Extension, cfg.Voicemail.DigitLength); p != nil {
 			fmt.Fprintf(warn, "warning: %s\n", p.Text)
 		}
 	} else if len(o) > 0 {

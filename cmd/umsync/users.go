@@ -70,13 +70,7 @@ func toJSON(u ums.User) userJSON {
 	// Unreadable settings or overrides are a recorded problem; shown as
 	// they are (settings) or as none.
 	s, _ := ums.ParseSettings(u.Settings)
-	j.Profile, j.LicenseType, j.Voicemail = s.Profile, string(s.License()), string(s.Voicemail)
-	if s.Voicemail == ums.VoicemailDisabled {
-		j.Voicemail = "disabled"
-	}
-	if s.VoicemailLocked {
-		j.Voicemail = "locked"
-	}
+	j.Profile, j.LicenseType, j.Voicemail = s.Profile, string(s.License()), s.VoicemailState()
 	j.Overrides, _ = ums.ParseOverrides(u.Overrides)
 	if j.Overrides == nil {
 		j.Overrides = map[string]string{}

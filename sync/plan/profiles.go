@@ -55,8 +55,7 @@ func (p *Plan) ApplyProfiles(ps Profiles, also []ums.User, now time.Time) int {
 			a.Problems = append(a.Problems, ums.Problem{Field: ums.FieldSettings, Text: "overrides left out: " + err.Error()})
 			o = ums.Overrides{}
 		}
-		s := ps.List.Settings(ps.Of(u.Anchor), o, cur.VoicemailLocked)
-		problem := ums.VoicemailDigits(&s, u.Extension, ps.VoicemailDigits)
+		s, problem := ps.List.Effective(ps.Of(u.Anchor), o, cur, u.Extension, ps.VoicemailDigits)
 		if enc := s.Encode(); enc != u.Settings {
 			if a == nil {
 				a = p.update(*u, now)

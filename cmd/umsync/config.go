@@ -37,6 +37,10 @@ type Config struct {
 	Profiles   []ProfileConfig  `yaml:"profiles"`
 	Voicemail  VoicemailConfig  `yaml:"voicemail"`
 	Mail       mail.Config      `yaml:"mail"`
+
+	// templates are the mail templates Validate loaded (and tried), kept
+	// for the mail worker: parsed once per config load.
+	templates *mail.Templates `yaml:"-"`
 	Telemetry  TelemetryConfig  `yaml:"telemetry"`
 	Log        LogConfig        `yaml:"log"`
 }
@@ -240,9 +244,11 @@ func (c *Config) Validate() []error {
 	errs = append(errs, c.Sync.Validate("sync")...)
 	errs = append(errs, c.Mail.Validate("mail")...)
 	if c.Mail.Enabled() {
-		if _, err := c.mailTemplates(); err != nil {
+		t, err := mail.LoadTemplates(configs.MailTemplates, c.Mail.Templates)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("mail.templates: %w", err))
 		}
+		c.templates = t
 	}
 	for _, f := range sortedKeys(c.Sync.Fields) {
 		if r := c.Sync.Fields[f]; r.Direction != "from_directory" && r.Direction != "" &&
@@ -293,8 +299,12 @@ func (c *Config) Validate() []error {
 	return errs
 }
 
-// mailTemplates loads the built-in mail templates and the overrides in
-// mail.templates; every template is tried on sample data.
+// mailTemplates are the built-in mail templates with the overrides in
+// mail.templates, every one tried on sample data: the ones Validate
+// loaded, or loaded now for a config that was not validated.
 func (c *Config) mailTemplates() (*mail.Templates, error) {
+	if c.templates != nil {
+		return c.templates, nil
+	}
 	return mail.LoadTemplates(configs.MailTemplates, c.Mail.Templates)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"reflect"
 	"time"
 
@@ -94,12 +93,6 @@ func (d *daemon) reload() {
 	if err := restartOnly(old, cfg); err != nil {
 		refuse(err)
 		return
-	}
-	if cfg.Mail.Enabled() { // templates and transport first: nothing is swapped if they fail
-		if _, err := cfg.mailTemplates(); err != nil {
-			refuse(fmt.Errorf("mail.templates: %w", err))
-			return
-		}
 	}
 	dir := d.parts.dir
 	if !reflect.DeepEqual(old.Directory, cfg.Directory) {

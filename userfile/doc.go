@@ -6,4 +6,9 @@
 // Read validates every record before anything is imported and reports
 // every problem with its line and field; Write then Read gives the same
 // users back, so export → import → export is identical.
+//
+// It is a package of its own, not part of store or the CLI, because it is a
+// pure parser of untrusted input: fuzzed on its own (FuzzReadJSON,
+// FuzzReadCSV), knowing neither SQLite nor cobra. DESIGN.md's package table
+// did not foresee it; store.ImportUsers applies what it reads.
 package userfile

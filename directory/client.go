@@ -162,12 +162,16 @@ func (c *Client) do(ctx context.Context, op func(conn *ldap.Conn, delivered *boo
 		if err == nil {
 			return nil
 		}
+		// A connection the server dropped fails with ErrorNetwork, or — when
+		// go-ldap's reader saw the EOF first — with a plain "unable to read
+		// LDAP response packet" error on a conn that is closing.
+		lost := ldap.IsErrorWithCode(err, ldap.ErrorNetwork) || conn.IsClosing()
 		conn.Close()
 		c.conn = nil
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("directory: %w", ctxErr)
 		}
-		if attempt == 0 && !delivered && ldap.IsErrorWithCode(err, ldap.ErrorNetwork) {
+		if attempt == 0 && !delivered && lost {
 			c.log.Info().Err(err).Msg("connection lost, redialling")
 			continue
 		}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -96,5 +98,38 @@ func TestBackupWhileServeRuns(t *testing.T) {
 	users, _ := st.AllUsers(context.Background())
 	if len(users) != 3 {
 		t.Errorf("the backup holds %d users, want 3", len(users))
+	}
+}
+
+// TestOneWriterPerStore: while serve runs, a second serve and a one-shot
+// sync refuse at once with exit 1, naming serve's PID and what to do; a
+// dry run and the admin commands work beside it; once serve stops, sync
+// runs.
+func TestOneWriterPerStore(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	seedUsers(t, lab, ou, 3)
+	path := testConfig(t, lab, ou, cfgOpts{})
+	d := startTestDaemon(t, path, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	holder := fmt.Sprintf("umsync serve (pid %d)", os.Getpid())
+	for _, args := range [][]string{{"sync"}, {"sync", "--full"}, {"serve"}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var o, e bytes.Buffer
+		code := run(ctx, append(args, "--config", path), &o, &e)
+		cancel()
+		if code != exitFailure || !strings.Contains(e.String(), holder) || !strings.Contains(e.String(), "sync --dry-run") {
+			t.Errorf("umsync %v beside serve: exit %d, stderr %q; want 1 naming %q", args, code, e.String(), holder)
+		}
+	}
+	for _, args := range [][]string{{"sync", "--dry-run"}, {"users", "list"}, {"users", "set", "cli1", "rings=5"}} {
+		if _, stderr, code := umsync(t, append(args, "--config", path)...); code != exitOK {
+			t.Errorf("umsync %v beside serve: exit %d: %s", args, code, stderr)
+		}
+	}
+	if err := d.shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := umsync(t, "sync", "--config", path); code != exitOK {
+		t.Errorf("sync after serve stopped: exit %d: %s", code, stderr)
 	}
 }

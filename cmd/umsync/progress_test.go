@@ -26,7 +26,7 @@ func TestFullSyncProgress(t *testing.T) {
 	}
 	cfg.Directory.PageSize, cfg.Directory.ReadConnections = 10, 1 // many round trips: a read that takes a while
 	var logs logtest.Buffer
-	p, err := wire(context.Background(), cfg, zerolog.New(&logs), prometheus.NewRegistry())
+	p, err := wire(context.Background(), cfg, zerolog.New(&logs), prometheus.NewRegistry(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

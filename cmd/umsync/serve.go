@@ -95,7 +95,7 @@ func startDaemon(ctx context.Context, path string, cfg *Config, log zerolog.Logg
 	reg := prometheus.NewRegistry()
 	bi := readBuildInfo()
 	log.Info().Str("version", bi.Version).Str("revision", bi.Revision).Msg("umsync starting")
-	p, err := wire(ctx, cfg, log, reg)
+	p, err := wire(ctx, cfg, log, reg, "umsync serve")
 	if err != nil {
 		return nil, err
 	}

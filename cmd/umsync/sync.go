@@ -33,7 +33,11 @@ is recorded as stopped_safety and exits 1; --allow-mass-deactivation applies it.
 				return err
 			}
 			log := newLogger(cfg.Log, g.stderr)
-			p, err := wire(cmd.Context(), cfg, log, prometheus.NewRegistry())
+			role := "umsync sync"
+			if dryRun {
+				role = "" // writes nothing: allowed beside serve
+			}
+			p, err := wire(cmd.Context(), cfg, log, prometheus.NewRegistry(), role)
 			if err != nil {
 				return err
 			}

@@ -16,23 +16,35 @@ import (
 
 // parts are the long-lived pieces a sync needs, wired together.
 type parts struct {
+	lock   *store.WriterLock // nil for a dry run: it writes nothing
 	store  *store.Store
 	dir    *directory.Client
 	engine *engine.Engine
 }
 
-// wire opens the store, builds the directory client and the engine.
-func wire(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.Registerer) (*parts, error) {
+// wire takes the store's writer lock as role (none when role is "": a dry
+// run writes nothing), opens the store, builds the directory client and
+// the engine.
+func wire(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.Registerer, role string) (*parts, error) {
+	var lock *store.WriterLock
+	if role != "" {
+		var err error
+		if lock, err = store.LockWriter(cfg.Store.Path, role); err != nil {
+			return nil, err
+		}
+	}
 	st, err := store.Open(ctx, cfg.Store, log)
 	if err != nil {
+		lock.Unlock()
 		return nil, err
 	}
 	dir, err := directory.New(cfg.Directory, log)
 	if err != nil {
 		st.Close()
+		lock.Unlock()
 		return nil, err
 	}
-	return &parts{store: st, dir: dir, engine: engine.New(cfg.Sync, cfg.umsRules(), dir, st, log, reg)}, nil
+	return &parts{lock: lock, store: st, dir: dir, engine: engine.New(cfg.Sync, cfg.umsRules(), dir, st, log, reg)}, nil
 }
 
 // umsRules gathers the UMS rules from their config sections (validated).
@@ -49,7 +61,8 @@ func (c *Config) umsRules() engine.UMSRules {
 	return r
 }
 
-// close releases the directory connection, then the store (last).
+// close releases the directory connection, then the store, then the
+// writer lock (last: nobody else may write before the store is closed).
 func (p *parts) close() error {
-	return errors.Join(p.dir.Close(), p.store.Close())
+	return errors.Join(p.dir.Close(), p.store.Close(), p.lock.Unlock())
 }

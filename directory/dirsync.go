@@ -121,28 +121,8 @@ func (c *Client) dirSyncChanges(ctx context.Context, st ServerState, since Posit
 			live = append(live, a)
 		}
 	}
-	for len(live) > 0 {
-		n := min(len(live), guidBatch)
-		var or strings.Builder
-		for _, a := range live[:n] {
-			raw, err := EncodeGUID(a)
-			if err != nil {
-				continue
-			}
-			or.WriteString("(objectGUID=")
-			for _, b := range raw {
-				fmt.Fprintf(&or, "\\%02x", b)
-			}
-			or.WriteString(")")
-		}
-		units := make([]readUnit, 0, len(c.cfg.BaseDNs))
-		for _, base := range c.cfg.BaseDNs {
-			units = append(units, readUnit{base: base, filter: "(&" + c.cfg.filter() + "(|" + or.String() + "))"})
-		}
-		if err := c.readSerial(ctx, units, st, deliver); err != nil {
-			return Position{}, err
-		}
-		live = live[n:]
+	if err := c.readAnchors(ctx, st, live, deliver); err != nil {
+		return Position{}, err
 	}
 	for _, a := range order {
 		if inScope[a] {

@@ -275,3 +275,45 @@ func (u readUnit) request(c *Client) *ldap.SearchRequest {
 	return ldap.NewSearchRequest(u.base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
 		0, 0, false, u.filter, append(c.decoder.Attributes(), u.extra...), nil)
 }
+
+// UsersByAnchor reads the users with the given anchors that are in scope
+// now (under a base DN, matching user_filter) and hands them to fn like
+// Users does; it returns the anchors it found. An anchor not found is not
+// in scope: deleted, moved out or filtered out.
+func (c *Client) UsersByAnchor(ctx context.Context, st ServerState, anchors []string, fn func(ums.User) error,
+	skip func(dn string, err error)) (map[string]bool, error) {
+	deliver, found := c.scopedDeliverer(fn, skip)
+	return found, c.readAnchors(ctx, st, anchors, deliver)
+}
+
+// readAnchors searches each base DN for the objects with the given
+// anchors, guidBatch at a time, within user_filter.
+func (c *Client) readAnchors(ctx context.Context, st ServerState, anchors []string, deliver func(*ldap.Entry) error) error {
+	for len(anchors) > 0 {
+		n := min(len(anchors), guidBatch)
+		var or strings.Builder
+		for _, a := range anchors[:n] {
+			raw, err := EncodeGUID(a)
+			if err != nil {
+				continue
+			}
+			or.WriteString("(objectGUID=")
+			for _, b := range raw {
+				fmt.Fprintf(&or, "\\%02x", b)
+			}
+			or.WriteString(")")
+		}
+		anchors = anchors[n:]
+		if or.Len() == 0 {
+			continue
+		}
+		units := make([]readUnit, 0, len(c.cfg.BaseDNs))
+		for _, base := range c.cfg.BaseDNs {
+			units = append(units, readUnit{base: base, filter: "(&" + c.cfg.filter() + "(|" + or.String() + "))"})
+		}
+		if err := c.readSerial(ctx, units, st, deliver); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -14,5 +14,20 @@
 // reads use a separate pool. The file is created 0600 in a 0700 folder.
 // Open pings, because a binary built without CGO opens fine and fails later.
 //
+// Sharing the store. One process syncs it: `serve` (or a one-shot `sync`)
+// holds the writer lock, a flock on the file beside the database
+// (LockWriter), which the kernel releases when the process dies. Admin
+// commands and imports write beside it. Every user row carries a version
+// from one store-wide sequence, bumped by triggers on every insert and
+// update whatever code path writes the row; ApplyCycle writes a planned user
+// only if the row is still at the version the cycle read, and otherwise
+// skips everything planned for that user and puts it on the replan list for
+// the next cycle (DESIGN invariant 9). Triggers rather than a "version =
+// version + 1" in each statement, so no writer can forget; one sequence
+// rather than a per-row counter, so a row deleted and created again (an
+// import) never repeats a version a cycle may hold. The watermark is moved
+// the same way: only over the one the cycle started from, so an import
+// that dropped it (asking for a full cycle) is not undone.
+//
 // It knows nothing about LDAP or mail.
 package store

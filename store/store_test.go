@@ -112,10 +112,10 @@ func TestApplyCycleRoundTrip(t *testing.T) {
 	b := testUser("bbbbbbbb-0000-0000-0000-000000000002", "bob", now)
 	b.State, b.Enabled, b.DeactivationReason, b.DeactivatedAt = ums.StateDeactivated, false, "disabled in directory", now
 	b.FaxNumbers = nil
-	id, err := s.ApplyCycle(ctx, CycleWrite{Users: []*ums.User{&a, &b}, Run: Run{Mode: "full", StartedAt: now, Duration: 1500 * time.Millisecond,
+	applied, err := s.ApplyCycle(ctx, CycleWrite{Users: []*ums.User{&a, &b}, Run: Run{Mode: "full", StartedAt: now, Duration: 1500 * time.Millisecond,
 		Read: 2, Created: 2, Result: ResultSuccess}})
-	if err != nil || id == 0 {
-		t.Fatalf("ApplyCycle = %d, %v", id, err)
+	if err != nil || applied.RunID == 0 || len(applied.Stale) != 0 {
+		t.Fatalf("ApplyCycle = %+v, %v", applied, err)
 	}
 	all, err := s.AllUsers(ctx)
 	if err != nil || len(all) != 2 {
@@ -133,7 +133,7 @@ func TestApplyCycleRoundTrip(t *testing.T) {
 	}
 
 	// Update keeps first_seen.
-	a2 := a
+	a2 := all[0] // at the version it was read
 	a2.Mail = "alice2@example.test"
 	a2.FirstSeen = now.Add(time.Hour) // must be ignored on update
 	a2.UpdatedAt = now.Add(time.Hour)

@@ -203,7 +203,7 @@ func setBase(ctx context.Context, tx *sql.Tx, anchor string, f ums.Field, v stri
 
 // readUserTx reads one user inside tx.
 func readUserTx(ctx context.Context, tx *sql.Tx, anchor string) (ums.User, error) {
-	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE anchor = ?`, anchor))
+	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+selectColumns+` FROM users WHERE anchor = ?`, anchor))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, fmt.Errorf("user %s: %w", anchor, ErrNotFound)
 	}

@@ -17,6 +17,10 @@ const userColumns = `anchor, dn, sam_account_name, given_name, surname, display_
 	extension, phone, mobile, fax_numbers, enabled, state, deactivation_reason, first_seen, updated_at, deactivated_at,
 	settings, base, license, license_since, phantom, overrides, profile, alias_numbers`
 
+// selectColumns are the columns a user is read with: the written ones and
+// the row version, which only the store's triggers set.
+const selectColumns = userColumns + `, version`
+
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanUser(r rowScanner) (ums.User, error) {
@@ -32,7 +36,7 @@ func scanUser(r rowScanner) (ums.User, error) {
 	)
 	err := r.Scan(&u.Anchor, &u.DN, &u.SAMAccountName, &u.GivenName, &u.Surname, &u.DisplayName, &u.Mail,
 		&u.Department, &u.Extension, &u.Phone, &u.Mobile, &fax, &enabled, &state, &u.DeactivationReason,
-		&first, &updated, &deactivated, &u.Settings, &base, &license, &licenseSince, &u.Phantom, &u.Overrides, new(string), &alias)
+		&first, &updated, &deactivated, &u.Settings, &base, &license, &licenseSince, &u.Phantom, &u.Overrides, new(string), &alias, &u.Version)
 	if err != nil {
 		return u, err
 	}
@@ -69,7 +73,7 @@ func scanUser(r rowScanner) (ums.User, error) {
 
 // AllUsers returns every user, ordered by anchor.
 func (s *Store) AllUsers(ctx context.Context) ([]ums.User, error) {
-	return s.queryUsers(ctx, `SELECT `+userColumns+` FROM users ORDER BY anchor`)
+	return s.queryUsers(ctx, `SELECT `+selectColumns+` FROM users ORDER BY anchor`)
 }
 
 // UserFilter narrows ListUsers.
@@ -89,7 +93,7 @@ type UserFilter struct {
 // ListUsers returns the users matching f, ordered by sAMAccountName, then
 // anchor (stable across calls, for paging).
 func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]ums.User, error) {
-	q := `SELECT ` + userColumns + ` FROM users WHERE 1=1`
+	q := `SELECT ` + selectColumns + ` FROM users WHERE 1=1`
 	var args []any
 	if f.Search != "" {
 		like := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
@@ -154,7 +158,7 @@ func escapeLike(s string) string {
 // extension; a name or anchor wins over an extension, an active user over
 // a deactivated one. The error for no match reads "user 'ID' not found".
 func (s *Store) User(ctx context.Context, id string) (ums.User, error) {
-	users, err := s.queryUsers(ctx, `SELECT `+userColumns+` FROM users
+	users, err := s.queryUsers(ctx, `SELECT `+selectColumns+` FROM users
 		WHERE anchor = lower(?1) OR lower(sam_account_name) = lower(?1) OR (extension = ?1 AND extension != '')
 		ORDER BY (anchor = lower(?1) OR lower(sam_account_name) = lower(?1)) DESC, state, anchor LIMIT 1`, id)
 	if err != nil {
@@ -302,7 +306,7 @@ func (s *Store) PhantomAnchors(ctx context.Context) (map[string]bool, error) {
 // PendingLicenses lists the users waiting for a seat, in the order they
 // get one (first seen, then sAMAccountName).
 func (s *Store) PendingLicenses(ctx context.Context) ([]ums.User, error) {
-	return s.queryUsers(ctx, `SELECT `+userColumns+` FROM users WHERE license = ?
+	return s.queryUsers(ctx, `SELECT `+selectColumns+` FROM users WHERE license = ?
 		ORDER BY first_seen, sam_account_name`, string(ums.LicensePending))
 }
 
@@ -338,12 +342,16 @@ func decodeBase(s string) ([]ums.FieldValue, error) {
 
 // CycleWrite is everything one cycle writes.
 type CycleWrite struct {
-	Users     []*ums.User      // created or changed: upserted by anchor
-	Purge     []string         // anchors of deactivated users deleted for good
+	// Users are created or changed: each is written only if its row is
+	// still at the version it was planned from (User.Version; 0: the row
+	// must not exist yet). A user whose row moved on is stale: nothing of
+	// it is written (see Applied.Stale).
+	Users     []*ums.User
+	Purge     []*ums.User      // deactivated users deleted for good (same version check)
 	Writes    []DirectoryWrite // directory writes to queue (the outbox)
 	Conflicts []Conflict       // conflicts found (recorded, or updated if open)
 	Settled   []Settled        // fields whose open conflict ended
-	Released  []string         // extension numbers given back (they rest in quarantine)
+	Released  []Release        // extension numbers given back (they rest in quarantine)
 	// Problems replace the recorded problems of the users planned (an
 	// empty list clears them).
 	Problems map[string][]ums.Problem
@@ -352,35 +360,251 @@ type CycleWrite struct {
 	FindDuplicates bool
 	// Mails are queued with the cycle's changes (a key queued before is
 	// not queued again).
-	Mails     []Mail
-	Watermark *Watermark // nil leaves the watermark as it is
-	Run       Run
+	Mails []Mail
+	// Replanned are the users of the replan list this cycle planned again:
+	// they leave the list (unless stale again).
+	Replanned []string
+	// Watermark is the new watermark (nil leaves it as it is). It is
+	// written only if the stored one is still WatermarkRead, the one the
+	// cycle started from (nil: none): an import that dropped it meanwhile
+	// asked for a full cycle, and a cycle planned before the import must
+	// not take that back.
+	Watermark     *Watermark
+	WatermarkRead *Watermark
+	Run           Run
+}
+
+// Release is an extension number a user gave back.
+type Release struct {
+	Anchor, Number string
+}
+
+// Applied is what ApplyCycle did.
+type Applied struct {
+	RunID int64
+	// Stale are the planned users whose rows changed after they were read
+	// (an admin edit, an import): not written, put on the replan list for
+	// the next cycle, which reads them from the directory again.
+	Stale []ums.User
+	// WatermarkMoved is true when the watermark was not written because
+	// it changed while the cycle ran (an import dropped it): the next
+	// cycle runs full.
+	WatermarkMoved bool
 }
 
 // ApplyCycle writes a cycle's users, purges, watermark and run record in one
 // transaction: either all of a cycle lands or none of it, so the watermark
-// never gets ahead of the changes it covers.
-func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
+// never gets ahead of the changes it covers. A user whose row changed
+// since the cycle read it is left as it is, with everything the cycle
+// planned for it (directory writes, conflicts, problems, mails), and is
+// planned again by the next cycle: an admin's edit is never overwritten by
+// a plan made before it.
+func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (Applied, error) {
+	var res Applied
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("store: begin: %w", err)
+		return res, fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	users := w.Users
+	stale, err := staleUsers(ctx, tx, w.Users, w.Purge)
+	if err != nil {
+		return res, err
+	}
+	for _, u := range w.Users {
+		if stale[u.Anchor] {
+			res.Stale = append(res.Stale, ums.User{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Version: u.Version})
+		}
+	}
+	for _, u := range w.Purge {
+		if stale[u.Anchor] {
+			res.Stale = append(res.Stale, ums.User{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Version: u.Version})
+		}
+	}
+	fresh := func(anchor string) bool { return !stale[anchor] }
+	if err := upsertUsers(ctx, tx, keep(w.Users, func(u *ums.User) bool { return fresh(u.Anchor) })); err != nil {
+		return res, err
+	}
+	for _, u := range w.Purge {
+		if stale[u.Anchor] {
+			continue
+		}
+		del, err := tx.ExecContext(ctx, `DELETE FROM users WHERE anchor = ? AND state = ?`, u.Anchor, string(ums.StateDeactivated))
+		if err != nil {
+			return res, fmt.Errorf("store: purge %s: %w", u.Anchor, err)
+		}
+		if n, _ := del.RowsAffected(); n != 1 {
+			return res, fmt.Errorf("store: purge %s: not a deactivated user", u.Anchor)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM problems WHERE anchor = ?`, u.Anchor); err != nil {
+			return res, fmt.Errorf("store: clear problems of %s: %w", u.Anchor, err)
+		}
+	}
+	now := w.Run.StartedAt
+	for _, dw := range w.Writes {
+		if !fresh(dw.Anchor) {
+			continue
+		}
+		if err := queueWrite(ctx, tx, dw, now); err != nil {
+			return res, err
+		}
+	}
+	for _, c := range w.Conflicts {
+		if !fresh(c.Anchor) {
+			continue
+		}
+		if err := recordConflict(ctx, tx, c, now); err != nil {
+			return res, err
+		}
+	}
+	for _, m := range w.Mails {
+		if m.Anchor != "" && !fresh(m.Anchor) {
+			continue
+		}
+		if _, err := queueMail(ctx, tx, m, now); err != nil {
+			return res, err
+		}
+	}
+	problems := w.Problems
+	if len(stale) > 0 {
+		problems = make(map[string][]ums.Problem, len(w.Problems))
+		for a, ps := range w.Problems {
+			if fresh(a) {
+				problems[a] = ps
+			}
+		}
+	}
+	if err := replaceProblems(ctx, tx, problems, now); err != nil {
+		return res, err
+	}
+	if w.FindDuplicates {
+		if err := refreshDuplicates(ctx, tx, now); err != nil {
+			return res, err
+		}
+	}
+	for _, r := range w.Released {
+		if !fresh(r.Anchor) {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO extension_releases (number, released_at) VALUES (?, ?)
+			ON CONFLICT (number) DO UPDATE SET released_at = excluded.released_at`, r.Number, formatTime(now)); err != nil {
+			return res, fmt.Errorf("store: release extension %s: %w", r.Number, err)
+		}
+	}
+	for _, st := range w.Settled {
+		if !fresh(st.Anchor) {
+			continue
+		}
+		if err := settle(ctx, tx, st, now); err != nil {
+			return res, err
+		}
+	}
+	if err := updateReplan(ctx, tx, w.Replanned, res.Stale, now); err != nil {
+		return res, err
+	}
+	if w.Watermark != nil {
+		cur, ok, err := readWatermark(ctx, tx)
+		if err != nil {
+			return res, err
+		}
+		if ok == (w.WatermarkRead != nil) && (!ok || sameWatermark(cur, *w.WatermarkRead)) {
+			if err := writeWatermark(ctx, tx, *w.Watermark); err != nil {
+				return res, err
+			}
+		} else {
+			res.WatermarkMoved = true
+		}
+	}
+	if res.RunID, err = insertRun(ctx, tx, w.Run); err != nil {
+		return res, err
+	}
+	crashpoint.Hit("store.before-commit") // every write done, the commit not yet
+	if err := tx.Commit(); err != nil {
+		return res, fmt.Errorf("store: commit: %w", err)
+	}
+	return res, nil
+}
+
+// keep returns the users for which ok is true (users itself when all are).
+func keep(users []*ums.User, ok func(*ums.User) bool) []*ums.User {
+	for i, u := range users {
+		if ok(u) {
+			continue
+		}
+		out := append(make([]*ums.User, 0, len(users)-1), users[:i]...)
+		for _, u := range users[i+1:] {
+			if ok(u) {
+				out = append(out, u)
+			}
+		}
+		return out
+	}
+	return users
+}
+
+// staleUsers returns the anchors among users and purge whose row is no
+// longer at the version they were planned from: changed or deleted since
+// (a planned version 0, a new user, is stale if the row exists now). It
+// runs inside the write transaction, so nothing can change in between.
+func staleUsers(ctx context.Context, tx *sql.Tx, lists ...[]*ums.User) (map[string]bool, error) {
+	planned := map[string]int64{}
+	for _, l := range lists {
+		for _, u := range l {
+			planned[u.Anchor] = u.Version
+		}
+	}
+	anchors := make([]any, 0, len(planned))
+	for a := range planned {
+		anchors = append(anchors, a)
+	}
+	current := make(map[string]int64, len(planned))
+	for len(anchors) > 0 {
+		n := min(len(anchors), 500)
+		rows, err := tx.QueryContext(ctx, `SELECT anchor, version FROM users WHERE anchor IN (?`+
+			strings.Repeat(", ?", n-1)+`)`, anchors[:n]...)
+		if err != nil {
+			return nil, fmt.Errorf("store: read versions: %w", err)
+		}
+		for rows.Next() {
+			var a string
+			var v int64
+			if err := rows.Scan(&a, &v); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: read versions: %w", err)
+			}
+			current[a] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: read versions: %w", err)
+		}
+		anchors = anchors[n:]
+	}
+	stale := map[string]bool{}
+	for a, v := range planned {
+		if current[a] != v { // a row gone since reads as version 0
+			stale[a] = true
+		}
+	}
+	return stale, nil
+}
+
+// upsertUsers writes users in batches of upsertBatch rows per statement.
+func upsertUsers(ctx context.Context, tx *sql.Tx, users []*ums.User) error {
 	var batch *sql.Stmt
 	args := make([]any, 0, upsertBatch*26)
+	var err error
 	for len(users) > 0 {
 		n := min(len(users), upsertBatch)
 		args = args[:0]
 		for _, u := range users[:n] {
 			if args, err = userArgs(args, u); err != nil {
-				return 0, err
+				return err
 			}
 		}
 		stmt := batch
 		if n < upsertBatch || batch == nil {
 			if stmt, err = tx.PrepareContext(ctx, upsertUsersSQL(n)); err != nil {
-				return 0, fmt.Errorf("store: prepare: %w", err)
+				return fmt.Errorf("store: prepare: %w", err)
 			}
 			defer stmt.Close()
 			if n == upsertBatch {
@@ -388,73 +612,47 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 			}
 		}
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return 0, fmt.Errorf("store: write users %s…: %w", users[0].Anchor, err)
+			return fmt.Errorf("store: write users %s…: %w", users[0].Anchor, err)
 		}
 		users = users[n:]
 	}
-	for _, anchor := range w.Purge {
-		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE anchor = ? AND state = ?`, anchor, string(ums.StateDeactivated))
-		if err != nil {
-			return 0, fmt.Errorf("store: purge %s: %w", anchor, err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return 0, fmt.Errorf("store: purge %s: not a deactivated user", anchor)
-		}
-	}
-	now := w.Run.StartedAt
-	for _, dw := range w.Writes {
-		if err := queueWrite(ctx, tx, dw, now); err != nil {
-			return 0, err
+	return nil
+}
+
+// updateReplan takes the users a cycle planned again off the replan list
+// and puts the stale ones on it.
+func updateReplan(ctx context.Context, tx *sql.Tx, done []string, stale []ums.User, now time.Time) error {
+	for _, a := range done {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM replan WHERE anchor = ?`, a); err != nil {
+			return fmt.Errorf("store: replan: %w", err)
 		}
 	}
-	for _, c := range w.Conflicts {
-		if err := recordConflict(ctx, tx, c, now); err != nil {
-			return 0, err
+	for _, u := range stale {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO replan (anchor, since) VALUES (?, ?) ON CONFLICT (anchor) DO NOTHING`,
+			u.Anchor, formatTime(now)); err != nil {
+			return fmt.Errorf("store: replan: %w", err)
 		}
 	}
-	for _, m := range w.Mails {
-		if _, err := queueMail(ctx, tx, m, now); err != nil {
-			return 0, err
-		}
-	}
-	if err := replaceProblems(ctx, tx, w.Problems, now); err != nil {
-		return 0, err
-	}
-	if w.FindDuplicates {
-		if err := refreshDuplicates(ctx, tx, now); err != nil {
-			return 0, err
-		}
-	}
-	for _, anchor := range w.Purge {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM problems WHERE anchor = ?`, anchor); err != nil {
-			return 0, fmt.Errorf("store: clear problems of %s: %w", anchor, err)
-		}
-	}
-	for _, n := range w.Released {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO extension_releases (number, released_at) VALUES (?, ?)
-			ON CONFLICT (number) DO UPDATE SET released_at = excluded.released_at`, n, formatTime(now)); err != nil {
-			return 0, fmt.Errorf("store: release extension %s: %w", n, err)
-		}
-	}
-	for _, st := range w.Settled {
-		if err := settle(ctx, tx, st, now); err != nil {
-			return 0, err
-		}
-	}
-	if w.Watermark != nil {
-		if err := writeWatermark(ctx, tx, *w.Watermark); err != nil {
-			return 0, err
-		}
-	}
-	id, err := insertRun(ctx, tx, w.Run)
+	return nil
+}
+
+// Replan lists the users the next cycle must read from the directory
+// again: a cycle did not write them because they changed while it ran.
+func (s *Store) Replan(ctx context.Context) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT anchor FROM replan ORDER BY anchor`)
 	if err != nil {
-		return 0, err
+		return nil, fmt.Errorf("store: replan: %w", err)
 	}
-	crashpoint.Hit("store.before-commit") // every write done, the commit not yet
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("store: commit: %w", err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, fmt.Errorf("store: replan: %w", err)
+		}
+		out = append(out, a)
 	}
-	return id, nil
+	return out, rows.Err()
 }
 
 // UsersByAnchor returns the stored users among anchors (unknown ones are
@@ -467,7 +665,7 @@ func (s *Store) UsersByAnchor(ctx context.Context, anchors []string) ([]ums.User
 		for i, a := range anchors[:n] {
 			args[i] = a
 		}
-		users, err := s.queryUsers(ctx, `SELECT `+userColumns+` FROM users WHERE anchor IN (?`+
+		users, err := s.queryUsers(ctx, `SELECT `+selectColumns+` FROM users WHERE anchor IN (?`+
 			strings.Repeat(", ?", n-1)+`)`, args...)
 		if err != nil {
 			return nil, err
@@ -481,7 +679,7 @@ func (s *Store) UsersByAnchor(ctx context.Context, anchors []string) ([]ums.User
 // DeactivatedBefore returns the users deactivated before cutoff: the ones
 // whose retention has run out.
 func (s *Store) DeactivatedBefore(ctx context.Context, cutoff time.Time) ([]ums.User, error) {
-	return s.queryUsers(ctx, `SELECT `+userColumns+` FROM users WHERE state = ? AND deactivated_at IS NOT NULL
+	return s.queryUsers(ctx, `SELECT `+selectColumns+` FROM users WHERE state = ? AND deactivated_at IS NOT NULL
 		AND deactivated_at < ? ORDER BY anchor`, string(ums.StateDeactivated), formatTime(cutoff))
 }
 
@@ -550,7 +748,7 @@ func (s *Store) ImportUsers(ctx context.Context, users []ums.User, replace, dryR
 	}
 	defer tx.Rollback()
 	stored := map[string]ums.User{}
-	rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users`)
+	rows, err := tx.QueryContext(ctx, `SELECT `+selectColumns+` FROM users`)
 	if err != nil {
 		return res, fmt.Errorf("store: import: %w", err)
 	}

@@ -29,8 +29,17 @@ type Watermark struct {
 // Watermark returns the stored watermark; ok is false when there is none
 // (no cycle has completed yet).
 func (s *Store) Watermark(ctx context.Context) (w Watermark, ok bool, err error) {
+	return readWatermark(ctx, s.read)
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func readWatermark(ctx context.Context, db querier) (w Watermark, ok bool, err error) {
 	var updated string
-	err = s.read.QueryRowContext(ctx, `SELECT dc_service_name, invocation_id, scope, usn, cookie, license_seats, profiles, updated_at
+	err = db.QueryRowContext(ctx, `SELECT dc_service_name, invocation_id, scope, usn, cookie, license_seats, profiles, updated_at
 		FROM watermark WHERE id = 1`).Scan(&w.ServiceName, &w.InvocationID, &w.Scope, &w.USN, &w.Cookie, &w.LicenseSeats, &w.Profiles, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Watermark{}, false, nil
@@ -56,4 +65,10 @@ func writeWatermark(ctx context.Context, db execer, w Watermark) error {
 		return fmt.Errorf("store: write watermark: %w", err)
 	}
 	return nil
+}
+
+// sameWatermark tells whether a and b are the same stored watermark.
+func sameWatermark(a, b Watermark) bool {
+	return a.ServiceName == b.ServiceName && a.InvocationID == b.InvocationID && a.Scope == b.Scope &&
+		a.USN == b.USN && string(a.Cookie) == string(b.Cookie) && a.UpdatedAt.Equal(b.UpdatedAt)
 }

@@ -42,11 +42,33 @@ func TestWatermarkMovesOnlyWithItsChanges(t *testing.T) {
 	if got, _, _ := s.Watermark(ctx); got.USN != 100 {
 		t.Fatalf("a failed cycle moved the watermark to %d", got.USN)
 	}
-	if _, err := s.ApplyCycle(ctx, CycleWrite{Watermark: &w2, Run: Run{Mode: "delta", StartedAt: now, Result: ResultSuccess}}); err != nil {
-		t.Fatal(err)
+	// Written only over the watermark the cycle started from.
+	if applied, err := s.ApplyCycle(ctx, CycleWrite{Watermark: &w2, Run: Run{Mode: "delta", StartedAt: now, Result: ResultSuccess}}); err != nil || !applied.WatermarkMoved {
+		t.Fatalf("a cycle that started from no watermark: %+v, %v; want WatermarkMoved", applied, err)
+	}
+	if got, _, _ := s.Watermark(ctx); got.USN != 100 {
+		t.Fatalf("a cycle that started from another watermark moved it to %d", got.USN)
+	}
+	if applied, err := s.ApplyCycle(ctx, CycleWrite{Watermark: &w2, WatermarkRead: &got,
+		Run: Run{Mode: "delta", StartedAt: now, Result: ResultSuccess}}); err != nil || applied.WatermarkMoved {
+		t.Fatalf("ApplyCycle = %+v, %v", applied, err)
 	}
 	if got, _, _ := s.Watermark(ctx); got.USN != 200 || !bytes.Equal(got.Cookie, w2.Cookie) {
 		t.Fatalf("watermark = %+v, want USN 200 and the cookie", got)
+	}
+	// An import drops it while a cycle runs: the cycle does not bring it back.
+	read, _, _ := s.Watermark(ctx)
+	if _, err := s.ImportUsers(ctx, nil, false, false, "admin", now); err != nil {
+		t.Fatal(err)
+	}
+	w3 := w2
+	w3.USN = 300
+	if applied, err := s.ApplyCycle(ctx, CycleWrite{Watermark: &w3, WatermarkRead: &read,
+		Run: Run{Mode: "delta", StartedAt: now, Result: ResultSuccess}}); err != nil || !applied.WatermarkMoved {
+		t.Fatalf("ApplyCycle after an import = %+v, %v; want WatermarkMoved", applied, err)
+	}
+	if _, ok, _ := s.Watermark(ctx); ok {
+		t.Fatal("the cycle brought back the watermark the import dropped")
 	}
 }
 
@@ -81,11 +103,15 @@ func TestPurgeAndLookups(t *testing.T) {
 	if len(expired) != 50 || expired[0].SAMAccountName != "u601" {
 		t.Fatalf("DeactivatedBefore: %d users, first %v", len(expired), expired[0].SAMAccountName)
 	}
-	if _, err := s.ApplyCycle(ctx, CycleWrite{Purge: []string{users[0].Anchor},
+	active, err := s.User(ctx, users[0].Anchor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplyCycle(ctx, CycleWrite{Purge: []*ums.User{&active},
 		Run: Run{Mode: "delta", StartedAt: now, Result: ResultSuccess}}); err == nil {
 		t.Fatal("purging an active user succeeded")
 	}
-	if _, err := s.ApplyCycle(ctx, CycleWrite{Purge: []string{expired[0].Anchor, expired[1].Anchor},
+	if _, err := s.ApplyCycle(ctx, CycleWrite{Purge: []*ums.User{&expired[0], &expired[1]},
 		Run: Run{Mode: "delta", StartedAt: now, Result: ResultSuccess, Purged: 2}}); err != nil {
 		t.Fatal(err)
 	}

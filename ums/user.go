@@ -70,6 +70,11 @@ type User struct {
 	// directory gets the effective Settings.
 	Overrides string
 
+	// Version is the store's row version this user was read at (0: not
+	// stored). The store bumps it on every write of the row; a cycle writes
+	// the user only if the row is still at this version (no lost update).
+	Version int64
+
 	// Base holds the fields whose base — the last value the directory and
 	// the store agreed on, for the three-way merge — differs from the
 	// store's value: a change waiting to be written, or a conflict. Every

@@ -13,4 +13,12 @@
 // Reconfigure swaps both on a config reload. Admin alert mails (safety
 // stop, license over cap, failed writes) are queued here; the mail worker
 // sends them.
+//
+// A user that changed in the store while a cycle ran (an admin's edit, an
+// import) is not written from the cycle's older plan: the store reports it
+// stale, the cycle logs "user changed in the store while the cycle ran"
+// and counts umsync_sync_replanned_total, and the next cycle reads that
+// user from the directory again by anchor (store.Replan) and plans it
+// from its fresh row. Tests pause a cycle between plan and apply with the
+// crash-point hook "engine.planned" (crashpoint.OnHit).
 package engine

@@ -55,6 +55,10 @@ type Directory interface {
 	Members(ctx context.Context, st directory.ServerState, group string) (map[string]bool, error)
 	// UsedValues are the values a field has anywhere in the directory.
 	UsedValues(ctx context.Context, st directory.ServerState, f ums.Field) (map[string]bool, error)
+	// UsersByAnchor reads the users with these anchors that are in scope
+	// now, and returns the anchors found.
+	UsersByAnchor(ctx context.Context, st directory.ServerState, anchors []string, fn func(ums.User) error,
+		skip func(dn string, err error)) (map[string]bool, error)
 }
 
 // Store is what a cycle needs of the store.
@@ -63,7 +67,10 @@ type Store interface {
 	UsersByAnchor(ctx context.Context, anchors []string) ([]ums.User, error)
 	DeactivatedBefore(ctx context.Context, cutoff time.Time) ([]ums.User, error)
 	Watermark(ctx context.Context) (store.Watermark, bool, error)
-	ApplyCycle(ctx context.Context, w store.CycleWrite) (int64, error)
+	ApplyCycle(ctx context.Context, w store.CycleWrite) (store.Applied, error)
+	// Replan lists the users an earlier cycle could not write because
+	// they changed while it ran.
+	Replan(ctx context.Context) ([]string, error)
 	RecordRun(ctx context.Context, run store.Run) (int64, error)
 	CountByState(ctx context.Context) (map[ums.State]int, error)
 	LastSuccess(ctx context.Context) (time.Time, error)
@@ -224,6 +231,9 @@ type Result struct {
 	Plan *plan.Plan
 	// FullBecause says why a delta ran as a full cycle ("" otherwise).
 	FullBecause string
+	// Stale are the planned users not written because they changed while
+	// the cycle ran; the next cycle plans them again.
+	Stale []ums.User
 }
 
 // ErrBusy is returned when another cycle is running in this process.
@@ -284,7 +294,11 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		return fail(StageConnect, err)
 	}
 	staging := e.cfg.Mode == ModeStaging
-	mode, wm, err := e.chooseMode(ctx, opts.Mode, st, &res, log)
+	wm, wmOK, err := e.store.Watermark(ctx)
+	if err != nil {
+		return fail(StageApply, err)
+	}
+	mode, err := e.chooseMode(ctx, opts.Mode, st, wm, wmOK, &res, log)
 	if err != nil {
 		return fail(stageOf(err), err)
 	}
@@ -292,6 +306,10 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	log = log.With().Str("mode", string(mode)).Logger()
 	log.Debug().Int64("highest_usn", st.HighestUSN).Int64("watermark", wm.USN).Msg("sync started")
 
+	replan, err := e.store.Replan(ctx)
+	if err != nil {
+		return fail(StageApply, err)
+	}
 	readStart := e.now()
 	var r readResult
 	if mode == ModeFull {
@@ -302,7 +320,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		close(stop)
 		e.readCount.Store(-1)
 	} else {
-		r, err = e.readDelta(ctx, st, wm, start, log)
+		r, err = e.readDelta(ctx, st, wm, replan, start, log)
 	}
 	e.metrics.entriesRead.Add(float64(r.read))
 	if err != nil {
@@ -378,10 +396,11 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 			mails = append(mails, store.Mail{Key: m.Key, Kind: m.Kind, Anchor: m.Anchor})
 		}
 	}
-	id, err := e.store.ApplyCycle(ctx, store.CycleWrite{
-		Users: p.Users(), Purge: p.Purged(), Run: res.Run,
+	applied, err := e.store.ApplyCycle(ctx, store.CycleWrite{
+		Users: p.Users(), Purge: p.Purged(), Run: res.Run, Replanned: replan,
 		Writes: writes, Conflicts: conflicts, Settled: settled, Released: released, Problems: problemsOf(p),
 		FindDuplicates: numbersMoved(p), Mails: mails,
+		WatermarkRead: watermarkRead(wm, wmOK),
 		Watermark: &store.Watermark{ServiceName: st.ServiceName, InvocationID: st.InvocationID,
 			Scope: e.dir.Scope(), USN: pos.USN, Cookie: pos.Cookie, LicenseSeats: e.ums.LicenseSeats,
 			Profiles: e.ums.profilesFingerprint(), UpdatedAt: start},
@@ -391,7 +410,12 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		res.Run.Result = ""
 		return fail(StageApply, err)
 	}
+	id := applied.RunID
 	res.Run.ID = id
+	if applied.WatermarkMoved {
+		log.Info().Msg("the watermark was dropped while the cycle ran (an import): not moved on; the next cycle runs full")
+	}
+	res.Stale = applied.Stale
 	crashpoint.Hit("engine.committed")
 	// The run record was written inside the transaction, before its commit;
 	// what the caller, the metrics and the log get includes the apply.
@@ -400,7 +424,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	e.lastSuccess.Store(end.UnixNano())
 	e.storeErr.Store(nil)
 
-	e.logActions(log, p)
+	e.logActions(log, p, applied.Stale)
 	if !staging {
 		e.flushWrites(ctx, log)
 	}
@@ -430,6 +454,14 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	return res, nil
 }
 
+// watermarkRead is the watermark a cycle started from, nil for none.
+func watermarkRead(wm store.Watermark, ok bool) *store.Watermark {
+	if !ok {
+		return nil
+	}
+	return &wm
+}
+
 // stageOf is the stage of a *StageError, or apply (the store) otherwise.
 func stageOf(err error) string {
 	var se *StageError
@@ -450,24 +482,20 @@ func staged(stage string, err error) error {
 // chooseMode decides between a delta and a full cycle: a delta needs a
 // usable watermark (same DC, database and scope) and an unchanged scope
 // group; otherwise res.FullBecause says why it runs full.
-func (e *Engine) chooseMode(ctx context.Context, want Mode, st directory.ServerState, res *Result,
-	log zerolog.Logger) (Mode, store.Watermark, error) {
+func (e *Engine) chooseMode(ctx context.Context, want Mode, st directory.ServerState, wm store.Watermark, ok bool,
+	res *Result, log zerolog.Logger) (Mode, error) {
 	if e.cfg.Mode == ModeStaging && want != ModeFull {
 		res.FullBecause = "sync.mode is staging: full cycles only"
-		return ModeFull, store.Watermark{}, nil
+		return ModeFull, nil
 	}
 	if want != ModeDelta {
-		return want, store.Watermark{}, nil
-	}
-	wm, ok, err := e.store.Watermark(ctx)
-	if err != nil {
-		return "", wm, staged(StageApply, err)
+		return want, nil
 	}
 	res.FullBecause = deltaUnusable(wm, ok, st, e.dir.Scope())
 	if res.FullBecause == "" {
 		changed, err := e.dir.ScopeGroupChanged(ctx, st, wm.USN)
 		if err != nil {
-			return "", wm, staged(StageRead, err)
+			return "", staged(StageRead, err)
 		}
 		if changed {
 			res.FullBecause = "the membership of the scope group (or a group nested in it) changed"
@@ -475,9 +503,9 @@ func (e *Engine) chooseMode(ctx context.Context, want Mode, st directory.ServerS
 	}
 	if res.FullBecause != "" {
 		log.Info().Str("reason", res.FullBecause).Msg("running a full sync instead of a delta")
-		return ModeFull, wm, nil
+		return ModeFull, nil
 	}
-	return ModeDelta, wm, nil
+	return ModeDelta, nil
 }
 
 // numbersMoved says whether a number that must be unique among active
@@ -512,21 +540,21 @@ func problemsOf(p *plan.Plan) map[string][]ums.Problem {
 // outboxOf lists what a plan writes besides users: directory writes,
 // conflicts, fields on which both sides agree again, and extension numbers
 // given back.
-func outboxOf(p *plan.Plan) ([]store.DirectoryWrite, []store.Conflict, []store.Settled, []string) {
+func outboxOf(p *plan.Plan) ([]store.DirectoryWrite, []store.Conflict, []store.Settled, []store.Release) {
 	var (
 		writes    []store.DirectoryWrite
 		conflicts []store.Conflict
 		settled   []store.Settled
-		released  []string
+		released  []store.Release
 	)
 	for _, a := range p.Actions {
 		anchor := a.After.Anchor
 		if a.Kind == plan.Purge && a.After.Extension != "" {
-			released = append(released, a.After.Extension)
+			released = append(released, store.Release{Anchor: anchor, Number: a.After.Extension})
 		}
 		for _, c := range a.Changes {
 			if c.Field == ums.FieldExtension && c.Old != "" {
-				released = append(released, c.Old)
+				released = append(released, store.Release{Anchor: anchor, Number: c.Old})
 			}
 		}
 		for _, w := range a.Writes {
@@ -566,10 +594,21 @@ func deltaUnusable(w store.Watermark, ok bool, st directory.ServerState, scope s
 }
 
 // logActions writes one event per user created, deactivated or
-// reactivated, and the changed attributes at debug level.
-func (e *Engine) logActions(log zerolog.Logger, p *plan.Plan) {
+// reactivated, and the changed attributes at debug level; a stale user (not
+// written: it changed while the cycle ran) gets one event saying so.
+func (e *Engine) logActions(log zerolog.Logger, p *plan.Plan, stale []ums.User) {
+	skip := make(map[string]bool, len(stale))
+	for _, u := range stale {
+		skip[u.Anchor] = true
+		e.metrics.replanned.Inc()
+		log.Info().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
+			Msg("user changed in the store while the cycle ran (an admin edit or an import): not written; the next cycle plans it again from the fresh row")
+	}
 	for _, a := range p.Actions {
 		u := a.After
+		if skip[u.Anchor] {
+			continue
+		}
 		ev := log.Info()
 		switch a.Kind {
 		case plan.Create:

@@ -37,6 +37,7 @@ type metrics struct {
 	errors      *prometheus.CounterVec
 	changes     *prometheus.CounterVec
 	safetyStops prometheus.Counter
+	replanned   prometheus.Counter
 	watermark   prometheus.Gauge
 
 	writes        *prometheus.CounterVec
@@ -80,6 +81,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "umsync_sync_safety_stops_total",
 			Help: "Cycles stopped because they would deactivate more users than the safety limits allow.",
 		}),
+		replanned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "umsync_sync_replanned_total",
+			Help: "Users a cycle did not write because they changed while it ran (an admin edit, an import); the next cycle plans them again.",
+		}),
 		watermark: gauge("umsync_sync_watermark_usn", "The DC's highestCommittedUSN the store has applied up to."),
 		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "umsync_directory_writes_total",
@@ -94,7 +99,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		extensionsShort: gauge("umsync_extensions_users_without", "Active users the extension pool had no number for (last assignment)."),
 	}
 	reg.MustRegister(m.runs, m.duration, m.lastSuccess, m.users, m.entriesRead, m.errors, m.changes,
-		m.safetyStops, m.watermark, m.writes, m.writesPending, m.conflictsOpen,
+		m.safetyStops, m.replanned, m.watermark, m.writes, m.writesPending, m.conflictsOpen,
 		m.licenseSeats, m.licenseUsed, m.licensePending, m.extensionsFree, m.extensionsShort)
 	for _, r := range writeResults {
 		m.writes.WithLabelValues(r)

@@ -40,8 +40,12 @@ func (e *Engine) readFull(ctx context.Context, st directory.ServerState, start t
 
 // readDelta reads what changed since the watermark and plans it against
 // just those users' stored rows.
-func (e *Engine) readDelta(ctx context.Context, st directory.ServerState, wm store.Watermark, start time.Time,
-	log zerolog.Logger) (readResult, error) {
+//
+// replan are users an earlier cycle did not write because they changed
+// while it ran: they are read again by anchor (the delta may not show
+// them), and one not found in scope now is gone.
+func (e *Engine) readDelta(ctx context.Context, st directory.ServerState, wm store.Watermark, replan []string,
+	start time.Time, log zerolog.Logger) (readResult, error) {
 	var (
 		r       readResult
 		changed []ums.User
@@ -55,6 +59,9 @@ func (e *Engine) readDelta(ctx context.Context, st directory.ServerState, wm sto
 		gone = append(gone, g)
 		return nil
 	}, skipLogger(log))
+	if err == nil && len(replan) > 0 {
+		err = e.readReplan(ctx, st, replan, &changed, &gone, log)
+	}
 	r.read = len(changed)
 	if err != nil {
 		return r, staged(StageRead, err)
@@ -79,6 +86,39 @@ func (e *Engine) readDelta(ctx context.Context, st directory.ServerState, wm sto
 		log.Debug().Str("user_anchor", g.Anchor).Str("dn", g.DN).Bool("deleted", g.Deleted).Msg("changed object out of scope")
 	}
 	return r, nil
+}
+
+// readReplan adds the users of the replan list that the delta did not
+// read to changed (in scope) or gone (not found in scope).
+func (e *Engine) readReplan(ctx context.Context, st directory.ServerState, replan []string, changed *[]ums.User,
+	gone *[]directory.Gone, log zerolog.Logger) error {
+	read := make(map[string]bool, len(*changed)+len(*gone))
+	for _, u := range *changed {
+		read[u.Anchor] = true
+	}
+	for _, g := range *gone {
+		read[g.Anchor] = true
+	}
+	var want []string
+	for _, a := range replan {
+		if !read[a] {
+			want = append(want, a)
+		}
+	}
+	found, err := e.dir.UsersByAnchor(ctx, st, want, func(u ums.User) error {
+		*changed = append(*changed, u)
+		return nil
+	}, skipLogger(log))
+	if err != nil {
+		return err
+	}
+	for _, a := range want {
+		if !found[a] {
+			*gone = append(*gone, directory.Gone{Anchor: a})
+		}
+	}
+	log.Debug().Int("users", len(want)).Msg("read again the users an earlier cycle could not write")
+	return nil
 }
 
 func skipLogger(log zerolog.Logger) func(dn string, err error) {

@@ -97,7 +97,7 @@ func TestPurge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := p.Purged(); len(got) != 1 || got[0] != "o1" {
+		if got := p.Purged(); len(got) != 1 || got[0].Anchor != "o1" {
 			t.Errorf("full=%v: purged %v, want [o1]", full, got)
 		}
 		if p.Count(Reactivate) != 1 {

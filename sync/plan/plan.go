@@ -140,12 +140,12 @@ func (p *Plan) Conflicts() int {
 	return n
 }
 
-// Purged returns the anchors of the users to delete for good.
-func (p *Plan) Purged() []string {
-	var out []string
+// Purged returns the users to delete for good (pointers into the plan).
+func (p *Plan) Purged() []*ums.User {
+	var out []*ums.User
 	for _, a := range p.Actions {
 		if a.Kind == Purge {
-			out = append(out, a.After.Anchor)
+			out = append(out, &a.After)
 		}
 	}
 	return out

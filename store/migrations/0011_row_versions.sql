@@ -1,0 +1,34 @@
+-- Row versions (DESIGN invariant 9, no lost update). Every user row carries
+-- a version drawn from one store-wide sequence; triggers bump it on every
+-- insert and update, whatever code path writes the row, so no writer can
+-- forget. A cycle writes a user only if the row is still at the version it
+-- planned from. The sequence is store-wide, not per row, so a version
+-- never repeats even when a row is deleted and created again, and
+-- "changed after version N" is one indexed query.
+CREATE TABLE change_seq (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+);
+ALTER TABLE users ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+UPDATE users SET version = rowid;
+INSERT INTO change_seq (id, value) VALUES (1, (SELECT COALESCE(MAX(version), 0) FROM users));
+CREATE INDEX users_version ON users (version);
+
+CREATE TRIGGER users_version_insert AFTER INSERT ON users BEGIN
+    UPDATE change_seq SET value = value + 1 WHERE id = 1;
+    UPDATE users SET version = (SELECT value FROM change_seq WHERE id = 1) WHERE anchor = NEW.anchor;
+END;
+-- The WHEN keeps the trigger's own update from firing it again should
+-- recursive triggers ever be switched on.
+CREATE TRIGGER users_version_update AFTER UPDATE ON users WHEN NEW.version = OLD.version BEGIN
+    UPDATE change_seq SET value = value + 1 WHERE id = 1;
+    UPDATE users SET version = (SELECT value FROM change_seq WHERE id = 1) WHERE anchor = NEW.anchor;
+END;
+
+-- Users a cycle did not write because they changed while it ran (an admin
+-- edit, an import): the next cycle reads them from the directory again and
+-- plans them from their fresh row.
+CREATE TABLE replan (
+    anchor TEXT PRIMARY KEY,
+    since  TEXT NOT NULL
+);

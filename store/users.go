@@ -217,7 +217,17 @@ const upsertBatch = 50
 const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func upsertUsersSQL(rows int) string {
-	return `INSERT INTO users (` + userColumns + `) VALUES ` + userParams + strings.Repeat(", "+userParams, rows-1) + `
+	return upsertSQL(userColumns, userParams, rows, "")
+}
+
+// upsertVersionedSQL is upsertUsersSQL with the row version set by the
+// caller (a block taken from the sequence): the triggers stay quiet.
+func upsertVersionedSQL(rows int) string {
+	return upsertSQL(userColumns+", version", userParams[:len(userParams)-1]+", ?)", rows, ", version = excluded.version")
+}
+
+func upsertSQL(columns, params string, rows int, extra string) string {
+	return `INSERT INTO users (` + columns + `) VALUES ` + params + strings.Repeat(", "+params, rows-1) + `
 		ON CONFLICT (anchor) DO UPDATE SET dn = excluded.dn, sam_account_name = excluded.sam_account_name,
 			given_name = excluded.given_name, surname = excluded.surname, display_name = excluded.display_name,
 			mail = excluded.mail, department = excluded.department, extension = excluded.extension,
@@ -226,7 +236,7 @@ func upsertUsersSQL(rows int) string {
 			updated_at = excluded.updated_at, deactivated_at = excluded.deactivated_at,
 			settings = excluded.settings, base = excluded.base, license = excluded.license,
 			license_since = excluded.license_since, phantom = excluded.phantom,
-			overrides = excluded.overrides, profile = excluded.profile, alias_numbers = excluded.alias_numbers`
+			overrides = excluded.overrides, profile = excluded.profile, alias_numbers = excluded.alias_numbers` + extra
 }
 
 // userArgs appends u's column values in userColumns order.
@@ -552,46 +562,50 @@ func staleUsers(ctx context.Context, tx *sql.Tx, lists ...[]*ums.User) (map[stri
 			planned[u.Anchor] = u.Version
 		}
 	}
-	anchors := make([]any, 0, len(planned))
-	for a := range planned {
-		anchors = append(anchors, a)
-	}
-	current := make(map[string]int64, len(planned))
-	for len(anchors) > 0 {
-		n := min(len(anchors), 500)
-		rows, err := tx.QueryContext(ctx, `SELECT anchor, version FROM users WHERE anchor IN (?`+
-			strings.Repeat(", ?", n-1)+`)`, anchors[:n]...)
-		if err != nil {
-			return nil, fmt.Errorf("store: read versions: %w", err)
-		}
-		for rows.Next() {
-			var a string
-			var v int64
-			if err := rows.Scan(&a, &v); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store: read versions: %w", err)
-			}
-			current[a] = v
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("store: read versions: %w", err)
-		}
-		anchors = anchors[n:]
-	}
 	stale := map[string]bool{}
-	for a, v := range planned {
-		if current[a] != v { // a row gone since reads as version 0
-			stale[a] = true
+	if len(planned) == 0 {
+		return stale, nil
+	}
+	// One statement over a JSON object anchor -> version, answering only
+	// the stale ones (usually none): reading every version back into Go
+	// cost 0.7 s at 50,000 users, a cgo call per row.
+	arg, err := json.Marshal(planned)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT p.key FROM json_each(?) p LEFT JOIN users u ON u.anchor = p.key
+		WHERE COALESCE(u.version, 0) != p.value`, string(arg)) // a row gone since reads as version 0
+	if err != nil {
+		return nil, fmt.Errorf("store: read versions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, fmt.Errorf("store: read versions: %w", err)
 		}
+		stale[a] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read versions: %w", err)
 	}
 	return stale, nil
 }
 
-// upsertUsers writes users in batches of upsertBatch rows per statement.
+// upsertUsers writes users in batches of upsertBatch rows per statement,
+// each with a new version from a block it takes of the sequence.
 func upsertUsers(ctx context.Context, tx *sql.Tx, users []*ums.User) error {
+	if len(users) == 0 {
+		return nil
+	}
+	var last int64
+	if err := tx.QueryRowContext(ctx, `UPDATE change_seq SET value = value + ? WHERE id = 1 RETURNING value`,
+		len(users)).Scan(&last); err != nil {
+		return fmt.Errorf("store: take versions: %w", err)
+	}
+	version := last - int64(len(users))
 	var batch *sql.Stmt
-	args := make([]any, 0, upsertBatch*26)
+	args := make([]any, 0, upsertBatch*27)
 	var err error
 	for len(users) > 0 {
 		n := min(len(users), upsertBatch)
@@ -600,10 +614,12 @@ func upsertUsers(ctx context.Context, tx *sql.Tx, users []*ums.User) error {
 			if args, err = userArgs(args, u); err != nil {
 				return err
 			}
+			version++
+			args = append(args, version)
 		}
 		stmt := batch
 		if n < upsertBatch || batch == nil {
-			if stmt, err = tx.PrepareContext(ctx, upsertUsersSQL(n)); err != nil {
+			if stmt, err = tx.PrepareContext(ctx, upsertVersionedSQL(n)); err != nil {
 				return fmt.Errorf("store: prepare: %w", err)
 			}
 			defer stmt.Close()

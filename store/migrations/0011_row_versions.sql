@@ -2,7 +2,10 @@
 -- a version drawn from one store-wide sequence; triggers bump it on every
 -- insert and update, whatever code path writes the row, so no writer can
 -- forget. A cycle writes a user only if the row is still at the version it
--- planned from. The sequence is store-wide, not per row, so a version
+-- planned from. A cycle's bulk upsert takes a block of versions from the
+-- sequence and sets them itself (the triggers' second write of every row
+-- made a 50,000-user apply about 2.5 times slower); the triggers fire for
+-- every other write (their WHEN clauses). The sequence is store-wide, not per row, so a version
 -- never repeats even when a row is deleted and created again, and
 -- "changed after version N" is one indexed query.
 CREATE TABLE change_seq (
@@ -14,7 +17,7 @@ UPDATE users SET version = rowid;
 INSERT INTO change_seq (id, value) VALUES (1, (SELECT COALESCE(MAX(version), 0) FROM users));
 CREATE INDEX users_version ON users (version);
 
-CREATE TRIGGER users_version_insert AFTER INSERT ON users BEGIN
+CREATE TRIGGER users_version_insert AFTER INSERT ON users WHEN NEW.version = 0 BEGIN
     UPDATE change_seq SET value = value + 1 WHERE id = 1;
     UPDATE users SET version = (SELECT value FROM change_seq WHERE id = 1) WHERE anchor = NEW.anchor;
 END;

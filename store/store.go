@@ -50,6 +50,10 @@ type Store struct {
 	write *sql.DB // one connection: SQLite has one writer
 	read  *sql.DB // a pool of read-only connections
 	path  string
+
+	// afterConflictRead, when set (tests only), runs in ResolveConflict
+	// right after the conflict was read: a seam to order a racing resolve.
+	afterConflictRead func()
 }
 
 // Open creates the folder (0700) and file (0600) if needed, migrates the

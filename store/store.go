@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 
 	_ "github.com/mattn/go-sqlite3" // the SQLite driver (CGO)
 	"github.com/rs/zerolog"
+
+	"github.com/umsync/umsync/internal/crashpoint"
 )
 
 // Config is the `store:` section of the umsync config.
@@ -47,6 +50,10 @@ type Store struct {
 	write *sql.DB // one connection: SQLite has one writer
 	read  *sql.DB // a pool of read-only connections
 	path  string
+
+	// afterConflictRead, when set (tests only), runs in ResolveConflict
+	// right after the conflict was read: a seam to order a racing resolve.
+	afterConflictRead func()
 }
 
 // Open creates the folder (0700) and file (0600) if needed, migrates the
@@ -153,17 +160,29 @@ func nullTime(t time.Time) any {
 
 // Backup writes a consistent copy of the store to path (SQLite's VACUUM
 // INTO: online, while cycles and CLI writes go on; the copy is compact and
-// needs no WAL). path must not exist; the copy is made 0600.
+// needs no WAL). path must not exist. The copy holds secret hashes, so it
+// is private from birth: the file is created empty, exclusively and 0600
+// before SQLite writes into it (VACUUM INTO accepts an empty file), never
+// chmodded afterwards.
 func (s *Store) Backup(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); err == nil {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("backup: %s exists", path)
+	}
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("backup: %w", err)
 	}
 	// On the write connection: the read pool is opened read-only, and VACUUM
 	// INTO only reads the store (in WAL mode it blocks no writer).
 	if _, err := s.write.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		os.Remove(path) // our own empty or partial file
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
-	return os.Chmod(path, 0o600)
+	crashpoint.Hit("store.backup-written")
+	return nil
 }
 
 // IntegrityCheck runs SQLite's integrity_check; "ok" when all is well.

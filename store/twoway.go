@@ -249,12 +249,12 @@ func editTx(ctx context.Context, tx *sql.Tx, u *ums.User, actor, action string, 
 
 // OpenConflicts lists the unresolved conflicts, oldest first.
 func (s *Store) OpenConflicts(ctx context.Context) ([]Conflict, error) {
-	return s.queryConflicts(ctx, `WHERE c.resolved_at IS NULL ORDER BY c.id`)
+	return queryConflicts(ctx, s.read, `WHERE c.resolved_at IS NULL ORDER BY c.id`)
 }
 
 // OpenConflict returns one unresolved conflict.
 func (s *Store) OpenConflict(ctx context.Context, id int64) (Conflict, error) {
-	cs, err := s.queryConflicts(ctx, `WHERE c.resolved_at IS NULL AND c.id = ?`, id)
+	cs, err := queryConflicts(ctx, s.read, `WHERE c.resolved_at IS NULL AND c.id = ?`, id)
 	if err != nil {
 		return Conflict{}, err
 	}
@@ -264,8 +264,13 @@ func (s *Store) OpenConflict(ctx context.Context, id int64) (Conflict, error) {
 	return cs[0], nil
 }
 
-func (s *Store) queryConflicts(ctx context.Context, where string, args ...any) ([]Conflict, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT c.id, c.anchor, COALESCE(u.sam_account_name, ''), c.field,
+// queryer runs a query on the read pool or in a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func queryConflicts(ctx context.Context, db queryer, where string, args ...any) ([]Conflict, error) {
+	rows, err := db.QueryContext(ctx, `SELECT c.id, c.anchor, COALESCE(u.sam_account_name, ''), c.field,
 		c.directory_value, c.store_value, c.base_value, c.detected_at
 		FROM conflicts c LEFT JOIN users u ON u.anchor = c.anchor `+where, args...)
 	if err != nil {
@@ -348,19 +353,45 @@ func (s *Store) UpdateUser(ctx context.Context, anchor, actor, action string,
 	return u, tx.Commit()
 }
 
+// ErrAlreadyResolved: the conflict was resolved before (by another admin,
+// or by the same command run twice); nothing was changed.
+var ErrAlreadyResolved = errors.New("already resolved")
+
 // ResolveConflict ends an open conflict as an admin chose: "directory"
 // takes the directory's value into the store (and as the base); "store"
-// queues the store's value for the directory. Audited as actor.
+// queues the store's value for the directory. Audited as actor. The
+// conflict is read inside the write transaction, so of two resolves of one
+// conflict exactly one acts; the other gets ErrAlreadyResolved.
 func (s *Store) ResolveConflict(ctx context.Context, id int64, take, actor string, now time.Time) (Conflict, error) {
-	c, err := s.OpenConflict(ctx, id)
-	if err != nil {
-		return Conflict{}, err
+	if take != "directory" && take != "store" {
+		return Conflict{}, fmt.Errorf("take must be directory or store, got %q", take)
 	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return Conflict{}, fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback()
+	var resolved bool
+	var resolution string
+	err = tx.QueryRowContext(ctx, `SELECT resolved_at IS NOT NULL, resolution FROM conflicts WHERE id = ?`, id).
+		Scan(&resolved, &resolution)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Conflict{}, fmt.Errorf("conflict %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Conflict{}, fmt.Errorf("store: conflict %d: %w", id, err)
+	}
+	if s.afterConflictRead != nil {
+		s.afterConflictRead()
+	}
+	if resolved {
+		return Conflict{}, fmt.Errorf("conflict %d: %w (%s)", id, ErrAlreadyResolved, resolution)
+	}
+	cs, err := queryConflicts(ctx, tx, `WHERE c.id = ?`, id)
+	if err != nil {
+		return Conflict{}, err
+	}
+	c := cs[0]
 	switch take {
 	case "directory":
 		u, err := readUserTx(ctx, tx, c.Anchor)
@@ -378,8 +409,6 @@ func (s *Store) ResolveConflict(ctx context.Context, id int64, take, actor strin
 		if err := queueWrite(ctx, tx, DirectoryWrite{Anchor: c.Anchor, Field: c.Field, Old: c.DirectoryValue, New: c.StoreValue}, now); err != nil {
 			return Conflict{}, err
 		}
-	default:
-		return Conflict{}, fmt.Errorf("take must be directory or store, got %q", take)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE conflicts SET resolved_at = ?, resolution = ? WHERE id = ?`,
 		formatTime(now), "took "+take+" ("+actor+")", id); err != nil {

@@ -13,8 +13,9 @@ import (
 // RecordPINFailure counts a wrong voicemail PIN of the user with anchor.
 // At max failures in a row the box is locked (ixi-UMS: "blocked by entering
 // the wrong PIN several times"): the settings get vmlock=1, audited as
-// actor and queued for the directory. It returns whether the box is locked.
-func (s *Store) RecordPINFailure(ctx context.Context, anchor, actor string, max int, now time.Time) (bool, error) {
+// actor and, with toDirectory (the settings field is written to AD),
+// queued for the directory. It returns whether the box is locked.
+func (s *Store) RecordPINFailure(ctx context.Context, anchor, actor string, max int, toDirectory bool, now time.Time) (bool, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("store: begin: %w", err)
@@ -31,7 +32,7 @@ func (s *Store) RecordPINFailure(ctx context.Context, anchor, actor string, max 
 	}
 	locked := failures >= max
 	if locked {
-		if err := setVoicemailLock(ctx, tx, anchor, actor, "lock", true, now); err != nil {
+		if err := setVoicemailLock(ctx, tx, anchor, actor, "lock", true, toDirectory, now); err != nil {
 			return false, err
 		}
 	}
@@ -39,10 +40,10 @@ func (s *Store) RecordPINFailure(ctx context.Context, anchor, actor string, max 
 }
 
 // UnlockVoicemail unlocks the user's voicemail box and resets the count of
-// wrong PINs, audited as actor; the settings change is queued for the
-// directory and, with mailPIN, a mail with a new PIN is queued in the same
-// transaction.
-func (s *Store) UnlockVoicemail(ctx context.Context, anchor, actor string, mailPIN bool, now time.Time) error {
+// wrong PINs, audited as actor; with toDirectory the settings change is
+// queued for the directory and, with mailPIN, a mail with a new PIN is
+// queued in the same transaction.
+func (s *Store) UnlockVoicemail(ctx context.Context, anchor, actor string, mailPIN, toDirectory bool, now time.Time) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
@@ -51,7 +52,7 @@ func (s *Store) UnlockVoicemail(ctx context.Context, anchor, actor string, mailP
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET pin_failures = 0 WHERE anchor = ?`, anchor); err != nil {
 		return fmt.Errorf("store: reset PIN failures: %w", err)
 	}
-	if err := setVoicemailLock(ctx, tx, anchor, actor, "unlock", false, now); err != nil {
+	if err := setVoicemailLock(ctx, tx, anchor, actor, "unlock", false, toDirectory, now); err != nil {
 		return err
 	}
 	if mailPIN {
@@ -62,7 +63,9 @@ func (s *Store) UnlockVoicemail(ctx context.Context, anchor, actor string, mailP
 	return tx.Commit()
 }
 
-func setVoicemailLock(ctx context.Context, tx *sql.Tx, anchor, actor, action string, lock bool, now time.Time) error {
+// setVoicemailLock sets or clears vmlock in the user's settings, and
+// queues the new settings for the directory only with toDirectory.
+func setVoicemailLock(ctx context.Context, tx *sql.Tx, anchor, actor, action string, lock, toDirectory bool, now time.Time) error {
 	u, err := readUserTx(ctx, tx, anchor)
 	if err != nil {
 		return err
@@ -75,7 +78,7 @@ func setVoicemailLock(ctx context.Context, tx *sql.Tx, anchor, actor, action str
 		return nil
 	}
 	set.VoicemailLocked = lock
-	edit := Edit{Field: ums.FieldSettings, New: set.Encode(), Write: true, WriteOld: u.BaseOf(ums.FieldSettings)}
+	edit := Edit{Field: ums.FieldSettings, New: set.Encode(), Write: toDirectory, WriteOld: u.BaseOf(ums.FieldSettings)}
 	if err := editTx(ctx, tx, &u, actor, action, []Edit{edit}, now); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
+	"github.com/umsync/umsync/sync/plan"
 	"github.com/umsync/umsync/ums"
 )
 
@@ -66,7 +67,8 @@ func newUserActionCmds(g *globals) []*cobra.Command {
 		Short: "Record a wrong voicemail PIN (for the UMS's event hook); locks the box at voicemail.max_pin_failures",
 		Long: `Record one wrong voicemail PIN of a user, as the UMS reports it (call this from
 its event hook). After voicemail.max_pin_failures wrong PINs in a row the box is
-locked (settings vmlock=1, queued for AD) until 'umsync users unlock'; a PIN
+locked (settings vmlock=1, queued for AD unless sync.fields.settings is
+from_directory) until 'umsync users unlock'; a PIN
 mail sent resets the count. Prints "locked" or "failures counted". Audited.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -75,7 +77,8 @@ mail sent resets the count. Prints "locked" or "failures counted". Audited.`,
 				return err
 			}
 			defer st.Close()
-			locked, err := st.RecordPINFailure(cmd.Context(), u.Anchor, actor(), cfg.Voicemail.MaxPINFailures, time.Now())
+			locked, err := st.RecordPINFailure(cmd.Context(), u.Anchor, actor(), cfg.Voicemail.MaxPINFailures,
+				settingsToDirectory(cfg), time.Now())
 			if err != nil {
 				return err
 			}
@@ -92,7 +95,8 @@ mail sent resets the count. Prints "locked" or "failures counted". Audited.`,
 		Use:   "unlock ID",
 		Short: "Unlock a voicemail box locked after wrong PINs, and mail a new PIN",
 		Long: `Unlock the user's voicemail box (ixi-UMS: "blocked by entering the wrong PIN
-several times"): the lock is cleared in umsync and AD (queued), the count of
+several times"): the lock is cleared in umsync and AD (queued, unless
+sync.fields.settings is from_directory), the count of
 wrong PINs starts again, and a mail with a new PIN is queued. ID =
 sAMAccountName or anchor. Audited with your OS user.`,
 		Args: exactArgs(1),
@@ -103,10 +107,15 @@ sAMAccountName or anchor. Audited with your OS user.`,
 			}
 			defer st.Close()
 			mailPIN := cfg.Mail.Enabled() && u.Mail != ""
-			if err := st.UnlockVoicemail(cmd.Context(), u.Anchor, actor(), mailPIN, time.Now()); err != nil {
+			toAD := settingsToDirectory(cfg)
+			if err := st.UnlockVoicemail(cmd.Context(), u.Anchor, actor(), mailPIN, toAD, time.Now()); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "%s: voicemail unlocked (queued for AD)\n", u.SAMAccountName)
+			if toAD {
+				fmt.Fprintf(g.stdout, "%s: voicemail unlocked (queued for AD)\n", u.SAMAccountName)
+			} else {
+				fmt.Fprintf(g.stdout, "%s: voicemail unlocked (in umsync: settings come from AD)\n", u.SAMAccountName)
+			}
 			switch {
 			case mailPIN:
 				fmt.Fprintf(g.stdout, "%s: pin mail queued for %s (%s)\n", u.SAMAccountName, u.Mail, whenSent)
@@ -158,3 +167,10 @@ func actionTarget(cmd *cobra.Command, g *globals, id string, needMail bool, chec
 
 // whenSent says who sends a queued mail.
 const whenSent = "a running umsync serve sends it within seconds; see umsync mail queue"
+
+// settingsToDirectory reports whether umsync writes the settings field to
+// AD (sync.fields.settings is to_directory or both). Actions that change
+// settings queue a directory write only then, as 'users set' does.
+func settingsToDirectory(cfg *Config) bool {
+	return cfg.Sync.FieldRules().Get(ums.FieldSettings).Direction != plan.FromDirectory
+}

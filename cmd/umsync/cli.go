@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -29,8 +30,11 @@ type silentError struct{}
 
 func (silentError) Error() string { return "" }
 
-// run is the whole program: main only adds signals and os.Exit.
+// run is the whole program: main only adds signals and os.Exit. Every
+// file umsync creates (store, backups, exports, mail files) holds user
+// data, so the process runs with umask 077 whatever it inherited.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	syscall.Umask(0o077)
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

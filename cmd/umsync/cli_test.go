@@ -234,7 +234,7 @@ func TestUsersSetAndConflictsCLI(t *testing.T) {
 		t.Fatalf("resolve: exit %d %q %s", code, out, stderr)
 	}
 	if _, stderr, code := umsync(t, "conflicts", "resolve", id, "--take", "store", "--config", cfg); code != exitFailure ||
-		!strings.Contains(stderr, "not found") {
+		!strings.Contains(stderr, "conflict "+id+": already resolved") {
 		t.Errorf("resolving twice: exit %d %q", code, stderr)
 	}
 	out, _, _ = umsync(t, "users", "show", "cli2", "--config", cfg, "--output", "json")

@@ -41,8 +41,8 @@ type Config struct {
 	// templates are the mail templates Validate loaded (and tried), kept
 	// for the mail worker: parsed once per config load.
 	templates *mail.Templates `yaml:"-"`
-	Telemetry  TelemetryConfig  `yaml:"telemetry"`
-	Log        LogConfig        `yaml:"log"`
+	Telemetry TelemetryConfig `yaml:"telemetry"`
+	Log       LogConfig       `yaml:"log"`
 }
 
 // ExtensionsConfig is the `extensions:` section: the pool (sipXecs'
@@ -75,6 +75,11 @@ type TelemetryConfig struct {
 	// StatusDetails lists names, addresses and error texts on the status
 	// page at / (which has no login); off, it shows counts only.
 	StatusDetails bool `yaml:"status_details"`
+	// Hosts are more names (or addresses) clients may reach the listener
+	// by, beside its listen address and loopback names. With
+	// StatusDetails on, a request with any other Host header is refused
+	// (421), so a rebound DNS name cannot read the page from a browser.
+	Hosts []string `yaml:"hosts"`
 }
 
 // LogConfig is the `log:` section.
@@ -283,6 +288,11 @@ func (c *Config) Validate() []error {
 	}
 	_, perrs := c.profiles()
 	errs = append(errs, perrs...)
+	for i, h := range c.Telemetry.Hosts {
+		if net.ParseIP(strings.Trim(h, "[]")) == nil && !validHostName.MatchString(h) {
+			errs = append(errs, fmt.Errorf("telemetry.hosts[%d]: want a host name or IP address without port, got %q", i, h))
+		}
+	}
 	if c.Telemetry.ReadyMaxAge <= 0 {
 		errs = append(errs, fmt.Errorf("telemetry.ready_max_age: must be positive"))
 	}

@@ -79,6 +79,7 @@ type daemon struct {
 	srv   *http.Server
 	ln    net.Listener
 	srvWG chan struct{}
+	lim   httpLimits // the telemetry server's timeouts and shutdown bound
 
 	mu     sync.Mutex // one reload or shutdown at a time
 	cfg    atomic.Pointer[Config]
@@ -103,7 +104,7 @@ func startDaemon(ctx context.Context, path string, cfg *Config, log zerolog.Logg
 		p.close()
 		return nil, err
 	}
-	d := &daemon{path: path, log: log, reg: reg, parts: p, srvWG: make(chan struct{})}
+	d := &daemon{path: path, log: log, reg: reg, parts: p, srvWG: make(chan struct{}), lim: defaultHTTPLimits}
 	d.reloadOK, d.reloadAt = reloadGauges()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -131,7 +132,7 @@ func startDaemon(ctx context.Context, path string, cfg *Config, log zerolog.Logg
 			return nil, err
 		}
 	}
-	d.srv = &http.Server{Handler: d.routes(reg), ReadHeaderTimeout: 10 * time.Second}
+	d.srv = newTelemetryServer(d.routes(reg), d.lim)
 	go func() {
 		defer close(d.srvWG)
 		if err := d.srv.Serve(d.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -139,6 +140,10 @@ func startDaemon(ctx context.Context, path string, cfg *Config, log zerolog.Logg
 		}
 	}()
 	log.Info().Str("addr", d.ln.Addr().String()).Msg("telemetry listening")
+	if host, _, _ := net.SplitHostPort(cfg.Telemetry.Listen); !isLoopbackHost(host) {
+		log.Warn().Str("addr", d.ln.Addr().String()).
+			Msg("telemetry listens beyond loopback: /metrics and the status page have no login, guard them with a firewall")
+	}
 	sched.Start()
 	return d, nil
 }
@@ -155,9 +160,10 @@ func (d *daemon) shutdown() error {
 	if d.mailer != nil {
 		d.mailer.stop()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	errHTTP := d.srv.Shutdown(ctx)
+	hung, errHTTP := stopTelemetry(d.srv, d.lim.Shutdown)
+	if hung {
+		d.log.Warn().Dur("bound", d.lim.Shutdown).Msg("telemetry requests still running at shutdown: their connections were closed")
+	}
 	<-d.srvWG
 	return errors.Join(errSched, errHTTP, d.parts.close())
 }
@@ -186,7 +192,7 @@ func (d *daemon) routes(reg *prometheus.Registry) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.HandleFunc("GET /{$}", d.status)
-	return mux
+	return d.guard(mux)
 }
 
 type readiness struct {

@@ -37,6 +37,8 @@ type statusPage struct {
 // status renders the read-only status page.
 func (d *daemon) status(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	w.Header().Set("Content-Security-Policy", statusCSP)
+	w.Header().Set("X-Frame-Options", "DENY")
 	st := d.parts.store
 	cfg := d.cfg.Load()
 	now := time.Now()

@@ -83,6 +83,19 @@ func TestStatusPageInChromium(t *testing.T) {
 		}
 	}
 
+	// The CSP lets the page's own style apply: Chromium logs no violation.
+	console, err := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(), "--enable-logging=stderr", "--v=0", "--dump-dom", url).CombinedOutput()
+	if err != nil {
+		t.Errorf("chromium: %v\n%s", err, console)
+	}
+	for _, l := range strings.Split(string(console), "\n") {
+		if strings.Contains(l, "Content Security Policy") {
+			t.Errorf("the CSP blocked part of the page: %s", l)
+		}
+	}
+
 	dir := os.Getenv("UMSYNC_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "bin", "artifacts")

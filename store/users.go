@@ -749,13 +749,38 @@ type ImportResult struct {
 	Added, Changed, Removed []string
 }
 
+// ImportClash is an imported user whose sAMAccountName an active stored
+// user with another anchor holds, one that the import keeps.
+type ImportClash struct {
+	Index          int    // the user's index in the imported list
+	SAMAccountName string // as the file has it
+	Other          ums.User
+}
+
+// ImportClashes are every clash of an import: it imports nothing.
+type ImportClashes []ImportClash
+
+func (cs ImportClashes) Error() string {
+	var b strings.Builder
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "user %d: sam_account_name %s is held by active user %s", c.Index+1, c.SAMAccountName, c.Other.Anchor)
+	}
+	return "store: import: " + b.String()
+}
+
 // ImportUsers writes users (an import file, validated) in one transaction:
 // each replaces the stored user with its anchor, as the file has it (the
 // merge base starts in step); with replace, every stored user not in the
-// file is deleted, with its problems, conflicts and queued work. Each
-// added, changed or removed user is audited as actor. The watermark is
-// dropped, so the next cycle runs full and reconciles with AD. With
-// dryRun nothing is kept.
+// file is deleted; its secret hashes and problems go with it (foreign
+// keys), its conflicts and queued work are deleted here. An active user
+// whose sAMAccountName an active stored user with another anchor keeps
+// (not in the file, and not removed by replace) is an ImportClashes error,
+// and nothing is written. Each added, changed or removed user is audited
+// as actor. The watermark is dropped, so the next cycle runs full and
+// reconciles with AD. With dryRun nothing is kept.
 func (s *Store) ImportUsers(ctx context.Context, users []ums.User, replace, dryRun bool, actor string, now time.Time) (ImportResult, error) {
 	var res ImportResult
 	tx, err := s.write.BeginTx(ctx, nil)
@@ -782,8 +807,13 @@ func (s *Store) ImportUsers(ctx context.Context, users []ums.User, replace, dryR
 	}
 	inFile := make(map[string]bool, len(users))
 	for i := range users {
+		inFile[users[i].Anchor] = true
+	}
+	if clashes := importClashes(users, stored, inFile, replace); len(clashes) > 0 {
+		return res, clashes
+	}
+	for i := range users {
 		u := &users[i]
-		inFile[u.Anchor] = true
 		u.Base = nil
 		old, ok := stored[u.Anchor]
 		action, what := "import", "added"
@@ -806,12 +836,16 @@ func (s *Store) ImportUsers(ctx context.Context, users []ums.User, replace, dryR
 		if err != nil {
 			return res, err
 		}
-		// A changed first_seen is the file's (the upsert keeps the old one).
-		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE anchor = ?`, u.Anchor); err != nil {
-			return res, fmt.Errorf("store: import %s: %w", u.SAMAccountName, err)
-		}
+		// An update in place, never a delete and insert: a deleted row
+		// takes its secrets and problems with it (foreign keys).
 		if _, err := tx.ExecContext(ctx, upsertUsersSQL(1), args...); err != nil {
 			return res, fmt.Errorf("store: import %s: %w", u.SAMAccountName, err)
+		}
+		if ok && !old.FirstSeen.Equal(u.FirstSeen) { // the upsert keeps the stored first_seen
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET first_seen = ? WHERE anchor = ?`,
+				formatTime(u.FirstSeen), u.Anchor); err != nil {
+				return res, fmt.Errorf("store: import %s: %w", u.SAMAccountName, err)
+			}
 		}
 		if err := audit(ctx, tx, now, actor, u.Anchor, action, "user", "", what); err != nil {
 			return res, err
@@ -822,7 +856,7 @@ func (s *Store) ImportUsers(ctx context.Context, users []ums.User, replace, dryR
 			if inFile[anchor] {
 				continue
 			}
-			for _, q := range []string{`DELETE FROM users WHERE anchor = ?`, `DELETE FROM problems WHERE anchor = ?`,
+			for _, q := range []string{`DELETE FROM users WHERE anchor = ?`, // and, by cascade, its secrets and problems
 				`DELETE FROM conflicts WHERE anchor = ?`, `DELETE FROM directory_writes WHERE anchor = ? AND status = 'pending'`,
 				`DELETE FROM mail_outbox WHERE anchor = ? AND state != 'sent'`} {
 				if _, err := tx.ExecContext(ctx, q, anchor); err != nil {
@@ -848,4 +882,27 @@ func (s *Store) ImportUsers(ctx context.Context, users []ums.User, replace, dryR
 		return res, fmt.Errorf("store: drop watermark: %w", err)
 	}
 	return res, tx.Commit()
+}
+
+// importClashes finds the active imported users whose sAMAccountName
+// (case-insensitive, as AD compares it) an active stored user with another
+// anchor holds after the import: one not in the file, kept because replace
+// is off. Clashes within the file are userfile.Read's to find.
+func importClashes(users []ums.User, stored map[string]ums.User, inFile map[string]bool, replace bool) ImportClashes {
+	if replace {
+		return nil
+	}
+	kept := map[string]ums.User{}
+	for anchor, u := range stored {
+		if !inFile[anchor] && u.State == ums.StateActive {
+			kept[strings.ToLower(u.SAMAccountName)] = u
+		}
+	}
+	var out ImportClashes
+	for i, u := range users {
+		if other, ok := kept[strings.ToLower(u.SAMAccountName)]; ok && u.State == ums.StateActive {
+			out = append(out, ImportClash{Index: i, SAMAccountName: u.SAMAccountName, Other: other})
+		}
+	}
+	return out
 }

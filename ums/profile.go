@@ -161,7 +161,7 @@ func (o Overrides) Set(key, value string, numbers NumberPlan) error {
 			// A number with a leading + or 0 is external, else an extension.
 			if strings.HasPrefix(v, "+") || strings.HasPrefix(v, "0") {
 				n, ok := numbers.NormalizeE164(v)
-				if !ok || !e164RE.MatchString(n) {
+				if !ok || CheckNumber(n) != nil {
 					return bad("off, an E.164 number or an extension")
 				}
 				v = n

@@ -5,7 +5,12 @@
 //
 // Read validates every record before anything is imported and reports
 // every problem with its line and field; Write then Read gives the same
-// users back, so export → import → export is identical.
+// users back, so export → import → export is identical. CSV cells that a
+// spreadsheet would run as formulas are neutralized by Write (a leading
+// single quote) and restored by Read. Read refuses what a hostile or
+// broken file carries: bytes that are not UTF-8, a column or key given
+// twice, over-long values (MaxFieldBytes, MaxFileBytes), control
+// characters, numbers that are not E.164 (ums.CheckNumber).
 //
 // It is a package of its own, not part of store or the CLI, because it is a
 // pure parser of untrusted input: fuzzed on its own (FuzzReadJSON,

@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"testing"
-
-	"github.com/umsync/umsync/ums"
 )
 
 // fuzzRead: any file either fails with line-numbered Errors (or a format
 // error) or gives users that write and read back to the same file.
 func fuzzRead(t *testing.T, format string, data []byte) {
-	users, err := Read(bytes.NewReader(data), format, ums.NumberPlan{CountryCode: "49"})
+	users, _, err := Read(bytes.NewReader(data), format, testRules)
 	if err != nil {
 		var es Errors
 		if errors.As(err, &es) {
@@ -27,7 +25,7 @@ func fuzzRead(t *testing.T, format string, data []byte) {
 	if err := Write(&once, format, users); err != nil {
 		t.Fatal(err)
 	}
-	again, err := Read(bytes.NewReader(once.Bytes()), format, ums.NumberPlan{CountryCode: "49"})
+	again, _, err := Read(bytes.NewReader(once.Bytes()), format, testRules)
 	if err != nil {
 		t.Fatalf("what Write wrote does not read back: %v\n%s", err, once.String())
 	}
@@ -46,9 +44,11 @@ func seeds(f *testing.F, format string) {
 		f.Add([]byte("[]"))
 		f.Add([]byte(`[{"anchor": 1}]`))
 		f.Add([]byte("[\n{\"anchor\": \"x\",\n\"state\": null}\n]"))
+		f.Add([]byte("\ufeff[{\"dn\": \"=1\", \"dn\": \"\xff\"}]"))
 	} else {
 		f.Add([]byte("anchor,sam_account_name\n"))
 		f.Add([]byte("anchor\n\"unterminated\n"))
+		f.Add([]byte("\ufeffanchor,dn\n'=1,''x\n"))
 	}
 }
 

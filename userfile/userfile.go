@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -31,6 +33,40 @@ var Columns = []string{"anchor", "sam_account_name", "dn", "given_name", "surnam
 
 // TimeLayout is how times are written (UTC, with the store's precision).
 const TimeLayout = "2006-01-02T15:04:05.000Z"
+
+// Limits of a file Read accepts: a bigger file or a longer value is
+// refused (a value this long is no name, number or DN but an attack on
+// memory or on whoever opens the file).
+const (
+	MaxFileBytes  = 256 << 20 // 256 MiB: ~300,000 users
+	MaxFieldBytes = 4096      // one value, after CSV quoting and JSON escapes are undone
+)
+
+// maxFile is MaxFileBytes, lowered by a test.
+var maxFile = MaxFileBytes
+
+// bom is the UTF-8 byte order mark some editors (Excel) put first.
+const bom = "\ufeff"
+
+// formulaStart holds the first characters that make a spreadsheet run a
+// CSV cell as a formula (OWASP, CSV injection): = + - @ tab CR. A quote
+// starts the cell that neutralizes one, so it is escaped too.
+const formulaStart = "=+-@\t\r'"
+
+// neutralize makes a CSV cell that a spreadsheet would run as a formula
+// plain text by putting a single quote first; a value that starts with a
+// quote gets one more, so that restore gives every value back as it was.
+func neutralize(v string) string {
+	if v != "" && strings.IndexByte(formulaStart, v[0]) >= 0 {
+		return "'" + v
+	}
+	return v
+}
+
+// restore undoes neutralize: one leading quote is dropped.
+func restore(cell string) string {
+	return strings.TrimPrefix(cell, "'")
+}
 
 // record is one user as a map from column to text.
 type record map[string]string
@@ -54,7 +90,10 @@ func toRecord(u *ums.User) record {
 	}
 }
 
-// Write writes users in format (json or csv).
+// Write writes users in format (json or csv). A CSV cell that a
+// spreadsheet would run as a formula (it starts with = + - @ tab or CR)
+// is written with a single quote first, and so is one that starts with a
+// quote; Read takes that quote off again.
 func Write(w io.Writer, format string, users []ums.User) error {
 	switch format {
 	case JSON:
@@ -98,7 +137,7 @@ func Write(w io.Writer, format string, users []ums.User) error {
 			r := toRecord(&users[i])
 			row := make([]string, len(Columns))
 			for j, c := range Columns {
-				row[j] = r[c]
+				row[j] = neutralize(r[c])
 			}
 			if err := cw.Write(row); err != nil {
 				return err
@@ -124,40 +163,70 @@ func (e Error) Error() string {
 	return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Msg)
 }
 
+// maxListed is how many errors Errors.Error lists: a hostile file can
+// have millions.
+const maxListed = 100
+
 // Errors are all the problems of a file.
 type Errors []Error
 
 func (es Errors) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d error(s); nothing was imported:", len(es))
-	for _, e := range es {
+	for i, e := range es {
+		if i == maxListed {
+			fmt.Fprintf(&b, "\n  … and %d more", len(es)-maxListed)
+			break
+		}
 		b.WriteString("\n  " + e.Error())
 	}
 	return b.String()
 }
 
-// Read parses and validates a file; numbers are normalized with numbers.
-// Any problem (returned as Errors, each with its line and field) means
-// no user: a file imports whole or not at all.
-func Read(r io.Reader, format string, numbers ums.NumberPlan) ([]ums.User, error) {
+// Rules are what Read checks numbers and extensions against: the same as
+// the sync (directory.country_code, validation.extension_*).
+type Rules struct {
+	Numbers ums.NumberPlan
+	Limits  ums.Limits
+}
+
+// Read parses and validates a file. It returns the users and the line each
+// starts on. Any problem (returned as Errors, each with its line and field)
+// means no user: a file imports whole or not at all.
+//
+// A leading UTF-8 byte order mark is skipped. Refused: a file over
+// MaxFileBytes, bytes that are not UTF-8, a column (CSV) or key (JSON)
+// given twice, a value over MaxFieldBytes or with a control character
+// (CR, LF, tab...: every field is one line), a number or extension that
+// breaks rules, an anchor twice, a sAMAccountName on two active users. A
+// CSV cell written neutralized (a leading quote, see Write) is restored.
+func Read(r io.Reader, format string, rules Rules) ([]ums.User, []int, error) {
+	if format != JSON && format != CSV {
+		return nil, nil, fmt.Errorf("format %q: want json or csv", format)
+	}
+	data, err := io.ReadAll(io.LimitReader(r, int64(maxFile)+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(data) > maxFile {
+		return nil, nil, Errors{{1, "", fmt.Sprintf("the file is larger than %d bytes", maxFile)}}
+	}
+	data = bytes.TrimPrefix(data, []byte(bom))
 	var recs []record
 	var lines []int
 	var errs Errors
-	switch format {
-	case JSON:
-		recs, lines, errs = readJSON(r)
-	case CSV:
-		recs, lines, errs = readCSV(r)
-	default:
-		return nil, fmt.Errorf("format %q: want json or csv", format)
+	if format == JSON {
+		recs, lines, errs = readJSON(data)
+	} else {
+		recs, lines, errs = readCSV(data)
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, nil, errs
 	}
 	users := make([]ums.User, 0, len(recs))
 	anchors, names := map[string]int{}, map[string]int{}
 	for i, rec := range recs {
-		u, es := decode(rec, lines[i], numbers)
+		u, es := decode(rec, lines[i], rules)
 		errs = append(errs, es...)
 		if first, ok := anchors[u.Anchor]; ok && u.Anchor != "" {
 			errs = append(errs, Error{lines[i], "anchor", fmt.Sprintf("%s is also on line %d", u.Anchor, first)})
@@ -173,17 +242,54 @@ func Read(r io.Reader, format string, numbers ums.NumberPlan) ([]ums.User, error
 		users = append(users, u)
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, nil, errs
 	}
-	return users, nil
+	return users, lines, nil
 }
 
-func readJSON(r io.Reader) ([]record, []int, Errors) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, nil, Errors{{1, "", err.Error()}}
+// checkValue reports what makes v (a decoded value) unfit for any field:
+// its length, or a control character (no field has more than one line).
+func checkValue(line int, field, v string) Errors {
+	if len(v) > MaxFieldBytes {
+		return Errors{{line, field, fmt.Sprintf("%d bytes, at most %d", len(v), MaxFieldBytes)}}
 	}
-	lineAt := func(off int64) int { return 1 + bytes.Count(data[:min(int(off), len(data))], []byte("\n")) }
+	for i, r := range v {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return Errors{{line, field, fmt.Sprintf("a control character or line break (%U at byte %d): every field is one line of text", r, i)}}
+		}
+	}
+	return nil
+}
+
+func readJSON(data []byte) ([]record, []int, Errors) {
+	// lineAt counts lines from the last offset asked for, not from the
+	// start: offsets only grow, and a count from the start per key was
+	// quadratic in the file's size. An error's offset may be behind.
+	line, at := 1, 0
+	lineAt := func(off int64) int {
+		o := min(int(off), len(data))
+		if o < at {
+			return 1 + bytes.Count(data[:o], []byte("\n"))
+		}
+		line, at = line+bytes.Count(data[at:o], []byte("\n")), o
+		return line
+	}
+	// next is where the next token starts: after the separators that
+	// follow the last one.
+	next := func(dec *json.Decoder) int {
+		start := int(dec.InputOffset())
+		for start < len(data) && strings.IndexByte(" \t\r\n,:", data[start]) >= 0 {
+			start++
+		}
+		return start
+	}
+	syntax := func(err error, line int) Errors {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return Errors{{lineAt(se.Offset), "", "not valid JSON: " + err.Error()}}
+		}
+		return Errors{{line, "", "not valid JSON: " + err.Error()}}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
@@ -193,32 +299,57 @@ func readJSON(r io.Reader) ([]record, []int, Errors) {
 	var lines []int
 	var errs Errors
 	for dec.More() {
-		// The object starts after the separators that follow the last token.
-		start := int(dec.InputOffset())
-		for start < len(data) && strings.IndexByte(" \t\r\n,", data[start]) >= 0 {
-			start++
-		}
-		line := lineAt(int64(start))
-		var raw map[string]any
-		if err := dec.Decode(&raw); err != nil {
-			var se *json.SyntaxError
-			if errors.As(err, &se) {
-				return nil, nil, append(errs, Error{lineAt(se.Offset), "", "not valid JSON: " + err.Error()})
-			}
-			return nil, nil, append(errs, Error{line, "", "want an object per user: " + err.Error()})
+		line := lineAt(int64(next(dec)))
+		if tok, err := dec.Token(); err != nil {
+			return nil, nil, append(errs, syntax(err, line)...)
+		} else if tok != json.Delim('{') {
+			return nil, nil, append(errs, Error{line, "", fmt.Sprintf("want an object per user, got %v", tok)})
 		}
 		rec := record{}
-		for k, v := range raw {
+		for dec.More() {
+			start := next(dec)
+			tok, err := dec.Token()
+			if err != nil {
+				return nil, nil, append(errs, syntax(err, line)...)
+			}
+			k, _ := tok.(string) // inside an object, More means a key
+			// The decoder turns bad bytes into U+FFFD: look at the bytes.
+			keyLine := lineAt(int64(start))
+			if !utf8.Valid(data[start:dec.InputOffset()]) {
+				return nil, nil, append(errs, Error{keyLine, strconv.QuoteToASCII(k), "the key is not valid UTF-8"})
+			}
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, nil, append(errs, syntax(err, keyLine)...)
+			}
+			if _, dup := rec[k]; dup {
+				errs = append(errs, Error{keyLine, k, "given twice in this user's object"})
+				continue
+			}
+			if !utf8.Valid(raw) {
+				errs = append(errs, Error{keyLine, k, "not valid UTF-8"})
+				rec[k] = ""
+				continue
+			}
+			var v any
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return nil, nil, append(errs, Error{keyLine, k, err.Error()})
+			}
 			switch x := v.(type) {
 			case string:
 				rec[k] = x
+				errs = append(errs, checkValue(keyLine, k, x)...)
 			case bool:
 				rec[k] = strconv.FormatBool(x)
 			case nil:
 				rec[k] = ""
 			default:
-				errs = append(errs, Error{line, k, fmt.Sprintf("want a string or true/false, got %v", v)})
+				rec[k] = ""
+				errs = append(errs, Error{keyLine, k, fmt.Sprintf("want a string or true/false, got %.40s", raw)})
 			}
+		}
+		if _, err := dec.Token(); err != nil { // the closing brace
+			return nil, nil, append(errs, syntax(err, line)...)
 		}
 		recs, lines = append(recs, rec), append(lines, line)
 	}
@@ -228,17 +359,25 @@ func readJSON(r io.Reader) ([]record, []int, Errors) {
 	return recs, lines, errs
 }
 
-func readCSV(r io.Reader) ([]record, []int, Errors) {
-	cr := csv.NewReader(r)
+func readCSV(data []byte) ([]record, []int, Errors) {
+	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err != nil {
 		return nil, nil, Errors{{1, "", "want a header row: " + err.Error()}}
 	}
 	var errs Errors
-	for _, h := range header {
-		if !contains(Columns, h) {
+	seen := map[string]int{}
+	for i, h := range header {
+		switch first, dup := seen[h]; {
+		case !utf8.ValidString(h):
+			errs = append(errs, Error{1, fmt.Sprintf("column %d", i+1), "the name is not valid UTF-8"})
+		case !contains(Columns, h):
 			errs = append(errs, Error{1, h, "unknown column"})
+		case dup:
+			errs = append(errs, Error{1, h, fmt.Sprintf("column given twice (columns %d and %d)", first, i+1)})
+		default:
+			seen[h] = i + 1
 		}
 	}
 	if len(errs) > 0 {
@@ -265,7 +404,13 @@ func readCSV(r io.Reader) ([]record, []int, Errors) {
 		}
 		rec := record{}
 		for i, h := range header {
-			rec[h] = row[i]
+			if !utf8.ValidString(row[i]) {
+				errs = append(errs, Error{line, h, "not valid UTF-8"})
+				continue
+			}
+			v := restore(row[i])
+			errs = append(errs, checkValue(line, h, v)...)
+			rec[h] = v
 		}
 		recs, lines = append(recs, rec), append(lines, line)
 	}
@@ -274,8 +419,9 @@ func readCSV(r io.Reader) ([]record, []int, Errors) {
 
 var anchorRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
-// decode checks one record and makes the user.
-func decode(rec record, line int, numbers ums.NumberPlan) (ums.User, Errors) {
+// decode checks one record and makes the user. Numbers and extensions are
+// normalized as the directory's are, then must pass the sync's rules.
+func decode(rec record, line int, rules Rules) (ums.User, Errors) {
 	var errs Errors
 	bad := func(field, format string, a ...any) {
 		errs = append(errs, Error{line, field, fmt.Sprintf(format, a...)})
@@ -304,14 +450,18 @@ func decode(rec record, line int, numbers ums.NumberPlan) (ums.User, Errors) {
 	if x := rec["extension"]; x != "" {
 		if ext, ok := ums.NormalizeExtension(x); !ok {
 			bad("extension", "%q is not an extension (digits only)", x)
+		} else if err := rules.Limits.CheckExtension(ext); err != nil {
+			bad("extension", "%v", err)
 		} else {
 			u.Extension = ext
 		}
 	}
 	number := func(field, v string) string {
-		n, ok := numbers.NormalizeE164(v)
+		n, ok := rules.Numbers.NormalizeE164(v)
 		if !ok {
 			bad(field, "%q is not a phone number", v)
+		} else if err := ums.CheckNumber(n); err != nil {
+			bad(field, "%v", err)
 		}
 		return n
 	}

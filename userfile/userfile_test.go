@@ -9,6 +9,9 @@ import (
 	"github.com/umsync/umsync/ums"
 )
 
+// testRules are the numbers and extension rules of the tests.
+var testRules = Rules{Numbers: ums.NumberPlan{CountryCode: "49"}, Limits: ums.Limits{ExtensionMin: 2, ExtensionMax: 6}}
+
 func sample() []ums.User {
 	t0 := time.Date(2026, 11, 24, 8, 0, 0, 123e6, time.UTC)
 	return []ums.User{
@@ -30,7 +33,7 @@ func TestRoundTrip(t *testing.T) {
 		if err := Write(&first, format, sample()); err != nil {
 			t.Fatal(err)
 		}
-		users, err := Read(bytes.NewReader(first.Bytes()), format, ums.NumberPlan{CountryCode: "49"})
+		users, _, err := Read(bytes.NewReader(first.Bytes()), format, testRules)
 		if err != nil {
 			t.Fatalf("%s: Read: %v\n%s", format, err, first.String())
 		}
@@ -60,7 +63,7 @@ func TestReadNamesLineAndField(t *testing.T) {
 	row2 := strings.Replace(lines[1], "+491715550001", "call me", 1)       // line 2: mobile
 	row2 = strings.Replace(row2, "ums1;vm=phone_login", "ums1;vm=on", 1)   // and settings
 	csvText := strings.Join([]string{lines[0], row2, bad, lines[1]}, "\n") // line 4: the same anchor again
-	users, err := Read(strings.NewReader(csvText), CSV, ums.NumberPlan{})
+	users, _, err := Read(strings.NewReader(csvText), CSV, testRules)
 	if users != nil || err == nil {
 		t.Fatalf("Read returned %d users, %v", len(users), err)
 	}
@@ -81,16 +84,16 @@ func TestReadNamesLineAndField(t *testing.T) {
 	Write(&js, JSON, sample())
 	text := strings.Replace(js.String(), `"first_seen": "2026-11-24T08:00:00.123Z"`, `"first_seen": "yesterday"`, 1)
 	text = strings.Replace(text, `"phantom": true`, `"phantom": "yes"`, 1)
-	_, err = Read(strings.NewReader(text), JSON, ums.NumberPlan{})
+	_, _, err = Read(strings.NewReader(text), JSON, testRules)
 	for _, want := range []string{`line 2: first_seen: "yesterday" is not a time`, `line 3: phantom: "yes": want true or false`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("JSON errors lack %q: %v", want, err)
 		}
 	}
-	if _, err := Read(strings.NewReader("[\n{\"anchor\": \n"), JSON, ums.NumberPlan{}); err == nil || !strings.Contains(err.Error(), "line 2") {
+	if _, _, err := Read(strings.NewReader("[\n{\"anchor\": \n"), JSON, testRules); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("broken JSON: %v", err)
 	}
-	if _, err := Read(strings.NewReader("anchor,colour\n"), CSV, ums.NumberPlan{}); err == nil || !strings.Contains(err.Error(), "line 1: colour: unknown column") {
+	if _, _, err := Read(strings.NewReader("anchor,colour\n"), CSV, testRules); err == nil || !strings.Contains(err.Error(), "line 1: colour: unknown column") {
 		t.Errorf("unknown column: %v", err)
 	}
 }

@@ -187,7 +187,7 @@ func TestUsersSetAndConflictsCLI(t *testing.T) {
 		{[]string{"cli1", "settings=ums9;vm=phone_login"}, exitFailure, `settings: invalid UMS settings: version "ums9"`},
 		{[]string{"cli1", "nosuch=1"}, exitUsage, `unknown field "nosuch"`},
 		{[]string{"cli1"}, exitUsage, "want ID and at least one field=value"},
-		{[]string{"nobody", "mobile=0171 1"}, exitFailure, `user 'nobody' not found`},
+		{[]string{"nobody", "mobile=0171 1234567"}, exitFailure, `user 'nobody' not found`},
 	} {
 		_, stderr, code := umsync(t, append([]string{"users", "set", "--config", cfg}, tt.args...)...)
 		if code != tt.code || !strings.Contains(stderr, tt.err) {

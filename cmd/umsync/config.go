@@ -59,6 +59,12 @@ type ValidationConfig struct {
 	ExtensionMaxDigits int `yaml:"extension_max_digits"`
 }
 
+// limits are the rules the sync, `users set` and import check extensions
+// against.
+func (v ValidationConfig) limits() ums.Limits {
+	return ums.Limits{ExtensionMin: v.ExtensionMinDigits, ExtensionMax: v.ExtensionMaxDigits}
+}
+
 // LicenseConfig is the `license:` section.
 type LicenseConfig struct {
 	// Seats is how many users may hold a UMS license at once; 0: no cap.

@@ -66,6 +66,7 @@ recorded if AD changed meanwhile.`,
 			}
 			rules := cfg.Sync.FieldRules()
 			numbers := ums.NumberPlan{CountryCode: cfg.Directory.CountryCode}
+			limits := cfg.Validation.limits()
 			type fieldArg struct {
 				f ums.Field
 				v string
@@ -95,7 +96,7 @@ recorded if AD changed meanwhile.`,
 					return fmt.Errorf("settings are computed from the profile and the user's overrides: set %s instead",
 						strings.Join(ums.OverrideKeys, "=, ")+"=")
 				}
-				v, err := normalizeField(f, raw, numbers)
+				v, err := normalizeField(f, raw, numbers, limits)
 				if err != nil {
 					return fmt.Errorf("%s: %w", name, err)
 				}
@@ -215,11 +216,21 @@ func settingsEdit(cfg *Config, u *ums.User, o ums.Overrides, warn io.Writer) ([]
 	return nil, nil
 }
 
-// normalizeField checks and normalizes a value an admin typed.
-func normalizeField(f ums.Field, raw string, numbers ums.NumberPlan) (string, error) {
+// normalizeField checks and normalizes a value an admin typed. Numbers
+// and extensions must pass the rule the sync checks (ums.CheckNumber,
+// Limits.CheckExtension): a value it would record as a problem is refused
+// here, before anything is queued for AD.
+func normalizeField(f ums.Field, raw string, numbers ums.NumberPlan, limits ums.Limits) (string, error) {
 	v := strings.TrimSpace(raw)
 	if v == "" {
 		return "", nil
+	}
+	number := func(x string) (string, error) {
+		n, ok := numbers.NormalizeE164(x)
+		if !ok {
+			return "", fmt.Errorf("%q is not a phone number", strings.TrimSpace(x))
+		}
+		return n, ums.CheckNumber(n)
 	}
 	switch f {
 	case ums.FieldExtension:
@@ -227,19 +238,15 @@ func normalizeField(f ums.Field, raw string, numbers ums.NumberPlan) (string, er
 		if !ok {
 			return "", fmt.Errorf("%q is not an extension (digits only)", v)
 		}
-		return ext, nil
+		return ext, limits.CheckExtension(ext)
 	case ums.FieldPhone, ums.FieldMobile:
-		n, ok := numbers.NormalizeE164(v)
-		if !ok {
-			return "", fmt.Errorf("%q is not a phone number", v)
-		}
-		return n, nil
+		return number(v)
 	case ums.FieldFaxNumbers, ums.FieldAliasNumbers:
 		var out []string
 		for _, x := range strings.Split(v, ",") {
-			n, ok := numbers.NormalizeE164(x)
-			if !ok {
-				return "", fmt.Errorf("%q is not a phone number", strings.TrimSpace(x))
+			n, err := number(x)
+			if err != nil {
+				return "", err
 			}
 			out = append(out, n)
 		}

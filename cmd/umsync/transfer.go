@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -103,11 +102,13 @@ added, changed and removed, and changes nothing.`,
 			if err != nil {
 				return err
 			}
-			data, err := os.ReadFile(path)
+			f, err := os.Open(path)
 			if err != nil {
 				return err
 			}
-			users, err := userfile.Read(bytes.NewReader(data), format, ums.NumberPlan{CountryCode: cfg.Directory.CountryCode})
+			rules := userfile.Rules{Numbers: ums.NumberPlan{CountryCode: cfg.Directory.CountryCode}, Limits: cfg.Validation.limits()}
+			users, lines, err := userfile.Read(f, format, rules)
+			f.Close()
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
@@ -125,6 +126,9 @@ added, changed and removed, and changes nothing.`,
 				fmt.Fprintf(g.stdout, "backup of the current users: %s\n", backup)
 			}
 			res, err := st.ImportUsers(cmd.Context(), users, replace, dryRun, actor(), now)
+			if clashes := (store.ImportClashes{}); errors.As(err, &clashes) {
+				return fmt.Errorf("%s: %w", path, clashErrors(clashes, lines))
+			}
 			if err != nil {
 				return err
 			}
@@ -152,6 +156,17 @@ added, changed and removed, and changes nothing.`,
 	cmd.Flags().BoolVar(&replace, "replace", false, "remove every user not in the file (a backup is written first)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be added, changed and removed; change nothing")
 	return cmd
+}
+
+// clashErrors names the line of each user whose sAMAccountName another
+// active user in the store keeps.
+func clashErrors(clashes store.ImportClashes, lines []int) userfile.Errors {
+	var out userfile.Errors
+	for _, c := range clashes {
+		out = append(out, userfile.Error{Line: lines[c.Index], Field: "sam_account_name",
+			Msg: fmt.Sprintf("%s is the sAMAccountName of another active user in the store (anchor %s)", c.SAMAccountName, c.Other.Anchor)})
+	}
+	return out
 }
 
 // backupUsers exports every user beside the database and returns the path.

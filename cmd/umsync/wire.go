@@ -11,7 +11,6 @@ import (
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 	"github.com/umsync/umsync/sync/plan"
-	"github.com/umsync/umsync/ums"
 )
 
 // parts are the long-lived pieces a sync needs, wired together.
@@ -50,7 +49,7 @@ func wire(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.R
 // umsRules gathers the UMS rules from their config sections (validated).
 func (c *Config) umsRules() engine.UMSRules {
 	r := engine.UMSRules{LicenseSeats: c.License.Seats, ExtensionQuarantine: c.Extensions.Quarantine,
-		Limits:          ums.Limits{ExtensionMin: c.Validation.ExtensionMinDigits, ExtensionMax: c.Validation.ExtensionMaxDigits},
+		Limits:          c.Validation.limits(),
 		VoicemailDigits: c.Voicemail.DigitLength,
 		Mail:            c.Mail.Enabled(), PasswordOnActivation: c.Mail.PasswordOnActivation}
 	for _, s := range c.Extensions.Ranges {

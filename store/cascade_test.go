@@ -55,7 +55,11 @@ func TestPurgeDeletesSecretsAndProblems(t *testing.T) {
 	if sec, pr := rowsOf(t, s, gone.Anchor); sec != 2 || pr != 1 {
 		t.Fatalf("before the purge: %d secrets, %d problems", sec, pr)
 	}
-	if _, err := s.ApplyCycle(context.Background(), CycleWrite{Purge: []string{gone.Anchor},
+	stored, err := s.User(context.Background(), gone.Anchor) // at the version a cycle reads
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplyCycle(context.Background(), CycleWrite{Purge: []*ums.User{&stored},
 		Run: Run{Mode: "delta", StartedAt: now.Add(time.Hour), Result: ResultSuccess}}); err != nil {
 		t.Fatal(err)
 	}

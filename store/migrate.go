@@ -48,6 +48,13 @@ func migrations() ([]migration, error) {
 		out = append(out, migration{version: v, name: strings.TrimSuffix(base, ".sql"), sql: string(body)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	// No gaps: a store migrated past a missing number would never get it
+	// (migrate applies what is above the highest recorded version).
+	for i, m := range out {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: version %d missing before it", m.name, i+1)
+		}
+	}
 	return out, nil
 }
 

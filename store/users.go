@@ -444,10 +444,7 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (Applied, error) {
 		}
 		if n, _ := del.RowsAffected(); n != 1 {
 			return res, fmt.Errorf("store: purge %s: not a deactivated user", u.Anchor)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM problems WHERE anchor = ?`, u.Anchor); err != nil {
-			return res, fmt.Errorf("store: clear problems of %s: %w", u.Anchor, err)
-		}
+		} // its secrets and problems go with it (foreign keys, 0013)
 	}
 	now := w.Run.StartedAt
 	for _, dw := range w.Writes {

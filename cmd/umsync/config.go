@@ -41,8 +41,8 @@ type Config struct {
 	// templates are the mail templates Validate loaded (and tried), kept
 	// for the mail worker: parsed once per config load.
 	templates *mail.Templates `yaml:"-"`
-	Telemetry  TelemetryConfig  `yaml:"telemetry"`
-	Log        LogConfig        `yaml:"log"`
+	Telemetry TelemetryConfig `yaml:"telemetry"`
+	Log       LogConfig       `yaml:"log"`
 }
 
 // ExtensionsConfig is the `extensions:` section: the pool (sipXecs'

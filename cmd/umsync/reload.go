@@ -96,7 +96,7 @@ func (d *daemon) reload() {
 	}
 	dir := d.parts.dir
 	if !reflect.DeepEqual(old.Directory, cfg.Directory) {
-		if dir, err = directory.New(cfg.Directory, d.log); err != nil {
+		if dir, err = directory.New(cfg.Directory, d.log, d.parts.dirMetrics); err != nil {
 			refuse(err)
 			return
 		}

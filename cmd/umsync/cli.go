@@ -127,18 +127,3 @@ func checkOutput(format string) error {
 	}
 	return nil
 }
-
-func newCheckConfigCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "check-config",
-		Short: "Validate the config file and report every problem at once",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := loadConfig(g.configPath); err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stdout, "config %s: OK\n", g.configPath)
-			return nil
-		},
-	}
-}

@@ -215,6 +215,10 @@ func TestDeltaFallsBackToFull(t *testing.T) {
 		!strings.Contains(logs, "the domain controller changed ("+dc1.ServiceName+", was CN=NTDS Settings,CN=DC2,") {
 		t.Errorf("the DC switch is not logged with both DCs:\n%s", logs)
 	}
+	// Durations carry their unit, as in the metrics.
+	if !strings.Contains(logs, `"duration_seconds":`) || !strings.Contains(logs, `"read_duration_seconds":`) {
+		t.Errorf("sync finished has no duration_seconds:\n%s", logs)
+	}
 }
 
 // TestSafetyStopAndOverride: a delta that would deactivate more users than

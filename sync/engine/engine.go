@@ -643,7 +643,9 @@ func (e *Engine) logActions(log zerolog.Logger, p *plan.Plan, stale []ums.User) 
 				Msg("conflict recorded: changed differently in the directory and in umsync; see umsync conflicts list")
 		}
 		ev = ev.Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).Str("dn", u.DN)
-		if log.GetLevel() <= zerolog.DebugLevel && len(a.Changes) > 0 {
+		// Debug().Enabled, not GetLevel: serve's level is a sampler a reload
+		// changes, and the logger's own level stays at debug.
+		if len(a.Changes) > 0 && log.Debug().Enabled() {
 			d := zerolog.Dict()
 			for _, c := range a.Changes {
 				d = d.Str(string(c.Field), fmt.Sprintf("%q -> %q", c.Old, c.New))

@@ -42,7 +42,8 @@ SIGTERM or SIGINT stops it: no new cycle starts, the running one is cancelled
 			if err != nil {
 				return err
 			}
-			log := newLogger(cfg.Log, g.stderr)
+			// At debug: startDaemon applies log.level, which a reload changes.
+			log := newLogger(cfg.Log, g.stderr).Level(zerolog.DebugLevel)
 			d, err := startDaemon(cmd.Context(), g.configPath, cfg, log)
 			if err != nil {
 				log.Error().Err(err).Msg("start failed")
@@ -94,10 +95,10 @@ type daemon struct {
 // and the schedule (which runs one cycle at once). path is the config
 // file cfg came from (SIGHUP reads it again).
 func startDaemon(ctx context.Context, path string, cfg *Config, log zerolog.Logger) (*daemon, error) {
-	// log.level is applied by a sampler a reload changes; the logger's own
-	// level lets debug through to it.
+	// log.level is applied by a sampler a reload changes, on top of log's
+	// own level (serve passes debug, so that a reload can go down to it).
 	level := newDynamicLevel(cfg.Log.Level)
-	log = log.Level(min(log.GetLevel(), zerolog.DebugLevel)).Sample(level)
+	log = log.Sample(level)
 	reg := prometheus.NewRegistry()
 	bi := readBuildInfo()
 	log.Info().Str("version", bi.Version).Str("revision", bi.Revision).Msg("umsync starting")

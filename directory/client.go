@@ -3,25 +3,29 @@ package directory
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"sync"
 
 	"github.com/go-ldap/ldap/v3"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/umsync/umsync/ums"
 )
 
 // Client is a connection to one directory server that redials when the
-// server dropped it. It is safe for use by one cycle at a time; a mutex
-// guards it against accidental concurrent use.
+// server dropped it. With several URLs (redundant DCs) it uses the first
+// that answers, trying them in order at every dial. It is safe for use by
+// one cycle at a time; a mutex guards it against accidental concurrent use.
 type Client struct {
 	cfg     Config
 	log     zerolog.Logger
 	tls     *tls.Config
 	decoder Decoder
+	metrics *Metrics
 
 	mu   sync.Mutex
 	conn *ldap.Conn
@@ -29,16 +33,37 @@ type Client struct {
 	// it was dialled: every search of a cycle checks it against the cycle's
 	// ServerState without asking the DC again.
 	server string
+	// url and lastServer are the URL and DC of the last successful dial,
+	// kept after the connection closed, to notice a switch to another DC.
+	url, lastServer string
 }
 
-// New builds a client. It reads the CA file but does not dial.
-func New(cfg Config, log zerolog.Logger) (*Client, error) {
+// Metrics are the directory's metrics, shared by the clients a reload
+// builds (registered once).
+type Metrics struct {
+	failovers prometheus.Counter
+}
+
+// NewMetrics registers the directory's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{failovers: prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "umsync_directory_failovers_total",
+		Help: "Times umsync switched to another directory server of directory.url (the next cycle then runs full: USNs are per DC).",
+	})}
+	reg.MustRegister(m.failovers)
+	return m
+}
+
+// New builds a client. It reads the CA file but does not dial. m may be
+// nil (no metrics).
+func New(cfg Config, log zerolog.Logger, m ...*Metrics) (*Client, error) {
 	log = log.With().Str("component", "directory").Logger()
-	u, err := url.Parse(cfg.URL)
-	if err != nil {
-		return nil, fmt.Errorf("directory: url: %w", err)
+	for _, raw := range cfg.URL {
+		if _, err := url.Parse(raw); err != nil {
+			return nil, fmt.Errorf("directory: url: %w", err)
+		}
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CAFile != "" {
 		pool, err := loadCAPool(cfg.CAFile)
 		if err != nil {
@@ -48,13 +73,17 @@ func New(cfg Config, log zerolog.Logger) (*Client, error) {
 	}
 	if cfg.InsecureSkipVerify {
 		tc.InsecureSkipVerify = true
-		log.Warn().Str("url", cfg.URL).
+		log.Warn().Strs("url", cfg.URL).
 			Msg("TLS certificate verification is OFF (directory.insecure_skip_verify: true): anyone on the path can read the bind password")
 	}
-	return &Client{
+	c := &Client{
 		cfg: cfg, log: log, tls: tc,
 		decoder: Decoder{Attrs: cfg.Attributes, Plan: ums.NumberPlan{CountryCode: cfg.CountryCode}},
-	}, nil
+	}
+	if len(m) > 0 {
+		c.metrics = m[0]
+	}
+	return c, nil
 }
 
 // Close drops the connection.
@@ -69,20 +98,51 @@ func (c *Client) Close() error {
 	return err
 }
 
-// dial opens and binds a new connection.
-func (c *Client) dial(ctx context.Context) (*ldap.Conn, error) {
+// tlsFor is the TLS config for one server URL: its host name is the name
+// the certificate must carry.
+func (c *Client) tlsFor(raw string) *tls.Config {
+	tc := c.tls.Clone()
+	if u, err := url.Parse(raw); err == nil {
+		tc.ServerName = u.Hostname()
+	}
+	return tc
+}
+
+// dial opens and binds a connection to the first URL that answers and
+// returns it with that URL. The errors of all URLs come back together.
+func (c *Client) dial(ctx context.Context) (*ldap.Conn, string, error) {
+	var errs []error
+	for _, u := range c.cfg.URL {
+		conn, err := c.dialURL(ctx, u)
+		if err == nil {
+			return conn, u, nil
+		}
+		if ctx.Err() != nil {
+			return nil, "", err
+		}
+		errs = append(errs, err)
+		if len(c.cfg.URL) > 1 {
+			c.log.Warn().Err(err).Str("url", u).Msg("directory server does not answer; trying the next of directory.url")
+		}
+	}
+	return nil, "", errors.Join(errs...)
+}
+
+// dialURL opens and binds a new connection to one server.
+func (c *Client) dialURL(ctx context.Context, u string) (*ldap.Conn, error) {
 	d := &net.Dialer{Timeout: c.cfg.DialTimeout}
-	conn, err := ldap.DialURL(c.cfg.URL, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(c.tls))
+	tc := c.tlsFor(u)
+	conn, err := ldap.DialURL(u, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(tc))
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", c.cfg.URL, err)
+		return nil, fmt.Errorf("dial %s: %w", u, err)
 	}
 	conn.SetTimeout(c.cfg.Timeout)
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	if c.cfg.StartTLS {
-		if err := conn.StartTLS(c.tls); err != nil {
+		if err := conn.StartTLS(tc); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("start_tls: %w", err)
+			return nil, fmt.Errorf("%s: start_tls: %w", u, err)
 		}
 	}
 	pw, err := c.cfg.Password()
@@ -92,13 +152,13 @@ func (c *Client) dial(ctx context.Context) (*ldap.Conn, error) {
 	}
 	if err := conn.Bind(c.cfg.BindDN, pw); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("bind as %s: %w", c.cfg.BindDN, err)
+		return nil, fmt.Errorf("%s: bind as %s: %w", u, c.cfg.BindDN, err)
 	}
 	if err := ctx.Err(); err != nil {
 		conn.Close()
 		return nil, err
 	}
-	c.log.Debug().Str("url", c.cfg.URL).Msg("connected")
+	c.log.Debug().Str("url", u).Msg("connected")
 	return conn, nil
 }
 
@@ -118,7 +178,7 @@ func (c *Client) connLocked(ctx context.Context) (*ldap.Conn, error) {
 		c.conn.Close()
 		c.conn = nil
 	}
-	conn, err := c.dial(ctx)
+	conn, u, err := c.dial(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
 	}
@@ -127,8 +187,28 @@ func (c *Client) connLocked(ctx context.Context) (*ldap.Conn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("directory: %w", err)
 	}
+	c.noteServer(u, st.ServiceName)
 	c.conn, c.server = conn, st.ServiceName
 	return conn, nil
+}
+
+// noteServer records the URL and DC a dial reached. The first dial logs
+// which DC umsync uses; a dial that reached another URL than the last one
+// is a failover: logged with both, and counted. (The engine sees the other
+// dsServiceName in the DC's state and runs the next cycle full.)
+func (c *Client) noteServer(u, server string) {
+	switch {
+	case c.url == "":
+		c.log.Info().Str("url", u).Str("dc_service_name", server).Msg("using directory server")
+	case c.url != u:
+		c.log.Warn().Str("url", u).Str("dc_service_name", server).
+			Str("previous_url", c.url).Str("previous_dc_service_name", c.lastServer).
+			Msg("directory failover: switched to another directory server; the next cycle runs full (USNs are per DC)")
+		if c.metrics != nil {
+			c.metrics.failovers.Inc()
+		}
+	}
+	c.url, c.lastServer = u, server
 }
 
 // onServer fails with ErrServerChanged unless the client's connection
@@ -213,3 +293,6 @@ func abandonPaging(conn *ldap.Conn, req *ldap.SearchRequest, paging *ldap.Contro
 	paging.PagingSize = 0
 	_, _ = conn.Search(req)
 }
+
+// Failovers is the counter of switches to another server (for tests).
+func (m *Metrics) Failovers() prometheus.Counter { return m.failovers }

@@ -104,7 +104,7 @@ func TestStartTLS(t *testing.T) {
 	ou := lab.OU(t)
 	lab.AddUser(t, ou, adlab.User{Sam: "tls1"})
 	cfg := lab.Config(ou)
-	cfg.URL, cfg.StartTLS = lab.LDAPURL, true
+	cfg.URL, cfg.StartTLS = directory.URLs{lab.LDAPURL}, true
 	got, err := readAll(t, newClient(t, cfg))
 	if err != nil || len(got) != 1 {
 		t.Fatalf("StartTLS read %d users, err %v", len(got), err)
@@ -123,7 +123,7 @@ func TestConnectErrorsNameTheCause(t *testing.T) {
 	untrusted := lab.Config(ou)
 	untrusted.CAFile = lab.OtherCAFile
 	closed := lab.Config(ou)
-	closed.URL = "ldaps://" + closedPort(t)
+	closed.URL = directory.URLs{"ldaps://" + closedPort(t)}
 	for name, tc := range map[string]struct {
 		cfg  directory.Config
 		want string
@@ -160,7 +160,7 @@ func TestRedialAfterDrop(t *testing.T) {
 	u, _ := url.Parse(lab.LDAPSURL)
 	proxy := adlab.NewProxy(t, u.Host)
 	cfg := lab.Config(ou)
-	cfg.URL = "ldaps://" + proxy.Addr()
+	cfg.URL = directory.URLs{"ldaps://" + proxy.Addr()}
 	c := newClient(t, cfg)
 	if got, err := readAll(t, c); err != nil || len(got) != 1 {
 		t.Fatalf("first read: %d users, %v", len(got), err)
@@ -190,7 +190,7 @@ func TestHangingServerTimesOut(t *testing.T) {
 		}
 	}()
 	cfg := directory.DefaultConfig()
-	cfg.URL = "ldap://" + ln.Addr().String()
+	cfg.URL = directory.URLs{"ldap://" + ln.Addr().String()}
 	cfg.BindDN = "CN=x,DC=example,DC=test"
 	cfg.BindPasswordEnv = "UMSYNC_TEST_PW"
 	t.Setenv("UMSYNC_TEST_PW", "x")
@@ -531,7 +531,7 @@ func TestCertificateNameMismatch(t *testing.T) {
 		}
 	}()
 	cfg := lab.Config(lab.BaseDN)
-	cfg.URL = "ldaps://" + ln.Addr().String()
+	cfg.URL = directory.URLs{"ldaps://" + ln.Addr().String()}
 	err = newClient(t, cfg).Ping(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs") {
 		t.Fatalf("err = %v, want the name mismatch named", err)

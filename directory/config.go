@@ -10,14 +10,16 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+	"gopkg.in/yaml.v3"
 
 	"github.com/umsync/umsync/ums"
 )
 
 // Config is the `directory:` section of the umsync config.
 type Config struct {
-	// URL is ldap://host[:port] or ldaps://host[:port].
-	URL string `yaml:"url"`
+	// URL is ldap://host[:port] or ldaps://host[:port], or a list of them
+	// (redundant DCs): the first that answers is used, in order.
+	URL URLs `yaml:"url"`
 	// StartTLS upgrades an ldap:// connection before binding.
 	StartTLS bool `yaml:"start_tls"`
 	// CAFile is a PEM bundle the server certificate must chain to. Empty:
@@ -54,6 +56,31 @@ type Config struct {
 	// CountryCode expands national numbers to E.164 ("49": 089… → +4989…).
 	CountryCode string       `yaml:"country_code"`
 	Attributes  AttributeMap `yaml:"attributes"`
+}
+
+// URLs are the directory servers to try, in order. In YAML a single
+// string or a list.
+type URLs []string
+
+// UnmarshalYAML takes `url: ldaps://dc1` as well as a list of URLs.
+func (u *URLs) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		var s string
+		if err := n.Decode(&s); err != nil {
+			return err
+		}
+		*u = URLs{s}
+		if s == "" {
+			*u = nil
+		}
+		return nil
+	}
+	var list []string
+	if err := n.Decode(&list); err != nil {
+		return err
+	}
+	*u = list
+	return nil
 }
 
 // AttributeMap names the AD attribute behind each UMS field.
@@ -124,24 +151,32 @@ func (c *Config) Validate(prefix string) []error {
 	add := func(key, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, fmt.Sprintf(format, a...)))
 	}
-	if c.URL == "" {
+	if len(c.URL) == 0 {
 		add("url", "required")
-	} else if u, err := url.Parse(c.URL); err != nil {
-		add("url", "not a URL: %v", err)
-	} else {
+	}
+	for i, raw := range c.URL {
+		key := "url"
+		if len(c.URL) > 1 {
+			key = fmt.Sprintf("url[%d]", i)
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			add(key, "not a URL: %v", err)
+			continue
+		}
 		switch u.Scheme {
 		case "ldap", "ldaps":
 		default:
-			add("url", "scheme must be ldap or ldaps, not %q", u.Scheme)
+			add(key, "scheme must be ldap or ldaps, not %q", u.Scheme)
 		}
 		if u.Host == "" {
-			add("url", "needs a host")
+			add(key, "needs a host")
 		}
 		if u.Scheme == "ldaps" && c.StartTLS {
 			add("start_tls", "cannot be used with ldaps:// (the connection is already TLS)")
 		}
 		if u.Scheme == "ldap" && !c.StartTLS {
-			add("url", "ldap:// without start_tls: true would send the bind password in clear: set start_tls: true or use ldaps://")
+			add(key, "ldap:// without start_tls: true would send the bind password in clear: set start_tls: true or use ldaps://")
 		}
 	}
 	if c.CAFile != "" {

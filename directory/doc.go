@@ -8,7 +8,9 @@
 // values in use (UsedValues), and writes one field with the old value as
 // precondition (WriteField). Every connection is pinned to the DC of the
 // cycle's ServerState (checked once, when it is dialled), because USNs are
-// per DC.
+// per DC. With several URLs (redundant DCs) a dial takes the first that
+// answers, and a switch is logged and counted. Preflight checks, without
+// changing anything, what umsync needs of each DC (check-config --online).
 //
 // Mapping attributes to UMS fields happens here, at decode time, rather than
 // in sync/plan as DESIGN.md's diagram draws it: the attribute names are a

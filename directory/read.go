@@ -226,7 +226,7 @@ func (c *Client) readParallel(ctx context.Context, units []readUnit, st ServerSt
 	var next atomic.Int64
 	for range min(c.cfg.ReadConnections, len(units)) {
 		g.Go(func() error {
-			conn, err := c.dial(gctx)
+			conn, _, err := c.dial(gctx)
 			if err != nil {
 				return fmt.Errorf("directory: %w", err)
 			}

@@ -57,6 +57,16 @@ type smtpTransport struct {
 // Send dials, sends one message and quits. A connection per send keeps
 // the worker simple; a UMS sends a few mails an hour.
 func (t *smtpTransport) Send(ctx context.Context, m *gomail.Msg, _ string) error {
+	c, err := t.client()
+	if err != nil {
+		return err
+	}
+	return c.DialAndSendWithContext(ctx, m)
+}
+
+// client is a go-mail client for the configured server: TLS as
+// configured, AUTH when a username is set.
+func (t *smtpTransport) client() (*gomail.Client, error) {
 	opts := []gomail.Option{gomail.WithPort(t.cfg.Port), gomail.WithTimeout(t.cfg.Timeout), gomail.WithTLSConfig(t.tls)}
 	switch t.cfg.TLS {
 	case "implicit":
@@ -69,16 +79,12 @@ func (t *smtpTransport) Send(ctx context.Context, m *gomail.Msg, _ string) error
 	if t.cfg.Username != "" {
 		pw, err := t.cfg.password() // read per send: rotating the file needs no restart
 		if err != nil {
-			return err
+			return nil, err
 		}
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover), gomail.WithUsername(t.cfg.Username),
 			gomail.WithPassword(pw))
 	}
-	c, err := gomail.NewClient(t.cfg.Host, opts...)
-	if err != nil {
-		return err
-	}
-	return c.DialAndSendWithContext(ctx, m)
+	return gomail.NewClient(t.cfg.Host, opts...)
 }
 
 // fileTransport writes each mail as an .eml file (0600: a password mail

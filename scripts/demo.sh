@@ -26,6 +26,8 @@ directory:
   bind_dn: $UMSYNC_LAB_BIND_DN
   bind_password_file: $UMSYNC_LAB_PASSWORD_FILE
   base_dns: ["OU=Demo,$UMSYNC_LAB_BASE_DN"]
+  attributes:
+    settings: info           # Samba's schema has no extensionAttribute10 (Exchange's)
 store:
   path: umsync.db
 sync:
@@ -51,9 +53,12 @@ While it runs, in another terminal:
   curl -s 127.0.0.1:9742/readyz
   bin/umsync users list --config .demo/umsync.yaml --search müller
   bin/umsync users show demo7 --config .demo/umsync.yaml
+  bin/umsync users set demo7 language=de --config .demo/umsync.yaml
+  bin/umsync check-config --online --config .demo/umsync.yaml
   ls .demo/mail | head        # the info and password mails, one .eml each
   bin/umsync users reset-password demo7 --config .demo/umsync.yaml
 Ctrl-C stops it.
 
 MSG
+[ "${DEMO_SETUP_ONLY:-}" = 1 ] && exit 0   # scripts/demo-check.sh: the setup only
 bin/umsync serve --config .demo/umsync.yaml

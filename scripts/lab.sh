@@ -17,7 +17,7 @@ LAB_DIR=${UMSYNC_LAB_DIR:-/var/tmp/umsync-lab}
 REALM=EXAMPLE.TEST
 BASE_DN=DC=example,DC=test
 BIND_DN="CN=Administrator,CN=Users,$BASE_DN"
-PACKAGES=(samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldap-utils ldb-tools openssl)
+PACKAGES=(samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldap-utils ldb-tools openssl iproute2)
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'lab: %s\n' "$*" >&2; exit 1; }
@@ -61,6 +61,18 @@ running_pid() {
 
 answers() {
 	ldapsearch -x -o nettimeout=2 -H ldap://127.0.0.1 -s base -b "" namingContexts >/dev/null 2>&1
+}
+
+# ports_free fails at once, naming the holder, when another process listens
+# on the lab's ports (127.0.0.1 or any address, 389/636): samba could not
+# bind them, and polling a foreign listener would only wait for minutes.
+ports_free() {
+	local held
+	held=$(ss -Hltnp '( sport = :389 or sport = :636 )' 2>/dev/null | awk '{ print $4, $6 }') || true
+	[ -z "$held" ] && return 0
+	die "ports 389/636 are taken, so this lab's DC cannot listen (another LDAP server, or a lab in another LAB_DIR):
+$held
+stop that process, or use its lab (UMSYNC_LAB_DIR)"
 }
 
 # gen_tls writes a CA, a server cert with IP and DNS SANs (Go rejects a
@@ -151,6 +163,7 @@ up() {
 	mkdir -p "$LAB_DIR"
 	exec 9>"$LAB_DIR/.lock"
 	flock 9
+	running_pid >/dev/null || ports_free
 	provision
 	write_env
 	if running_pid >/dev/null && answers; then
@@ -163,6 +176,7 @@ up() {
 	local i
 	for i in $(seq 1 120); do
 		answers && break
+		running_pid >/dev/null || [ "$i" -lt 6 ] || { tail -30 "$LAB_DIR/log/samba.log" >&2 || true; die "samba exited (see $LAB_DIR/log/samba.log)"; }
 		sleep 0.5
 	done
 	answers || { tail -30 "$LAB_DIR/log/samba.log" >&2 || true; die "the DC did not answer on ldap://127.0.0.1 within 60 s"; }

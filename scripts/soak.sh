@@ -78,7 +78,7 @@ while [ $(($(date +%s) - start)) -lt "$DURATION" ]; do
 	gr=$(curl -s 127.0.0.1:9743/metrics | awk '$1 == "go_goroutines" { print $2 }')
 	last=$(grep '"message":"sync finished"' "$work/serve.log" | tail -1)
 	upd=$(sed -n 's/.*"updated":\([0-9]*\).*/\1/p' <<<"$last")
-	ms=$(sed -n 's/.*"duration":\([0-9.]*\).*/\1/p' <<<"$last")
+	ms=$(sed -n 's/.*"duration_seconds":\([0-9.e+-]*\).*/\1/p' <<<"$last" | awk '{ print $1 * 1000 }')
 	printf '%6d %8s %10s %10s %12.0f\n' $(($(date +%s) - start)) "$rss" "$gr" "$upd" "$ms" | tee -a "$work/table"
 	i=$((i + 1))
 done

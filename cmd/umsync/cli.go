@@ -99,7 +99,31 @@ Exit codes: 0 ok, 1 failure, 2 usage error.`,
 		newBackupCmd(g),
 		newVersionCmd(g),
 	)
+	rejectUnknownSubcommands(root)
 	return root
+}
+
+// rejectUnknownSubcommands makes every command group (`users`, `mail` …)
+// refuse a mistyped subcommand as a usage error with cobra's suggestion, as
+// the top level does; cobra itself would print the group's help and exit 0.
+func rejectUnknownSubcommands(cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		rejectUnknownSubcommands(sub)
+	}
+	if !cmd.HasParent() || !cmd.HasSubCommands() || cmd.Run != nil || cmd.RunE != nil {
+		return
+	}
+	cmd.SuggestionsMinimumDistance = 2 // cobra's default, set only on the root by Execute
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
+		}
+		return usageError{errors.New(msg)}
+	}
 }
 
 // exactArgs is cobra.ExactArgs returning a usage error.
@@ -130,19 +154,4 @@ func checkOutput(format string) error {
 		return usageError{fmt.Errorf("--output must be table or json, got %q", format)}
 	}
 	return nil
-}
-
-func newCheckConfigCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "check-config",
-		Short: "Validate the config file and report every problem at once",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := loadConfig(g.configPath); err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stdout, "config %s: OK\n", g.configPath)
-			return nil
-		},
-	}
 }

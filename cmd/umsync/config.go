@@ -143,11 +143,20 @@ func loadConfig(path string) (*Config, error) {
 			problems = append(problems, typeErrors(err, lines)...)
 		}
 	}
-	if len(problems) > 0 {
-		return nil, &ConfigError{Path: path, Problems: problems}
+	// Validate also when keys were unknown or values mistyped: a typo must
+	// not hide the other problems. A mistyped value kept its default, so
+	// what Validate says about it is left out.
+	bad := map[string]bool{}
+	for _, p := range problems {
+		bad[problemPath(p)] = true
 	}
 	cfg.resolvePaths(filepath.Dir(path))
-	if problems := cfg.Validate(); len(problems) > 0 {
+	for _, p := range cfg.Validate() {
+		if !bad[problemPath(p)] {
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) > 0 {
 		return nil, &ConfigError{Path: path, Problems: problems}
 	}
 	return &cfg, nil
@@ -212,6 +221,12 @@ func typeErrors(err error, lines map[int]string) []error {
 		out = append(out, errors.New(msg))
 	}
 	return out
+}
+
+// problemPath is the YAML path a problem starts with ("directory.url").
+func problemPath(err error) string {
+	p, _, _ := strings.Cut(err.Error(), ": ")
+	return p
 }
 
 func join(path, key string) string {

@@ -150,6 +150,21 @@ func hasKey(n *yaml.Node, path []string) bool {
 	return false
 }
 
+// TestMistypedSubcommandSuggests: `umsync users lst` is a usage error that
+// suggests `list`, as a mistyped top-level command suggests its fix.
+func TestMistypedSubcommandSuggests(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"users", "lst"}, &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), `unknown command "lst" for "umsync users"`) ||
+		!strings.Contains(stderr.String(), "Did you mean this?\n\tlist") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+	stdout.Reset()
+	if code := run(context.Background(), []string{"users"}, &stdout, &stderr); code != exitOK || !strings.Contains(stdout.String(), "Available Commands") {
+		t.Errorf("`umsync users` alone: exit %d, want its help:\n%s", code, stdout.String())
+	}
+}
+
 func TestUsageErrorsExit2(t *testing.T) {
 	for _, args := range [][]string{
 		{"no-such-command"},
@@ -157,6 +172,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"users", "show"},
 		{"users", "list", "--output", "xml", "--config", "testdata/config/good.yaml"},
 		{"version", "extra"},
+		{"users", "lst"},
+		{"mail", "queu"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code != exitUsage {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/rs/zerolog"
 
+	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/mail"
 	"github.com/umsync/umsync/sync/engine"
 	"github.com/umsync/umsync/ums"
@@ -39,6 +40,7 @@ func umsyncMetrics(t *testing.T) []metricDoc {
 	t.Helper()
 	r := &recorder{}
 	engine.New(engine.DefaultConfig(), engine.DefaultUMSRules(), nil, nil, zerolog.Nop(), r)
+	directory.NewMetrics(r)
 	mail.NewWorker(mail.DefaultConfig(), ums.PINPolicy{}, nil, nil, nil, zerolog.Nop(), r)
 	ok, at := reloadGauges()
 	r.MustRegister(buildInfoGauge(readBuildInfo()), ok, at)

@@ -64,8 +64,8 @@ func restartOnly(old, cfg *Config) error {
 		return errors.New("store changed (path or settings): restart umsync to use another store")
 	case old.Telemetry.Listen != cfg.Telemetry.Listen:
 		return errors.New("telemetry.listen changed: restart umsync to listen elsewhere")
-	case old.Log != cfg.Log:
-		return errors.New("log changed: restart umsync for another level or format")
+	case old.Log.Format != cfg.Log.Format:
+		return errors.New("log.format changed: restart umsync for another format (log.level applies on a reload)")
 	}
 	return nil
 }
@@ -96,7 +96,7 @@ func (d *daemon) reload() {
 	}
 	dir := d.parts.dir
 	if !reflect.DeepEqual(old.Directory, cfg.Directory) {
-		if dir, err = directory.New(cfg.Directory, d.log); err != nil {
+		if dir, err = directory.New(cfg.Directory, d.log, d.parts.dirMetrics); err != nil {
 			refuse(err)
 			return
 		}
@@ -117,10 +117,12 @@ func (d *daemon) reload() {
 	if err := d.configureMail(cfg); err != nil {
 		log.Error().Err(err).Msg("reload: mail not reconfigured")
 	}
+	d.level.set(cfg.Log.Level)
 	d.cfg.Store(cfg)
 	d.sched.Store(sched)
 	sched.Start()
 	d.reloadOK.Set(1)
 	d.reloadAt.Set(float64(time.Now().UnixNano()) / 1e9)
-	log.Info().Str("schedule", cfg.Sync.Schedule).Int("profiles", len(cfg.Profiles)).Msg("config reloaded")
+	log.Info().Str("schedule", cfg.Sync.Schedule).Int("profiles", len(cfg.Profiles)).
+		Str("log_level", cfg.Log.Level).Msg("config reloaded")
 }

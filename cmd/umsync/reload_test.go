@@ -94,3 +94,44 @@ func TestReloadAppliesOrRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadAppliesLogLevel: serve starts at log.level info (no debug
+// events); a reload to debug emits debug events from the engine and the
+// directory at once; a change of log.format is refused.
+func TestReloadAppliesLogLevel(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	seedUsers(t, lab, ou, 1)
+	path := testConfig(t, lab, ou, cfgOpts{})
+	info := strings.Replace(readFile(t, path), "level: debug", "level: info", 1)
+	os.WriteFile(path, []byte(info), 0o600)
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs logtest.Buffer
+	d, err := startDaemon(context.Background(), path, cfg, zerolog.New(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.shutdown()
+	waitFor(t, "the first cycle", func() bool { return !d.parts.engine.LastSuccess().IsZero() })
+	if strings.Contains(logs.String(), `"level":"debug"`) {
+		t.Fatalf("debug events at log.level info:\n%s", logs.String())
+	}
+	first := d.parts.engine.LastSuccess()
+	os.WriteFile(path, []byte(strings.Replace(info, "level: info", "level: debug", 1)), 0o600)
+	d.reload()
+	if testutil.ToFloat64(d.reloadOK) != 1 {
+		t.Fatalf("reload to debug refused:\n%s", logs.String())
+	}
+	waitFor(t, "a cycle after the reload", func() bool { return d.parts.engine.LastSuccess().After(first) })
+	if !strings.Contains(logs.String(), `"level":"debug"`) {
+		t.Errorf("no debug event after the reload to debug:\n%s", logs.String())
+	}
+	os.WriteFile(path, []byte(strings.Replace(info, "log:\n", "log:\n  format: console\n", 1)), 0o600)
+	d.reload()
+	if testutil.ToFloat64(d.reloadOK) != 0 || !strings.Contains(logs.String(), "log.format changed: restart umsync") {
+		t.Errorf("a log.format change was not refused:\n%s", logs.String())
+	}
+}

@@ -30,9 +30,10 @@ func newServeCmd(g *globals) *cobra.Command {
 		Long: `Run the daemon. It runs one sync cycle at start, then on sync.schedule, and
 serves /metrics, /healthz, /readyz and a status page (/) on telemetry.listen. With mail.transport
 set, it sends the queued mails (every 2 s; failures are retried with backoff).
-SIGHUP reloads the config (schedule, attribute map, rules, profiles, mail and
-templates); a change that needs a restart (store, telemetry.listen, log) or a
-config with errors is refused and logged, and the old config stays.
+SIGHUP reloads the config (schedule, attribute map, rules, profiles, mail,
+templates and log.level); a change that needs a restart (store, telemetry.listen,
+log.format) or a config with errors is refused and logged, and the old config
+stays.
 SIGTERM or SIGINT stops it: no new cycle starts, the running one is cancelled
 (nothing of it is applied) and the store is closed last.`,
 		Args: noArgs,
@@ -41,7 +42,8 @@ SIGTERM or SIGINT stops it: no new cycle starts, the running one is cancelled
 			if err != nil {
 				return err
 			}
-			log := newLogger(cfg.Log, g.stderr)
+			// At debug: startDaemon applies log.level, which a reload changes.
+			log := newLogger(cfg.Log, g.stderr).Level(zerolog.DebugLevel)
 			d, err := startDaemon(cmd.Context(), g.configPath, cfg, log)
 			if err != nil {
 				log.Error().Err(err).Msg("start failed")
@@ -74,6 +76,7 @@ SIGTERM or SIGINT stops it: no new cycle starts, the running one is cancelled
 type daemon struct {
 	path  string // the config file, read again on SIGHUP
 	log   zerolog.Logger
+	level *dynamicLevel // log.level: a reload applies it
 	reg   *prometheus.Registry
 	parts *parts
 	srv   *http.Server
@@ -93,6 +96,10 @@ type daemon struct {
 // and the schedule (which runs one cycle at once). path is the config
 // file cfg came from (SIGHUP reads it again).
 func startDaemon(ctx context.Context, path string, cfg *Config, log zerolog.Logger) (*daemon, error) {
+	// log.level is applied by a sampler a reload changes, on top of log's
+	// own level (serve passes debug, so that a reload can go down to it).
+	level := newDynamicLevel(cfg.Log.Level)
+	log = log.Sample(level)
 	reg := prometheus.NewRegistry()
 	bi := readBuildInfo()
 	log.Info().Str("version", bi.Version).Str("revision", bi.Revision).Msg("umsync starting")
@@ -104,7 +111,7 @@ func startDaemon(ctx context.Context, path string, cfg *Config, log zerolog.Logg
 		p.close()
 		return nil, err
 	}
-	d := &daemon{path: path, log: log, reg: reg, parts: p, srvWG: make(chan struct{}), lim: defaultHTTPLimits}
+	d := &daemon{path: path, log: log, level: level, reg: reg, parts: p, srvWG: make(chan struct{}), lim: defaultHTTPLimits}
 	d.reloadOK, d.reloadAt = reloadGauges()
 	reg.MustRegister(
 		collectors.NewGoCollector(),

@@ -19,6 +19,8 @@ type parts struct {
 	store  *store.Store
 	dir    *directory.Client
 	engine *engine.Engine
+	// dirMetrics are shared by the directory clients a reload builds.
+	dirMetrics *directory.Metrics
 }
 
 // wire takes the store's writer lock as role (none when role is "": a dry
@@ -37,13 +39,15 @@ func wire(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.R
 		lock.Unlock()
 		return nil, err
 	}
-	dir, err := directory.New(cfg.Directory, log)
+	dm := directory.NewMetrics(reg)
+	dir, err := directory.New(cfg.Directory, log, dm)
 	if err != nil {
 		st.Close()
 		lock.Unlock()
 		return nil, err
 	}
-	return &parts{lock: lock, store: st, dir: dir, engine: engine.New(cfg.Sync, cfg.umsRules(), dir, st, log, reg)}, nil
+	return &parts{lock: lock, store: st, dir: dir, dirMetrics: dm,
+		engine: engine.New(cfg.Sync, cfg.umsRules(), dir, st, log, reg)}, nil
 }
 
 // umsRules gathers the UMS rules from their config sections (validated).

@@ -158,7 +158,7 @@ func (l *Lab) Conn(t testing.TB) *ldap.Conn {
 // the given base DNs.
 func (l *Lab) Config(baseDNs ...string) directory.Config {
 	cfg := directory.DefaultConfig()
-	cfg.URL = l.LDAPSURL
+	cfg.URL = directory.URLs{l.LDAPSURL}
 	cfg.CAFile = l.CAFile
 	cfg.BindDN = l.BindDN
 	cfg.BindPasswordFile = l.PasswordFile

@@ -12,6 +12,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/umsync/umsync/directory"
+	"github.com/umsync/umsync/internal/logtest"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 	"github.com/umsync/umsync/sync/plan"
@@ -180,9 +181,11 @@ func (r *rig) setWatermark(t *testing.T, column, value string) {
 // the reason; the full cycle still sees a change made meanwhile.
 func TestDeltaFallsBackToFull(t *testing.T) {
 	r := newRig(t)
+	r.logs = &logtest.Buffer{}
 	dns := r.seed(t)
 	e := r.engine(t, nil)
 	r.cycle(t, e)
+	dc1, _, _ := r.store.Watermark(context.Background())
 	for _, tt := range []struct{ column, value, reason string }{
 		{"dc_service_name", "CN=NTDS Settings,CN=DC2,CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configuration,DC=example,DC=test", "the domain controller changed"},
 		{"invocation_id", "00000000-0000-0000-0000-000000000001", "its database was restored"},
@@ -204,6 +207,17 @@ func TestDeltaFallsBackToFull(t *testing.T) {
 		if res := r.delta(t, e); res.Run.Read != 0 {
 			t.Errorf("%s: the delta after the full cycle read %d", tt.column, res.Run.Read)
 		}
+	}
+	// The switch to another DC (a failover of directory.url) is logged
+	// with both DCs.
+	logs := r.logs.String()
+	if !strings.Contains(logs, "running a full sync instead of a delta") ||
+		!strings.Contains(logs, "the domain controller changed ("+dc1.ServiceName+", was CN=NTDS Settings,CN=DC2,") {
+		t.Errorf("the DC switch is not logged with both DCs:\n%s", logs)
+	}
+	// Durations carry their unit, as in the metrics.
+	if !strings.Contains(logs, `"duration_seconds":`) || !strings.Contains(logs, `"read_duration_seconds":`) {
+		t.Errorf("sync finished has no duration_seconds:\n%s", logs)
 	}
 }
 

@@ -167,7 +167,7 @@ func (e *Engine) logProgress(log zerolog.Logger, every time.Duration, start time
 			}
 			secs := time.Since(start).Seconds()
 			log.Info().Int("read", n).Float64("per_second", math.Round(float64(n)/secs*10)/10).
-				Dur("elapsed", time.Since(start)).Msg("full sync in progress")
+				Float64("elapsed_seconds", secs).Msg("full sync in progress")
 		}
 	}
 }
@@ -284,7 +284,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 			}
 		}
 		record(ResultFailed, err)
-		log.Error().Err(err).Str("mode", res.Run.Mode).Str("stage", stage).Dur("duration", res.Run.Duration).
+		log.Error().Err(err).Str("mode", res.Run.Mode).Str("stage", stage).Float64("duration_seconds", res.Run.Duration.Seconds()).
 			Msg("sync failed; nothing was changed")
 		return res, err
 	}
@@ -449,7 +449,8 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		Int("updated", res.Run.Updated).Int("reactivated", res.Run.Reactivated).
 		Int("deactivated", res.Run.Deactivated).Int("purged", res.Run.Purged).Int("unchanged", res.Run.Unchanged).
 		Int64("watermark", pos.USN).
-		Dur("duration", res.Run.Duration).Dur("read_duration", readTook).Dur("apply_duration", applyTook).
+		Float64("duration_seconds", res.Run.Duration.Seconds()).Float64("read_duration_seconds", readTook.Seconds()).
+		Float64("apply_duration_seconds", applyTook.Seconds()).
 		Msg("sync finished")
 	return res, nil
 }
@@ -642,7 +643,9 @@ func (e *Engine) logActions(log zerolog.Logger, p *plan.Plan, stale []ums.User) 
 				Msg("conflict recorded: changed differently in the directory and in umsync; see umsync conflicts list")
 		}
 		ev = ev.Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).Str("dn", u.DN)
-		if log.GetLevel() <= zerolog.DebugLevel && len(a.Changes) > 0 {
+		// Debug().Enabled, not GetLevel: serve's level is a sampler a reload
+		// changes, and the logger's own level stays at debug.
+		if len(a.Changes) > 0 && log.Debug().Enabled() {
 			d := zerolog.Dict()
 			for _, c := range a.Changes {
 				d = d.Str(string(c.Field), fmt.Sprintf("%q -> %q", c.Old, c.New))

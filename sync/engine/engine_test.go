@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/internal/adlab"
+	"github.com/umsync/umsync/internal/logtest"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 	"github.com/umsync/umsync/sync/plan"
@@ -30,6 +32,8 @@ type rig struct {
 	dbDir string
 	sync  engine.Config // safety limits off unless a test sets them
 	ums   engine.UMSRules
+	// logs, when set, also gets what the engine logs.
+	logs *logtest.Buffer
 }
 
 func newRig(t *testing.T) *rig {
@@ -61,7 +65,11 @@ func (r *rig) engine(t *testing.T, cfg *directory.Config) *engine.Engine {
 	}
 	t.Cleanup(func() { dir.Close() })
 	r.reg = prometheus.NewRegistry()
-	e := engine.New(r.sync, r.ums, dir, r.store, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel), r.reg)
+	var w io.Writer = zerolog.NewTestWriter(t)
+	if r.logs != nil {
+		w = io.MultiWriter(w, r.logs)
+	}
+	e := engine.New(r.sync, r.ums, dir, r.store, zerolog.New(w).Level(zerolog.DebugLevel), r.reg)
 	if err := e.Restore(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +247,7 @@ func TestUnreachableDirectoryChangesNothing(t *testing.T) {
 	before := r.users(t)
 
 	cfg := r.lab.Config(r.ou)
-	cfg.URL = "ldaps://" + closedAddr(t)
+	cfg.URL = directory.URLs{"ldaps://" + closedAddr(t)}
 	e := r.engine(t, &cfg)
 	_, err := e.Cycle(context.Background(), engine.Options{Mode: engine.ModeFull})
 	var se *engine.StageError

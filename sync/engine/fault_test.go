@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/internal/adlab"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
@@ -23,7 +24,7 @@ func TestADFailsMidReadAndRestarts(t *testing.T) {
 	u, _ := url.Parse(r.lab.LDAPSURL)
 	proxy := adlab.NewProxy(t, u.Host)
 	cfg := r.lab.Config(r.ou)
-	cfg.URL = "ldaps://" + proxy.Addr()
+	cfg.URL = directory.URLs{"ldaps://" + proxy.Addr()}
 	cfg.PageSize, cfg.ReadConnections = 20, 1 // 15 pages on one connection
 	e := r.engine(t, &cfg)
 	if res := r.cycle(t, e); res.Run.Created != 300 {

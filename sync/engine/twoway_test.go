@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 	"github.com/umsync/umsync/sync/plan"
@@ -290,7 +291,7 @@ func TestWriteRetriesWhileADIsUnreachable(t *testing.T) {
 	r.edit(t, "staff0", true, ums.FieldValue{Field: ums.FieldExtension, Value: "4900"})
 
 	down := r.lab.Config(r.ou)
-	down.URL = "ldaps://" + closedAddr(t)
+	down.URL = directory.URLs{"ldaps://" + closedAddr(t)}
 	e := r.engine(t, &down)
 	if err := e.FlushWrites(context.Background()); err != nil {
 		t.Fatal(err)

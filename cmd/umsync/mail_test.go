@@ -20,6 +20,7 @@ import (
 	"github.com/umsync/umsync/internal/smtptest"
 	umsmail "github.com/umsync/umsync/mail"
 	"github.com/umsync/umsync/store"
+	"github.com/umsync/umsync/sync/engine"
 	"github.com/umsync/umsync/ums"
 )
 
@@ -105,12 +106,10 @@ func TestMailEndToEnd(t *testing.T) {
 	// A new user in scope: one info mail, however many cycles run.
 	lab.AddUser(t, ou, adlab.User{Sam: "mlnew", Given: "Änne", Surname: "Neu", Attrs: map[string][]string{"mail": {"mlnew@example.test"}}})
 	for range 3 {
-		if _, stderr, code := umsync(t, "sync", "--config", path); code != exitOK {
-			t.Fatalf("sync: %s", stderr)
-		}
+		cycleNow(t, d, engine.ModeDelta)
 	}
 	waitFor(t, "the new user's mails", func() bool { return len(received(t, peer)["mlnew@example.test"]) == 2 })
-	umsync(t, "sync", "--full", "--config", path)
+	cycleNow(t, d, engine.ModeFull)
 	// The peer has a mail a moment before the worker marks it sent.
 	waitFor(t, "an empty queue", func() bool {
 		out, _, _ := umsync(t, "mail", "queue", "--config", path)
@@ -170,7 +169,7 @@ func TestMailEndToEnd(t *testing.T) {
 	}
 
 	// The unlock reached AD with the next cycle; each action is audited.
-	umsync(t, "sync", "--config", path)
+	cycleNow(t, d, engine.ModeDelta)
 	if got := lab.Values(t, "CN=ml0,"+ou, "info"); len(got) != 1 || got[0] != "ums1;vm=phone_login" {
 		t.Errorf("AD settings of ml0 after unlock = %q", got)
 	}

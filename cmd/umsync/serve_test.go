@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/umsync/umsync/internal/adlab"
 	"github.com/umsync/umsync/internal/logtest"
+	"github.com/umsync/umsync/sync/engine"
 )
 
 // TestMain lets a test run this package's binary as the real umsync: with
@@ -95,6 +97,25 @@ func startTestDaemon(t *testing.T, path string, log zerolog.Logger) *daemon {
 	t.Cleanup(func() { d.shutdown() })
 	waitFor(t, "the first cycle", func() bool { return !d.parts.engine.LastSuccess().IsZero() })
 	return d
+}
+
+// cycleNow runs a cycle in the test daemon (a one-shot `umsync sync` is
+// refused while serve holds the store), waiting for a running one first.
+func cycleNow(t *testing.T, d *daemon, mode engine.Mode) engine.Result {
+	t.Helper()
+	var res engine.Result
+	waitFor(t, "a "+string(mode)+" cycle", func() bool {
+		var err error
+		res, err = d.parts.engine.Cycle(context.Background(), engine.Options{Mode: mode})
+		if errors.Is(err, engine.ErrBusy) {
+			return false
+		}
+		if err != nil {
+			t.Fatalf("%s cycle: %v", mode, err)
+		}
+		return true
+	})
+	return res
 }
 
 func seedUsers(t *testing.T, lab *adlab.Lab, ou string, n int) {

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/umsync/umsync/internal/adlab"
+	"github.com/umsync/umsync/sync/engine"
 )
 
 // chromium finds the headless browser scripts/test.sh installs; a missing
@@ -55,9 +56,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	path := testConfig(t, lab, ou, cfgOpts{extra: "license:\n  seats: 2\n"})
 	d := startTestDaemon(t, path, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	lab.Modify(t, "CN=cli2,"+ou, "mobile", "call me") // a problem (and cli1, cli3 share a mobile)
-	if _, stderr, code := umsync(t, "sync", "--config", path); code != exitOK {
-		t.Fatalf("sync: %s", stderr)
-	}
+	cycleNow(t, d, engine.ModeDelta)
 
 	url := "http://" + d.Addr() + "/"
 	dom := headless(t, bin, url, "--dump-dom")

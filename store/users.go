@@ -400,6 +400,9 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (int64, error) {
 		if n, _ := res.RowsAffected(); n != 1 {
 			return 0, fmt.Errorf("store: purge %s: not a deactivated user", anchor)
 		}
+		if err := dropUserMails(ctx, tx, anchor); err != nil {
+			return 0, err
+		}
 	}
 	now := w.Run.StartedAt
 	for _, dw := range w.Writes {

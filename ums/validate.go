@@ -22,9 +22,13 @@ type Limits struct {
 var e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // Validate checks the fields of u that have rules: the extension's length
-// and digits, and that phone, mobile (SMS), fax and alias numbers are E.164.
+// and digits, that phone, mobile (SMS), fax and alias numbers are E.164,
+// and that the mail address holds no control character.
 func Validate(u *User, l Limits) []Problem {
 	var out []Problem
+	if HasControl(u.Mail) {
+		out = append(out, Problem{FieldMail, fmt.Sprintf("%q holds control characters: this user gets no mail", u.Mail)})
+	}
 	if x := u.Extension; x != "" {
 		if ext, ok := NormalizeExtension(x); !ok || ext != x {
 			out = append(out, Problem{FieldExtension, fmt.Sprintf("%q is not an extension (digits only)", x)})

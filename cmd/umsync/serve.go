@@ -42,14 +42,16 @@ SIGTERM or SIGINT stops it: no new cycle starts, the running one is cancelled
 				return err
 			}
 			log := newLogger(cfg.Log, g.stderr)
+			// Before the start: a SIGHUP while starting waits here instead
+			// of ending the process (the signal's default).
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			d, err := startDaemon(cmd.Context(), g.configPath, cfg, log)
 			if err != nil {
 				log.Error().Err(err).Msg("start failed")
 				return silentError{}
 			}
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
 		wait:
 			for {
 				select {
@@ -152,9 +154,7 @@ func (d *daemon) shutdown() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	errSched := d.sched.Load().Stop()
-	if d.mailer != nil {
-		d.mailer.stop()
-	}
+	d.mailer.halt() // also when a reload turned mail off (stopped already)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	errHTTP := d.srv.Shutdown(ctx)

@@ -10,5 +10,7 @@
 // (DESIGN invariant 6). A crash between the server's acceptance and the
 // mark-sent sends the mail again on restart — with a new secret, the
 // first one never having become valid; that window is the only way a mail
-// goes out twice.
+// goes out twice. A worker claims each mail (a lease in the store) before
+// it builds it, so workers sharing a store never send one mail both, and
+// only the claim's holder stores the hash (DESIGN invariant 10).
 package mail

@@ -175,11 +175,11 @@ var sampleData = Data{
 
 // userData is what templates see of u.
 func userData(u *ums.User) UserData {
-	d := UserData{SAMAccountName: u.SAMAccountName, DisplayName: u.DisplayName, GivenName: u.GivenName,
-		Surname: u.Surname, Mail: u.Mail, Extension: u.Extension, Mobile: u.Mobile,
+	d := UserData{SAMAccountName: u.SAMAccountName, DisplayName: ums.StripControl(u.DisplayName),
+		GivenName: ums.StripControl(u.GivenName), Surname: ums.StripControl(u.Surname), Mail: u.Mail, Extension: u.Extension, Mobile: u.Mobile,
 		FaxNumbers: u.FaxNumbers, AliasNumbers: u.AliasNumbers}
 	if d.DisplayName == "" {
-		d.DisplayName = strings.TrimSpace(u.GivenName + " " + u.Surname)
+		d.DisplayName = strings.TrimSpace(d.GivenName + " " + d.Surname)
 	}
 	if d.DisplayName == "" {
 		d.DisplayName = u.SAMAccountName

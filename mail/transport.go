@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -89,12 +90,17 @@ func (t *smtpTransport) client() (*gomail.Client, error) {
 
 // fileTransport writes each mail as an .eml file (0600: a password mail
 // holds the password) — for demos and for systems that pick mails up from
-// a folder.
+// a folder. A file is written under a temporary name and then linked to
+// its final name, which fails if that name exists (like O_EXCL): a reader
+// never sees half a mail, and no mail ever replaces another.
 type fileTransport struct{ dir string }
 
+// maxNameTries bounds the suffixes tried when a mail's name is taken (the
+// same mail sent again within a second, after a claim was taken over).
+const maxNameTries = 100
+
 func (t fileTransport) Send(_ context.Context, m *gomail.Msg, name string) error {
-	final := filepath.Join(t.dir, name+".eml")
-	f, err := os.CreateTemp(t.dir, ".tmp-*.eml")
+	f, err := os.CreateTemp(t.dir, ".tmp-*.eml") // O_EXCL, 0600
 	if err != nil {
 		return err
 	}
@@ -103,8 +109,22 @@ func (t fileTransport) Send(_ context.Context, m *gomail.Msg, name string) error
 		f.Close()
 		return err
 	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), final)
+	for i := range maxNameTries {
+		final := name + ".eml"
+		if i > 0 {
+			final = fmt.Sprintf("%s-%d.eml", name, i)
+		}
+		err := os.Link(f.Name(), filepath.Join(t.dir, final))
+		if !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	return fmt.Errorf("mail file %s: %d names taken", name, maxNameTries)
 }

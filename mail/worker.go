@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -17,14 +18,24 @@ import (
 	"github.com/umsync/umsync/ums"
 )
 
-// Store is what the worker needs of the store.
+// Store is what the worker needs of the store. A mail is claimed before
+// it is built, and its outcome is recorded only while the claim is the
+// worker's (see store.ClaimMail).
 type Store interface {
 	DueMails(ctx context.Context, now time.Time, limit int) ([]store.Mail, error)
+	ClaimMail(ctx context.Context, id int64, by string, now, until time.Time) (store.Mail, error)
+	RenewClaim(ctx context.Context, id int64, by string, until time.Time) error
 	User(ctx context.Context, id string) (ums.User, error)
-	MailSent(ctx context.Context, id int64, secret *store.Secret, now time.Time) error
-	MailAttemptFailed(ctx context.Context, id int64, reason string, rejected, failed bool, next time.Time) error
+	MailSent(ctx context.Context, id int64, by string, secret *store.Secret, now time.Time) error
+	MailAttemptFailed(ctx context.Context, id int64, by, reason string, rejected, failed bool, next time.Time) error
 	MailQueue(ctx context.Context, now time.Time) (int, time.Duration, error)
 }
+
+// ClaimLease is how long a worker's claim on a mail lasts; the worker
+// renews it every third of that while it builds and sends the mail. A
+// mail whose worker died is sent by another (or the restarted) worker
+// once the lease ran out.
+const ClaimLease = 30 * time.Second
 
 // Results of a send; the values of umsync_mail_sent_total's result label.
 const (
@@ -43,6 +54,15 @@ type Worker struct {
 	log       zerolog.Logger
 	now       func() time.Time
 	host      string
+	// name identifies this worker in its claims: host/pid/random, unique
+	// also among workers of one process.
+	name string
+	// claimed, if set, is called after a mail was claimed and before it is
+	// built: the tests' seam to order two workers.
+	claimed func(store.Mail)
+	// renewEvery is how often a claim is renewed while its mail is built
+	// and sent (a third of ClaimLease).
+	renewEvery time.Duration
 
 	sent          *prometheus.CounterVec
 	depth, oldest prometheus.Gauge
@@ -68,6 +88,7 @@ func NewWorker(cfg Config, pins ums.PINPolicy, st Store, tr Transport, t *Templa
 	reg prometheus.Registerer) *Worker {
 	host, _ := os.Hostname()
 	w := &Worker{cfg: cfg, pins: pins, store: st, transport: tr, templates: t, now: time.Now, host: host,
+		name: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.Text()[:8]), renewEvery: ClaimLease / 3,
 		log: log.With().Str("component", "mail").Logger(),
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "umsync_mail_sent_total",
 			Help: "Mail send attempts by kind (info, password, pin, alert) and result (sent, retry, failed)."},
@@ -121,7 +142,7 @@ func (w *Worker) Drain(ctx context.Context) int {
 			if ctx.Err() != nil {
 				return sent
 			}
-			if w.send(ctx, m) {
+			if w.claimAndSend(ctx, m.ID) {
 				sent++
 			}
 		}
@@ -145,13 +166,66 @@ func (w *Worker) refreshGauges(ctx context.Context) {
 // permanentError fails a mail at once (nothing a retry could mend).
 type permanentError struct{ error }
 
-// send tries one mail and records the outcome; it reports success.
-func (w *Worker) send(ctx context.Context, m store.Mail) bool {
+// claimAndSend claims mail id, sends it and records the outcome; it
+// reports success. A mail another worker claimed first is left to it.
+func (w *Worker) claimAndSend(ctx context.Context, id int64) bool {
+	now := w.now()
+	m, err := w.store.ClaimMail(ctx, id, w.name, now, now.Add(ClaimLease))
+	if errors.Is(err, store.ErrNotFound) {
+		w.log.Debug().Int64("mail_id", id).Msg("mail claimed by another worker (or done): skipped")
+		return false
+	}
+	if err != nil {
+		w.log.Error().Err(err).Int64("mail_id", id).Msg("could not claim a mail")
+		return false
+	}
+	if w.claimed != nil {
+		w.claimed(m)
+	}
+	release := w.keepClaim(ctx, m.ID)
+	defer release()
+	return w.send(ctx, m, now)
+}
+
+// keepClaim renews the claim on mail id every renewEvery until the
+// returned func is called, so that a slow server does not cost a live
+// worker its claim.
+func (w *Worker) keepClaim(ctx context.Context, id int64) (release func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(w.renewEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := w.store.RenewClaim(ctx, id, w.name, w.now().Add(ClaimLease)); err != nil && ctx.Err() == nil {
+				w.log.Warn().Err(err).Int64("mail_id", id).Msg("could not renew the claim on a mail being sent")
+				return
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// send sends the claimed mail m and records the outcome; it reports
+// success. claimedAt names the file of the file transport.
+func (w *Worker) send(ctx context.Context, m store.Mail, claimedAt time.Time) bool {
 	log := w.log.With().Int64("mail_id", m.ID).Str("kind", string(m.Kind)).Str("user_anchor", m.Anchor).Logger()
 	msg, secret, err := w.compose(ctx, m)
 	if err == nil {
+		// Send only while the claim is ours: a worker that stalled after
+		// its claim, whose mail another worker took over, sends nothing.
+		if err := w.store.RenewClaim(context.WithoutCancel(ctx), m.ID, w.name, w.now().Add(ClaimLease)); err != nil {
+			log.Warn().Err(err).Msg("mail not sent: its claim is no longer this worker's (or the store did not answer)")
+			return false
+		}
 		crashpoint.Hit("mail.send-before")
-		err = w.transport.Send(ctx, msg, fmt.Sprintf("%s-%06d-%s", w.now().UTC().Format("20060102T150405"), m.ID, m.Kind))
+		err = w.transport.Send(ctx, msg, fmt.Sprintf("%s-%06d-%s", claimedAt.UTC().Format("20060102T150405"), m.ID, m.Kind))
 	}
 	now := w.now()
 	if err == nil {
@@ -165,7 +239,15 @@ func (w *Worker) send(ctx context.Context, m store.Mail) bool {
 				stored = &store.Secret{Kind: m.Kind, Hash: h}
 			}
 		}
-		if err := w.store.MailSent(context.WithoutCancel(ctx), m.ID, stored, now); err != nil {
+		err := w.store.MailSent(context.WithoutCancel(ctx), m.ID, w.name, stored, now)
+		if errors.Is(err, store.ErrClaimLost) {
+			// Our lease ran out and another worker sent the mail again (or
+			// the user was purged): its secret is the one stored, not ours.
+			w.sent.WithLabelValues(string(m.Kind), ResultSent).Inc()
+			log.Warn().Msg("mail sent, but its claim was taken over meanwhile: this copy's secret is not stored (the other worker's is)")
+			return false
+		}
+		if err != nil {
 			// Sent but not marked: it goes out again (with a new secret).
 			log.Error().Err(err).Msg("mail sent but not marked sent: it will be sent again")
 			return false
@@ -180,7 +262,11 @@ func (w *Worker) send(ctx context.Context, m store.Mail) bool {
 	rejected := errors.As(err, &se) && !se.IsTemp() && !errors.Is(err, context.Canceled)
 	failed := errors.As(err, &perm) || (rejected && m.Rejections+1 >= w.cfg.RejectAttempts)
 	next := now.Add(backoff(m.Attempts, w.cfg.RetryMax))
-	if ferr := w.store.MailAttemptFailed(context.WithoutCancel(ctx), m.ID, err.Error(), rejected, failed, next); ferr != nil {
+	if ferr := w.store.MailAttemptFailed(context.WithoutCancel(ctx), m.ID, w.name, err.Error(), rejected, failed, next); ferr != nil {
+		if errors.Is(ferr, store.ErrClaimLost) {
+			log.Warn().Err(err).Msg("mail not sent, and its claim was taken over meanwhile: the other worker records the outcome")
+			return false
+		}
 		log.Error().Err(ferr).Msg("could not record the failed mail attempt")
 	}
 	if failed {
@@ -203,9 +289,11 @@ func backoff(attempts int, max time.Duration) time.Duration {
 // secret now (returned, to be hashed once the server accepted the mail).
 func (w *Worker) compose(ctx context.Context, m store.Mail) (*gomail.Msg, string, error) {
 	msg := gomail.NewMsg()
-	if err := msg.From(w.cfg.From); err != nil {
+	from, err := configAddress(w.cfg.From)
+	if err != nil {
 		return nil, "", permanentError{fmt.Errorf("mail.from: %w", err)}
 	}
+	msg.FromMailAddress(from)
 	d := Data{PortalURL: w.cfg.PortalURL, Host: w.host}
 	lang := w.cfg.Language
 	var secret string
@@ -213,8 +301,12 @@ func (w *Worker) compose(ctx context.Context, m store.Mail) (*gomail.Msg, string
 		if len(w.cfg.AdminTo) == 0 {
 			return nil, "", permanentError{errors.New("mail.admin_to is empty: nobody to alert")}
 		}
-		if err := msg.To(w.cfg.AdminTo...); err != nil {
-			return nil, "", permanentError{fmt.Errorf("mail.admin_to: %w", err)}
+		for i, s := range w.cfg.AdminTo {
+			a, err := configAddress(s)
+			if err != nil {
+				return nil, "", permanentError{fmt.Errorf("mail.admin_to[%d]: %w", i, err)}
+			}
+			msg.AddToMailAddress(a)
 		}
 		d.Alert = AlertData{Cause: m.Cause, Title: alertTitles[m.Cause], Text: m.Body}
 		if d.Alert.Title == "" {
@@ -231,10 +323,12 @@ func (w *Worker) compose(ctx context.Context, m store.Mail) (*gomail.Msg, string
 		if u.Mail == "" {
 			return nil, "", permanentError{fmt.Errorf("user %s has no mail address", u.SAMAccountName)}
 		}
-		if err := msg.AddToFormat(userData(&u).DisplayName, u.Mail); err != nil {
-			return nil, "", permanentError{fmt.Errorf("user %s: mail address %q: %w", u.SAMAccountName, u.Mail, err)}
-		}
 		d.User, lang = userData(&u), language(&u, w.cfg.Language)
+		to, err := userAddress(d.User.DisplayName, u.Mail)
+		if err != nil {
+			return nil, "", permanentError{fmt.Errorf("user %s: %w", u.SAMAccountName, err)}
+		}
+		msg.ToMailAddress(to)
 		switch m.Kind {
 		case ums.MailPassword:
 			if secret, err = w.cfg.Password.Generate(); err != nil {

@@ -445,6 +445,9 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (Applied, error) {
 		if n, _ := del.RowsAffected(); n != 1 {
 			return res, fmt.Errorf("store: purge %s: not a deactivated user", u.Anchor)
 		} // its secrets and problems go with it (foreign keys, 0013)
+		if err := dropUserMails(ctx, tx, u.Anchor); err != nil {
+			return res, err
+		}
 	}
 	now := w.Run.StartedAt
 	for _, dw := range w.Writes {

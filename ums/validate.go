@@ -60,10 +60,14 @@ func (l Limits) CheckExtension(x string) error {
 }
 
 // Validate checks the fields of u that have rules: the extension's length
-// and digits (Limits.CheckExtension), and that phone, mobile (SMS), fax and
-// alias numbers are E.164 (CheckNumber).
+// and digits (Limits.CheckExtension), that phone, mobile (SMS), fax and
+// alias numbers are E.164 (CheckNumber), and that the mail address holds
+// no control character.
 func Validate(u *User, l Limits) []Problem {
 	var out []Problem
+	if HasControl(u.Mail) {
+		out = append(out, Problem{FieldMail, fmt.Sprintf("%q holds control characters: this user gets no mail", u.Mail)})
+	}
 	if x := u.Extension; x != "" {
 		if err := l.CheckExtension(x); err != nil {
 			out = append(out, Problem{FieldExtension, err.Error()})

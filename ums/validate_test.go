@@ -23,6 +23,9 @@ func TestValidate(t *testing.T) {
 		{User{FaxNumbers: []string{"+4930123456", "fax?"}}, `[{fax_numbers "fax?" is not an E.164 number}]`},
 		{User{AliasNumbers: []string{"+4930123456789012345678901"}},
 			`[{alias_numbers "+4930123456789012345678901" is not an E.164 number (25 digits, at most 15)}]`},
+		{User{Mail: "jdoe@example.test\r\nBcc: x@evil.test"}, `[{mail "jdoe@example.test\r\nBcc: x@evil.test" holds control characters: this user gets no mail}]`},
+		{User{Mail: "jdoe\u0085@example.test"}, `[{mail "jdoe\u0085@example.test" holds control characters: this user gets no mail}]`},
+		{User{Mail: "jürgen@example.test", DisplayName: "Line\nBreak"}, "[]"}, // a name's control characters are stripped, not a problem
 	}
 	for _, tt := range tests {
 		got := Validate(&tt.u, l)
@@ -90,5 +93,35 @@ func TestCheckExtension(t *testing.T) {
 	}
 	if err := (Limits{ExtensionMin: 1}).CheckExtension("123456789"); err != nil {
 		t.Errorf("no upper bound: %v", err)
+	}
+}
+
+func TestStripControl(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`O"Brien \ Test`, `O"Brien \ Test`},
+		{"Jürgen Müller", "Jürgen Müller"},
+		{"Evil\r\nBcc: x@evil.test", "EvilBcc: x@evil.test"},
+		{"Tab\tNul\x00Del\x7fEsc\x1b", "TabNulDelEsc"},
+		{"C1\u0085next\u009fend", "C1nextend"},
+		{"\r\n Name \n", "Name"},
+		{"No\u00a0break space", "No\u00a0break space"}, // not a control character
+		{"", ""},
+	}
+	for _, tt := range tests {
+		got := StripControl(tt.in)
+		if got != tt.want {
+			t.Errorf("StripControl(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if HasControl(got) {
+			t.Errorf("StripControl(%q) = %q still holds a control character", tt.in, got)
+		}
+	}
+	for _, s := range []string{"a\rb", "a\nb", "\x00", "\x7f", "\u0080", "\u009f"} {
+		if !HasControl(s) {
+			t.Errorf("HasControl(%q) = false", s)
+		}
+	}
+	if HasControl("Jürgen Müller <j@example.test>") {
+		t.Error("HasControl of a plain name and address")
 	}
 }

@@ -40,11 +40,13 @@ func newMailCmd(g *globals) *cobra.Command {
 	var output string
 	queue := &cobra.Command{
 		Use:   "queue",
-		Short: "List the mails not sent yet: queued (waiting or retrying) and failed",
+		Short: "List the mails not sent yet: queued (waiting or retrying), sending and failed",
 		Long: `List the mails not sent yet, oldest first. queued mails wait for their next
 attempt (a server that is down or answers 4xx is retried: 2 s, 4 s … at most
-mail.retry_max); failed mails got mail.reject_attempts 5xx answers, or cannot be
-sent (no mail address, user gone): see last_error, then 'umsync mail retry'.`,
+mail.retry_max); a sending mail is claimed by a worker now (a killed worker's
+claim ends after 30 s); failed mails got mail.reject_attempts 5xx answers, or
+cannot be sent (no mail address, an address with control characters, user
+gone): see last_error, then 'umsync mail retry'.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := openForOutput(cmd, g, output)

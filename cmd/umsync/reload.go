@@ -19,13 +19,22 @@ type mailer struct {
 	stop func() // nil while stopped
 }
 
+// halt stops the worker's loop if it runs (a reload may have stopped it
+// already) and reports whether it ran; nil-safe.
+func (m *mailer) halt() bool {
+	if m == nil || m.stop == nil {
+		return false
+	}
+	m.stop()
+	m.stop = nil
+	return true
+}
+
 // configureMail starts the mail worker, or gives the running one cfg;
 // without a transport it stops it.
 func (d *daemon) configureMail(cfg *Config) error {
 	if !cfg.Mail.Enabled() {
-		if d.mailer != nil && d.mailer.stop != nil {
-			d.mailer.stop()
-			d.mailer.stop = nil
+		if d.mailer.halt() {
 			d.log.Info().Msg("mail worker stopped (mail.transport is not set)")
 		}
 		return nil

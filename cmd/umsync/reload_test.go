@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -133,5 +135,60 @@ func TestReloadAppliesLogLevel(t *testing.T) {
 	d.reload()
 	if testutil.ToFloat64(d.reloadOK) != 0 || !strings.Contains(logs.String(), "log.format changed: restart umsync") {
 		t.Errorf("a log.format change was not refused:\n%s", logs.String())
+	}
+}
+
+// TestReloadMailOffThenSIGTERM: serve runs with mail on, a SIGHUP reload
+// turns mail off (the worker stops), and the next SIGTERM stops serve
+// with exit 0 — it used to panic on the stopped worker's nil stop func.
+func TestReloadMailOffThenSIGTERM(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	seedUsers(t, lab, ou, 1)
+	mailOn := "mail:\n  transport: file\n  from: \"UMS <ums@example.test>\"\n  file: {dir: " + t.TempDir() + "}\n"
+	path := testConfig(t, lab, ou, cfgOpts{extra: mailOn})
+	cmd := exec.Command(os.Args[0], "serve", "--config", path)
+	cmd.Env = append(os.Environ(), "UMSYNC_TEST_MAIN=1")
+	var logs logtest.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill() // our own child, by its PID: only if the test failed before it ended
+			<-done
+		}
+	})
+	logged := func(msg string) func() bool {
+		return func() bool { return strings.Contains(logs.String(), `"message":"`+msg+`"`) }
+	}
+	// Logged after serve listens for SIGHUP.
+	waitFor(t, "the mail worker", logged("mail worker started"))
+	waitFor(t, "the listener", logged("telemetry listening"))
+
+	os.WriteFile(path, []byte(strings.Replace(readFile(t, path), mailOn, "", 1)), 0o600)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reload", logged("config reloaded"))
+	if !logged("mail worker stopped (mail.transport is not set)")() {
+		t.Fatalf("the reload did not stop the mail worker:\n%s", logs.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil || cmd.ProcessState.ExitCode() != 0 {
+			t.Fatalf("serve ended with %v (exit %d); logs:\n%s", err, cmd.ProcessState.ExitCode(), logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not stop within 30 s of SIGTERM; logs:\n%s", logs.String())
+	}
+	if out := logs.String(); strings.Contains(out, "panic") || !logged("stopped")() {
+		t.Errorf("no clean stop; logs:\n%s", out)
 	}
 }

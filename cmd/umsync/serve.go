@@ -44,14 +44,16 @@ SIGTERM or SIGINT stops it: no new cycle starts, the running one is cancelled
 			}
 			// At debug: startDaemon applies log.level, which a reload changes.
 			log := newLogger(cfg.Log, g.stderr).Level(zerolog.DebugLevel)
+			// Before the start: a SIGHUP while starting waits here instead
+			// of ending the process (the signal's default).
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			d, err := startDaemon(cmd.Context(), g.configPath, cfg, log)
 			if err != nil {
 				log.Error().Err(err).Msg("start failed")
 				return silentError{}
 			}
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
 		wait:
 			for {
 				select {
@@ -164,9 +166,7 @@ func (d *daemon) shutdown() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	errSched := d.sched.Load().Stop()
-	if d.mailer != nil {
-		d.mailer.stop()
-	}
+	d.mailer.halt() // also when a reload turned mail off (stopped already)
 	hung, errHTTP := stopTelemetry(d.srv, d.lim.Shutdown)
 	if hung {
 		d.log.Warn().Dur("bound", d.lim.Shutdown).Msg("telemetry requests still running at shutdown: their connections were closed")

@@ -8,11 +8,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	texttemplate "text/template"
 
 	"github.com/umsync/umsync/ums"
 )
+
+var blankRuns = regexp.MustCompile(`\n(?:[ \t]*\n){2,}`)
 
 // Languages and Kinds are the templates there are: one per language and
 // kind, each defining "subject", "text" and "html".
@@ -40,6 +44,11 @@ type UserData struct {
 	// phone_login_remote or locked.
 	Voicemail string
 	Services  []string
+	// Fax, SMS and Voice say which services the user has, so a mail names
+	// only those. Fax and SMS: its settings' services; for a user without
+	// settings (no profiles configured), whether it has fax numbers and a
+	// mobile. Voice (voicemail): its voice mailbox is not off.
+	Fax, SMS, Voice bool
 }
 
 // AlertData is an admin alert.
@@ -62,8 +71,34 @@ var voicemailWords = map[string]map[string]string{
 		"locked": "nach falschen PINs gesperrt"},
 }
 
+// serviceWords name the services in a sentence, in the order mails list them.
+var serviceWords = map[string][3]string{"en": {"fax", "SMS", "voicemail"}, "de": {"Fax", "SMS", "Voicemail"}}
+
+// services names u's services in lang ("fax, SMS and voicemail"); "" for none.
+func services(u UserData, lang string) string {
+	w, ok := serviceWords[lang]
+	if !ok {
+		w = serviceWords["en"]
+	}
+	var names []string
+	for i, has := range []bool{u.Fax, u.SMS, u.Voice} {
+		if has {
+			names = append(names, w[i])
+		}
+	}
+	and := map[string]string{"de": " und "}[lang]
+	if and == "" {
+		and = " and "
+	}
+	if len(names) <= 1 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + and + names[len(names)-1]
+}
+
 var funcs = map[string]any{
-	"join": strings.Join,
+	"join":     strings.Join,
+	"services": services,
 	"voicemail": func(level, lang string) string {
 		if w, ok := voicemailWords[lang][level]; ok {
 			return w
@@ -155,7 +190,9 @@ func (t *Templates) Render(kind ums.MailKind, lang string, d Data) (subject, tex
 	if err := tt.ExecuteTemplate(&b, "text", d); err != nil {
 		return "", "", "", err
 	}
-	text = strings.TrimLeft(b.String(), "\n")
+	// A section a template leaves out must not leave a gap: at most one
+	// empty line in a row (a hand-written template may not trim them all).
+	text = blankRuns.ReplaceAllString(strings.TrimLeft(b.String(), "\n"), "\n\n")
 	b.Reset()
 	if err := t.html[key].ExecuteTemplate(&b, "html", d); err != nil {
 		return "", "", "", err
@@ -168,7 +205,7 @@ func (t *Templates) Render(kind ums.MailKind, lang string, d Data) (subject, tex
 var sampleData = Data{
 	User: UserData{SAMAccountName: "jdoe", DisplayName: "Jürgen Müller", GivenName: "Jürgen", Surname: "Müller",
 		Mail: "jdoe@example.test", Extension: "2001", Mobile: "+491715550001", FaxNumbers: []string{"+49895550001"},
-		Voicemail: "phone_login", Services: []string{"fax", "sms", "voice"}},
+		Voicemail: "phone_login", Services: []string{"fax", "sms", "voice"}, Fax: true, SMS: true, Voice: true},
 	PortalURL: "https://ums.example.test/", Password: "sample", PIN: "583920",
 	Alert: AlertData{Cause: "safety", Title: "sample", Text: "sample"}, Host: "umsync1",
 }
@@ -184,10 +221,16 @@ func userData(u *ums.User) UserData {
 	if d.DisplayName == "" {
 		d.DisplayName = u.SAMAccountName
 	}
-	s, _ := ums.ParseSettings(u.Settings) // unreadable: a recorded problem; mailed as none
+	s, err := ums.ParseSettings(u.Settings) // unreadable: a recorded problem; mailed as none
 	d.Voicemail = s.VoicemailState()
 	for _, x := range s.Services {
 		d.Services = append(d.Services, string(x))
+	}
+	d.Voice = d.Voicemail != "disabled"
+	if u.Settings != "" && err == nil {
+		d.Fax, d.SMS = slices.Contains(s.Services, ums.ServiceFax), slices.Contains(s.Services, ums.ServiceSMS)
+	} else {
+		d.Fax, d.SMS = len(u.FaxNumbers) > 0, u.Mobile != ""
 	}
 	return d
 }

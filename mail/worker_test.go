@@ -162,14 +162,17 @@ func TestInfoMailContentAndEncoding(t *testing.T) {
 	if p.to != "Jürgen Müller <jmueller@example.test>" || p.from != "UMS Büro <ums@example.test>" {
 		t.Errorf("decoded To %q From %q", p.to, p.from)
 	}
-	if p.subject != "Your fax, SMS and voicemail access" || p.header.Get("Auto-Submitted") != "auto-generated" ||
+	if p.subject != "Your fax and SMS access" || p.header.Get("Auto-Submitted") != "auto-generated" ||
 		p.header.Get("Message-Id") == "" || p.header.Get("Date") == "" {
 		t.Errorf("headers: %v", p.header)
 	}
 	if strings.Join(p.partTypes, ",") != "text/plain,text/html" {
 		t.Errorf("parts %v", p.partTypes)
 	}
-	for _, want := range []string{"Hello Jürgen Müller", "+49895550001", "Your extension: 2041", "Voicemail: off",
+	if strings.Contains(p.text, "Voicemail") { // no settings: no voice mailbox
+		t.Errorf("text names voicemail for a user without a voice mailbox:\n%s", p.text)
+	}
+	for _, want := range []string{"Hello Jürgen Müller", "+49895550001", "Your extension: 2041",
 		"https://ums.example.test/ (your login is jmueller)"} {
 		if !strings.Contains(p.text, want) {
 			t.Errorf("text part lacks %q:\n%s", want, p.text)
@@ -179,7 +182,7 @@ func TestInfoMailContentAndEncoding(t *testing.T) {
 		t.Errorf("html part:\n%s", p.html)
 	}
 	g := parse(t, msgs[1])
-	if g.subject != "Ihr Zugang zu Fax, SMS und Voicemail" || !strings.Contains(g.text, "Hallo Änne Schulz") ||
+	if g.subject != "Ihr Zugang zu Voicemail" || strings.Contains(g.text, "Fax") || !strings.Contains(g.text, "Hallo Änne Schulz") ||
 		!strings.Contains(g.text, "Voicemail: an, mit Anmeldung per Telefon") {
 		t.Errorf("German mail: %q\n%s", g.subject, g.text)
 	}

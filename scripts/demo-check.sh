@@ -63,6 +63,8 @@ before=$(ls .demo/mail | wc -l)
 bin/umsync users reset-password demo7 "${cfg[@]}" >/dev/null || fail "users reset-password demo7"
 for _ in $(seq 1 10); do [ "$(ls .demo/mail | wc -l)" -gt "$before" ] && break; sleep 1; done
 [ "$(ls .demo/mail | wc -l)" -gt "$before" ] || fail "no password mail within 10 s"
+newest=".demo/mail/$(ls -t .demo/mail | head -1)"
+has '^Subject: Ihr neues UMS-Passwort' "$(cat "$newest")" || fail "demo7's password mail is not German (lang=de): $newest"
 
 step "disable demo7 in AD: the next delta deactivates it"
 printf 'dn: %s\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 514\n' "$demo7" | ldap ldapmodify >/dev/null

@@ -23,14 +23,17 @@ const (
 // directory: from Old (the directory value it was planned against, the
 // precondition) to New.
 type DirectoryWrite struct {
-	ID            int64
-	Anchor        string
-	Field         ums.Field
-	Old, New      string
-	Status        string
-	Attempts      int
-	NextAttemptAt time.Time
-	LastError     string
+	ID     int64
+	Anchor string
+	// SAMAccountName and DisplayName name the user (read with the write;
+	// empty if it was purged meanwhile), for admins.
+	SAMAccountName, DisplayName string
+	Field                       ums.Field
+	Old, New                    string
+	Status                      string
+	Attempts                    int
+	NextAttemptAt               time.Time
+	LastError                   string
 }
 
 // Conflict is a field changed differently on both sides under the manual
@@ -105,18 +108,19 @@ func audit(ctx context.Context, tx *sql.Tx, now time.Time, actor, anchor, action
 
 // PendingWrites returns up to limit writes due at now, oldest first.
 func (s *Store) PendingWrites(ctx context.Context, now time.Time, limit int) ([]DirectoryWrite, error) {
-	return s.queryWrites(ctx, `WHERE status = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?`,
+	return s.queryWrites(ctx, `WHERE w.status = ? AND w.next_attempt_at <= ? ORDER BY w.id LIMIT ?`,
 		WritePending, formatTime(now), limit)
 }
 
 // Writes returns the writes of one status (all when status is ""), newest first.
 func (s *Store) Writes(ctx context.Context, status string, limit int) ([]DirectoryWrite, error) {
-	return s.queryWrites(ctx, `WHERE ? = '' OR status = ? ORDER BY id DESC LIMIT ?`, status, status, limit)
+	return s.queryWrites(ctx, `WHERE ? = '' OR w.status = ? ORDER BY w.id DESC LIMIT ?`, status, status, limit)
 }
 
 func (s *Store) queryWrites(ctx context.Context, where string, args ...any) ([]DirectoryWrite, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, anchor, field, old_value, new_value, status, attempts,
-		next_attempt_at, last_error FROM directory_writes `+where, args...)
+	rows, err := s.read.QueryContext(ctx, `SELECT w.id, w.anchor, COALESCE(u.sam_account_name, ''), COALESCE(NULLIF(u.display_name, ''), trim(u.given_name || ' ' || u.surname), ''),
+		w.field, w.old_value, w.new_value, w.status, w.attempts, w.next_attempt_at, w.last_error
+		FROM directory_writes w LEFT JOIN users u ON u.anchor = w.anchor `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: writes: %w", err)
 	}
@@ -125,7 +129,8 @@ func (s *Store) queryWrites(ctx context.Context, where string, args ...any) ([]D
 	for rows.Next() {
 		var w DirectoryWrite
 		var field, next string
-		if err := rows.Scan(&w.ID, &w.Anchor, &field, &w.Old, &w.New, &w.Status, &w.Attempts, &next, &w.LastError); err != nil {
+		if err := rows.Scan(&w.ID, &w.Anchor, &w.SAMAccountName, &w.DisplayName, &field, &w.Old, &w.New, &w.Status,
+			&w.Attempts, &next, &w.LastError); err != nil {
 			return nil, fmt.Errorf("store: writes: %w", err)
 		}
 		w.Field = ums.Field(field)

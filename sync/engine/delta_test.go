@@ -266,8 +266,10 @@ func TestSafetyStopAndOverride(t *testing.T) {
 		}
 	}
 	if len(alerts) != 1 || alerts[0].Cause != "safety" || !strings.Contains(alerts[0].Body, "deactivate 2 of 4 active users") ||
-		!strings.Contains(alerts[0].Body, "umsync sync --allow-mass-deactivation") {
-		t.Errorf("alerts after two safety stops: %+v", alerts)
+		!strings.Contains(alerts[0].Body, "umsync sync --allow-mass-deactivation") ||
+		!strings.Contains(alerts[0].Body, "staff0 (Jörg Weiß0): disabled in directory") ||
+		!strings.Contains(alerts[0].Body, "staff1 (Jörg Weiß1): deleted in directory") {
+		t.Errorf("alerts after two safety stops (naming the users by sAMAccountName and display name): %+v", alerts)
 	}
 	if v := metric(t, r.reg, "umsync_sync_runs_total", "mode", "delta", "result", "stopped_safety"); v != 2 {
 		t.Errorf("runs_total{delta,stopped_safety} = %v", v)

@@ -363,8 +363,9 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 			}
 			record(ResultStoppedSafety, err)
 			e.alert(ctx, log, "safety", fmt.Sprintf("A sync cycle (%s) stopped by the safety limits: it would deactivate "+
-				"%d of %d active users. Nothing was changed. %v\nCheck the directory; to apply it on purpose run: "+
-				"umsync sync --allow-mass-deactivation", mode, res.Run.Deactivated, active, err), opts.DryRun)
+				"%d of %d active users. Nothing was changed. %v\n%s\nCheck the directory; to apply it on purpose run: "+
+				"umsync sync --allow-mass-deactivation", mode, res.Run.Deactivated, active, err,
+				p.Deactivations(safetyAlertNames)), opts.DryRun)
 			log.Error().Err(err).Int("deactivate", res.Run.Deactivated).Int("active", active).
 				Msg("sync stopped by the safety limits; nothing was changed. Check the directory; to apply it on purpose run: umsync sync --allow-mass-deactivation")
 			return res, err
@@ -454,6 +455,9 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		Msg("sync finished")
 	return res, nil
 }
+
+// safetyAlertNames is how many users a safety alert names.
+const safetyAlertNames = 20
 
 // watermarkRead is the watermark a cycle started from, nil for none.
 func watermarkRead(wm store.Watermark, ok bool) *store.Watermark {

@@ -229,6 +229,7 @@ func TestWriteWithoutRightsFailsForGood(t *testing.T) {
 func TestWriteToAttributeNotInSchema(t *testing.T) {
 	r := newRig(t)
 	r.seed(t)
+	r.ums.Mail = true
 	e := r.engine(t, nil)
 	r.cycle(t, e)
 	r.edit(t, "staff1", true, ums.FieldValue{Field: ums.FieldSettings, Value: "ums1;svc=fax"})
@@ -236,6 +237,17 @@ func TestWriteToAttributeNotInSchema(t *testing.T) {
 	failed := writes(t, r, store.WriteFailed)
 	if len(failed) != 1 || !strings.Contains(failed[0].LastError, "is the attribute in the AD schema") {
 		t.Fatalf("failed writes = %+v (all %+v)", failed, writes(t, r, ""))
+	}
+	// The admin alert names the user as admins know it, not by GUID alone.
+	all, _ := r.store.Mails(context.Background(), "")
+	var ms []store.Mail
+	for _, m := range all {
+		if m.Kind == ums.MailAlert {
+			ms = append(ms, m)
+		}
+	}
+	if len(ms) != 1 || ms[0].Cause != "writes" || !strings.Contains(ms[0].Body, "field settings of user staff1 (Jörg Weiß1)") {
+		t.Errorf("alert mails = %+v", ms)
 	}
 }
 

@@ -140,6 +140,42 @@ func (p *Plan) Conflicts() int {
 	return n
 }
 
+// Named is how admins read a user in alerts: "jdoe (Jürgen Müller)",
+// the anchor when the name is unknown.
+func Named(sam, display, anchor string) string {
+	switch {
+	case sam == "":
+		return anchor
+	case display == "":
+		return sam
+	}
+	return sam + " (" + ums.StripControl(display) + ")"
+}
+
+// Deactivations lists, for an admin, up to max users the plan deactivates
+// with the reason: "Would deactivate: jdoe (Jürgen Müller): disabled in
+// directory; … and 12 more".
+func (p *Plan) Deactivations(max int) string {
+	var names []string
+	n := 0
+	for _, a := range p.Actions {
+		if a.Kind != Deactivate {
+			continue
+		}
+		if n++; n <= max {
+			names = append(names, Named(a.After.SAMAccountName, a.After.DisplayName, a.After.Anchor)+": "+a.After.DeactivationReason)
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	out := "Would deactivate:\n  " + strings.Join(names, "\n  ")
+	if n > max {
+		out += fmt.Sprintf("\n  … and %d more (umsync sync --dry-run lists all)", n-max)
+	}
+	return out
+}
+
 // Purged returns the users to delete for good (pointers into the plan).
 func (p *Plan) Purged() []*ums.User {
 	var out []*ums.User

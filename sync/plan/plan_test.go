@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -277,5 +279,25 @@ func TestWriteTwoWayGolden(t *testing.T) {
 	checkGolden(t, p, "plan-two-way.golden")
 	if p.Writes() != 2 || p.Conflicts() != 1 {
 		t.Errorf("writes %d, conflicts %d; want 2 and 1", p.Writes(), p.Conflicts())
+	}
+}
+
+func TestDeactivationsNamesUsers(t *testing.T) {
+	p := &Plan{}
+	for i := range 3 {
+		p.Actions = append(p.Actions, &Action{Kind: Deactivate, After: ums.User{Anchor: fmt.Sprintf("a%d", i),
+			SAMAccountName: fmt.Sprintf("u%d", i), DisplayName: "Name\r\n" + fmt.Sprint(i), DeactivationReason: ReasonDisabled}})
+	}
+	p.Actions = append(p.Actions, &Action{Kind: Deactivate, After: ums.User{Anchor: "a9", DeactivationReason: ReasonDeleted}},
+		&Action{Kind: Update, After: ums.User{SAMAccountName: "kept"}})
+	want := "Would deactivate:\n  u0 (Name0): disabled in directory\n  u1 (Name1): disabled in directory\n  … and 2 more (umsync sync --dry-run lists all)"
+	if got := p.Deactivations(2); got != want {
+		t.Errorf("Deactivations(2) =\n%s\nwant\n%s", got, want)
+	}
+	if got := p.Deactivations(10); !strings.Contains(got, "a9: deleted in directory") || strings.Contains(got, "kept") {
+		t.Errorf("Deactivations(10) =\n%s", got)
+	}
+	if got := (&Plan{}).Deactivations(5); got != "" {
+		t.Errorf("no deactivations: %q", got)
 	}
 }

@@ -2,6 +2,8 @@ package mail_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +32,24 @@ func TestCheckSMTP(t *testing.T) {
 		t.Errorf("starttls against a server without it: err %v", err)
 	}
 	cfg.SMTP.TLS = "none"
+
+	// AUTH: accepted with the right password, refused with a wrong one;
+	// still no mail sent.
+	srv.RequireAuth("umsync", "s3cret")
+	pw := filepath.Join(t.TempDir(), "smtp-password")
+	os.WriteFile(pw, []byte("s3cret\n"), 0o600)
+	cfg.SMTP.Username, cfg.SMTP.PasswordFile = "umsync", pw
+	if what, err := mail.CheckSMTP(context.Background(), cfg); err != nil || !strings.Contains(what, "AUTH as umsync accepted") {
+		t.Errorf("AUTH with the right password: %q, %v", what, err)
+	}
+	os.WriteFile(pw, []byte("wrong\n"), 0o600)
+	if _, err := mail.CheckSMTP(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "535") {
+		t.Errorf("AUTH with a wrong password: err %v, want the server's 535", err)
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("the AUTH checks sent %d mails", n)
+	}
+	cfg.SMTP.Username, cfg.SMTP.PasswordFile = "", ""
 	srv.Stop()
 	if _, err := mail.CheckSMTP(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("server down: err %v", err)

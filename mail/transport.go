@@ -82,8 +82,14 @@ func (t *smtpTransport) client() (*gomail.Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover), gomail.WithUsername(t.cfg.Username),
-			gomail.WithPassword(pw))
+		// Without TLS (allowed on loopback only, see Validate) go-mail's
+		// discovery offers no mechanism a local relay has (it leaves out
+		// PLAIN and LOGIN unencrypted): ask for PLAIN explicitly.
+		auth := gomail.SMTPAuthAutoDiscover
+		if t.cfg.TLS == "none" {
+			auth = gomail.SMTPAuthPlainNoEnc
+		}
+		opts = append(opts, gomail.WithSMTPAuth(auth), gomail.WithUsername(t.cfg.Username), gomail.WithPassword(pw))
 	}
 	return gomail.NewClient(t.cfg.Host, opts...)
 }

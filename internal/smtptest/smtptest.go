@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -30,6 +31,17 @@ type Server struct {
 	messages []Message
 	answers  []int // codes for the next DATA commands
 	srv      *smtp.Server
+	// user and pass, when set, are the only credentials accepted (AUTH
+	// PLAIN); a session that has not authenticated may not send.
+	user, pass string
+}
+
+// RequireAuth makes the server accept mail only after AUTH PLAIN with
+// these credentials.
+func (s *Server) RequireAuth(user, pass string) {
+	s.mu.Lock()
+	s.user, s.pass = user, pass
+	s.mu.Unlock()
 }
 
 // Start listens on 127.0.0.1:0; the server stops with the test.
@@ -103,15 +115,36 @@ type backend struct{ s *Server }
 func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{s: b.s}, nil }
 
 type session struct {
-	s    *Server
-	from string
-	to   []string
+	s      *Server
+	from   string
+	to     []string
+	authed bool
+}
+
+func (x *session) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (x *session) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		x.s.mu.Lock()
+		defer x.s.mu.Unlock()
+		if x.s.user == "" || user != x.s.user || pass != x.s.pass {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "smtptest: bad credentials"}
+		}
+		x.authed = true
+		return nil
+	}), nil
 }
 
 func (x *session) Reset()        { x.from, x.to = "", nil }
 func (x *session) Logout() error { return nil }
 
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	x.s.mu.Lock()
+	need := x.s.user != "" && !x.authed
+	x.s.mu.Unlock()
+	if need {
+		return smtp.ErrAuthRequired
+	}
 	x.from = from
 	return nil
 }

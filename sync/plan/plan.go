@@ -163,7 +163,12 @@ func (p *Plan) Deactivations(max int) string {
 			continue
 		}
 		if n++; n <= max {
-			names = append(names, Named(a.After.SAMAccountName, a.After.DisplayName, a.After.Anchor)+": "+a.After.DeactivationReason)
+			u := &a.After
+			display := u.DisplayName
+			if display == "" {
+				display = strings.TrimSpace(u.GivenName + " " + u.Surname)
+			}
+			names = append(names, Named(u.SAMAccountName, display, u.Anchor)+": "+u.DeactivationReason)
 		}
 	}
 	if n == 0 {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"time"
@@ -76,6 +77,10 @@ func (c *Config) Validate(prefix string) []error {
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		add("tls_key_file", "tls_cert_file and tls_key_file go together")
+	} else if c.TLS() {
+		if _, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile); err != nil {
+			add("tls_cert_file", "%v", err)
+		}
 	}
 	if !c.Enabled() {
 		return errs

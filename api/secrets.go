@@ -78,6 +78,11 @@ func (s *Server) checkPassword(c *call) error {
 func (s *Server) passwordOK(c *call, u ums.User, password string) error {
 	ctx := c.r.Context()
 	max := c.set.API.MaxPasswordFailures
+	if c.set.API.PasswordCheck == CheckDirectory {
+		// AD's own lockout policy counts; umsync's lock would need a
+		// reset-password, which mails nothing in this mode.
+		max = 0
+	}
 	failures, err := s.store.PasswordFailures(ctx, u.Anchor)
 	if err != nil {
 		return err
@@ -97,11 +102,9 @@ func (s *Server) passwordOK(c *call, u ums.User, password string) error {
 		if s.dir == nil {
 			return errors.New("api: password_check is directory but no directory is wired")
 		}
-		err := s.dir.CheckPassword(ctx, u.DN, password)
-		if err != nil && !errors.Is(err, ErrWrongPassword) {
+		if right, err = s.dir.CheckPassword(ctx, u.DN, password); err != nil {
 			return fmt.Errorf("api: check password in the directory: %w", err)
 		}
-		right = err == nil
 	default:
 		hash, err := s.store.SecretHash(ctx, u.Anchor, ums.MailPassword)
 		if err != nil {

@@ -40,14 +40,10 @@ type Store interface {
 }
 
 // PasswordChecker checks a user's password against the directory (a bind
-// as the user); nil error means the password is right. ErrWrongPassword
-// says it is not; any other error is a failure to ask.
+// as the user): ok says whether it is right; an error is a failure to ask.
 type PasswordChecker interface {
-	CheckPassword(ctx context.Context, dn, password string) error
+	CheckPassword(ctx context.Context, dn, password string) (ok bool, err error)
 }
-
-// ErrWrongPassword is a password the directory refused.
-var ErrWrongPassword = errors.New("wrong password")
 
 // Actions runs the CLI's admin actions on one user (ID as the CLI takes
 // it), audited as actor; it returns what was done, for the answer.

@@ -71,20 +71,12 @@ func (c *Client) Close() error {
 
 // dial opens and binds a new connection.
 func (c *Client) dial(ctx context.Context) (*ldap.Conn, error) {
-	d := &net.Dialer{Timeout: c.cfg.DialTimeout}
-	conn, err := ldap.DialURL(c.cfg.URL, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(c.tls))
+	conn, err := c.open(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", c.cfg.URL, err)
+		return nil, err
 	}
-	conn.SetTimeout(c.cfg.Timeout)
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	if c.cfg.StartTLS {
-		if err := conn.StartTLS(c.tls); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("start_tls: %w", err)
-		}
-	}
 	pw, err := c.cfg.Password()
 	if err != nil {
 		conn.Close()
@@ -99,6 +91,30 @@ func (c *Client) dial(ctx context.Context) (*ldap.Conn, error) {
 		return nil, err
 	}
 	c.log.Debug().Str("url", c.cfg.URL).Msg("connected")
+	return conn, nil
+}
+
+// open dials directory.url with the verified TLS of the config (ldaps or
+// StartTLS), not yet bound.
+func (c *Client) open(ctx context.Context) (*ldap.Conn, error) {
+	d := &net.Dialer{Timeout: c.cfg.DialTimeout}
+	conn, err := ldap.DialURL(c.cfg.URL, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(c.tls))
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", c.cfg.URL, err)
+	}
+	conn.SetTimeout(c.cfg.Timeout)
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	if c.cfg.StartTLS {
+		if err := conn.StartTLS(c.tls); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("start_tls: %w", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	return conn, nil
 }
 

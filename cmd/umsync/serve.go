@@ -26,12 +26,14 @@ import (
 func newServeCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the daemon: scheduled sync cycles, /metrics, /healthz, /readyz",
+		Short: "Run the daemon: scheduled sync cycles, /metrics, /healthz, /readyz, the API",
 		Long: `Run the daemon. It runs one sync cycle at start, then on sync.schedule, and
 serves /metrics, /healthz, /readyz and a status page (/) on telemetry.listen. With mail.transport
 set, it sends the queued mails (every 2 s; failures are retried with backoff).
+With api.listen set, it serves the API the UMS calls there (see 'umsync api').
 SIGHUP reloads the config (schedule, attribute map, rules, profiles, mail and
-templates); a change that needs a restart (store, telemetry.listen, log) or a
+templates, API tokens); a change that needs a restart (store, telemetry.listen,
+api.listen and its TLS files, log) or a
 config with errors is refused and logged, and the old config stays.
 SIGTERM or SIGINT stops it: no new cycle starts, the running one is cancelled
 (nothing of it is applied) and the store is closed last.`,
@@ -83,7 +85,8 @@ type daemon struct {
 	mu     sync.Mutex // one reload or shutdown at a time
 	cfg    atomic.Pointer[Config]
 	sched  atomic.Pointer[engine.Scheduler]
-	mailer *mailer // nil until mail is configured
+	mailer *mailer      // nil until mail is configured
+	api    *apiListener // nil without api.listen
 
 	reloadOK, reloadAt prometheus.Gauge
 }
@@ -131,6 +134,14 @@ func startDaemon(ctx context.Context, path string, cfg *Config, log zerolog.Logg
 			return nil, err
 		}
 	}
+	if err := d.startAPI(cfg); err != nil {
+		if d.mailer != nil {
+			d.mailer.stop()
+		}
+		d.ln.Close()
+		p.close()
+		return nil, err
+	}
 	d.srv = &http.Server{Handler: d.routes(reg), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(d.srvWG)
@@ -159,7 +170,12 @@ func (d *daemon) shutdown() error {
 	defer cancel()
 	errHTTP := d.srv.Shutdown(ctx)
 	<-d.srvWG
-	return errors.Join(errSched, errHTTP, d.parts.close())
+	var errAPI error
+	if d.api != nil {
+		errAPI = d.api.http.Shutdown(ctx)
+		<-d.api.done
+	}
+	return errors.Join(errSched, errHTTP, errAPI, d.parts.close())
 }
 
 // reloadGauges say whether and when the config was last (re)loaded.

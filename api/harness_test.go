@@ -1,54 +1,23 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/pb33f/libopenapi"
-	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/umsync/umsync/configs"
+	"github.com/umsync/umsync/internal/openapitest"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/ums"
 )
 
-// specValidator checks every response the tests get against
-// configs/openapi.yaml: the spec and the code cannot drift apart.
-var specValidator = sync.OnceValues(func() (validator.Validator, error) {
-	doc, err := libopenapi.NewDocument(configs.OpenAPI)
-	if err != nil {
-		return nil, err
-	}
-	v, errs := validator.NewValidator(doc)
-	if len(errs) > 0 {
-		return nil, errs[0]
-	}
-	return v, nil
-})
-
-func TestOpenAPIDocumentIsValid(t *testing.T) {
-	v, err := specValidator()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, errs := v.ValidateDocument(); !ok {
-		for _, e := range errs {
-			t.Errorf("openapi.yaml: %s: %s", e.Message, e.Reason)
-		}
-	}
-}
+func TestOpenAPIDocumentIsValid(t *testing.T) { openapitest.ValidateDocument(t) }
 
 // env is one API under test: a real store in t.TempDir(), a tokens file
 // with a token per scope set, the handler behind an httptest server.
@@ -105,80 +74,17 @@ type resp struct {
 	body map[string]any
 }
 
-// do calls the API with token (a name in e.tokens, or "" for none, or a
-// literal "secret:..." token) and checks the response against the spec.
+// do calls the API with token (a name in e.tokens, "" for none, or a
+// literal "secret:..." token); every answer is checked against the spec.
 func (e *env) do(method, path, token string, body any) resp {
 	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, e.http.URL+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	if secret, ok := strings.CutPrefix(token, "secret:"); ok {
-		req.Header.Set("Authorization", "Bearer "+secret)
+		token = secret
 	} else if token != "" {
-		req.Header.Set("Authorization", "Bearer "+e.tokens[token])
+		token = e.tokens[token]
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	validateResponse(e.t, req, res, raw)
-	r := resp{code: res.StatusCode, raw: raw}
-	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(raw, &r.body); err != nil {
-			e.t.Fatalf("%s %s: answer is not a JSON object: %v: %s", method, path, err, raw)
-		}
-	}
-	return r
-}
-
-// validateResponse checks one response against the OpenAPI document.
-func validateResponse(t *testing.T, req *http.Request, res *http.Response, raw []byte) {
-	t.Helper()
-	v, err := specValidator()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body = io.NopCloser(bytes.NewReader(raw))
-	vreq := req.Clone(context.Background())
-	vreq.Body = http.NoBody
-	if ok, errs := v.ValidateHttpResponse(vreq, res); !ok {
-		for _, ve := range errs {
-			t.Errorf("%s %s -> %d: not as openapi.yaml says: %s: %s %v\n%s", req.Method, req.URL.Path, res.StatusCode,
-				ve.Message, ve.Reason, schemaErrors(ve.SchemaValidationErrors), raw)
-		}
-	}
-}
-
-func schemaErrors[T any](errs []T) []string {
-	var out []string
-	for _, e := range errs {
-		data, _ := json.Marshal(e)
-		out = append(out, string(data))
-	}
-	return out
+	r := openapitest.Client{T: e.t, BaseURL: e.http.URL}.Do(method, path, token, body)
+	return resp{code: r.Code, raw: r.Raw, body: r.Body}
 }
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)

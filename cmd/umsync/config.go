@@ -248,7 +248,7 @@ func (c *Config) Validate() []error {
 	errs = append(errs, c.Sync.Validate("sync")...)
 	errs = append(errs, c.Mail.Validate("mail")...)
 	errs = append(errs, c.API.Validate("api")...)
-	if c.API.Enabled() && c.API.Listen == c.Telemetry.Listen {
+	if c.API.Enabled() && c.API.Listen == c.Telemetry.Listen && !strings.HasSuffix(c.API.Listen, ":0") {
 		errs = append(errs, fmt.Errorf("api.listen: must differ from telemetry.listen (%s)", c.Telemetry.Listen))
 	}
 	if c.Mail.Enabled() {

@@ -1,0 +1,358 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/umsync/umsync/internal/adlab"
+	"github.com/umsync/umsync/internal/openapitest"
+	"github.com/umsync/umsync/internal/smtptest"
+	"github.com/umsync/umsync/store"
+	"github.com/umsync/umsync/ums"
+)
+
+// lastSecret is the secret in the text of the last mail to rcpt whose
+// subject is subject.
+func lastSecret(t *testing.T, peer *smtptest.Server, rcpt, subject string) string {
+	t.Helper()
+	dec := new(mime.WordDecoder)
+	secret := ""
+	for _, m := range peer.Messages() {
+		if m.To[0] != rcpt {
+			continue
+		}
+		msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := dec.DecodeHeader(msg.Header.Get("Subject")); s != subject {
+			continue
+		}
+		_, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+		part, err := multipart.NewReader(msg.Body, params["boundary"]).NextPart()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(part)
+		if m := mailedSecret.FindStringSubmatch(string(b)); m != nil {
+			secret = m[1]
+		}
+	}
+	if secret == "" {
+		t.Fatalf("no mail %q with a secret to %s", subject, rcpt)
+	}
+	return secret
+}
+
+// apiToken runs `umsync api token NAME --scopes SCOPES` and returns the
+// token it printed.
+func apiToken(t *testing.T, path, name, scopes string) string {
+	t.Helper()
+	out, stderr, code := umsync(t, "api", "token", name, "--scopes", scopes, "--config", path)
+	if code != exitOK || !strings.HasPrefix(out, "umsync_") || !strings.Contains(stderr, "shown only now") {
+		t.Fatalf("api token: exit %d %q %s", code, out, stderr)
+	}
+	return strings.TrimSpace(out)
+}
+
+// TestAPIEndToEnd: serve with the API and mail: a password the worker
+// mailed (SMTP peer) verifies through the API, a wrong one does not, the
+// login locks after api.max_password_failures until `users
+// reset-password` mails a new one; wrong PINs lock the box, AD's settings
+// attribute shows the lock, `users unlock` mails a new PIN that verifies;
+// an admin action through the API mails like the CLI's.
+func TestAPIEndToEnd(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	peer := smtptest.Start(t)
+	lab.AddUser(t, ou, adlab.User{Sam: "ap0", Given: "Jürgen", Surname: "Api", Attrs: map[string][]string{
+		"mail": {"ap0@example.test"}, "ipPhone": {"4200"}, "telephoneNumber": {"089 4200-0"}}})
+	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 2s", directory: "  attributes: {settings: info}\n", extra: fmt.Sprintf(`mail:
+  transport: smtp
+  from: "UMS <ums@example.test>"
+  smtp: {host: 127.0.0.1, port: %d, tls: none}
+api:
+  listen: 127.0.0.1:0
+  tokens_file: api-tokens
+  max_password_failures: 2
+`, peer.Port)})
+	tokFile := filepath.Join(filepath.Dir(path), "api-tokens")
+	ums1 := apiToken(t, path, "ums1", "read,auth,admin")
+	reader := apiToken(t, path, "reader", "read")
+	if _, stderr, code := umsync(t, "api", "token", "ums1", "--scopes", "read", "--config", path); code != exitFailure || !strings.Contains(stderr, "exists") {
+		t.Errorf("a second token of one name: exit %d %s", code, stderr)
+	}
+	if _, _, code := umsync(t, "api", "token", "x", "--scopes", "root", "--config", path); code != exitUsage {
+		t.Errorf("an unknown scope: exit %d, want %d", code, exitUsage)
+	}
+	if st, err := os.Stat(tokFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("tokens file: %v %v, want 0600", st, err)
+	}
+	if data, _ := os.ReadFile(tokFile); strings.Contains(string(data), ums1) || !strings.HasPrefix(string(data), "ums1 read,auth,admin ") {
+		t.Errorf("tokens file holds the token or no hash line:\n%s", data)
+	}
+
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := startDaemon(context.Background(), path, cfg, zerolog.New(io.MultiWriter(lockedWriter{&logMu, &logs}, zerolog.NewTestWriter(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.shutdown()
+	api := openapitest.Client{T: t, BaseURL: "http://" + d.APIAddr()}
+	waitFor(t, "the info and password mails", func() bool { return len(peer.Messages()) == 2 })
+	waitFor(t, "the mails marked sent", func() bool {
+		out, _, _ := umsync(t, "mail", "queue", "--config", path)
+		return strings.Contains(out, "(0 mails not sent)")
+	})
+	pw := lastSecret(t, peer, "ap0@example.test", "Your new UMS password")
+
+	check := func(login, password string) openapitest.Response {
+		return api.Do("POST", "/api/v1/auth/password", ums1, map[string]string{"login": login, "password": password})
+	}
+	if r := check("ap0", pw); r.Code != 200 || r.Body["ok"] != true {
+		t.Fatalf("the mailed password: %d %s", r.Code, r.Raw)
+	}
+	if r := check("ap0@example.test", pw); r.Code != 200 {
+		t.Errorf("the mailed password with the mail as login: %d %s", r.Code, r.Raw)
+	}
+	if r := api.Do("POST", "/api/v1/auth/password", reader, map[string]string{"login": "ap0", "password": pw}); r.Code != 403 {
+		t.Errorf("a read token checking a password: %d, want 403", r.Code)
+	}
+	if r := check("ap0", pw+"x"); r.Code != 401 || r.Body["ok"] != false {
+		t.Errorf("a wrong password: %d %s", r.Code, r.Raw)
+	}
+	if r := check("ap0", "wrong"); r.Code != 423 {
+		t.Errorf("the 2nd wrong password in a row: %d %s, want 423", r.Code, r.Raw)
+	}
+	if r := check("ap0", pw); r.Code != 423 {
+		t.Errorf("the right password on a locked login: %d %s, want 423", r.Code, r.Raw)
+	}
+	before := len(peer.Messages())
+	if out, stderr, code := umsync(t, "users", "reset-password", "ap0", "--config", path); code != exitOK {
+		t.Fatalf("reset-password: %d %s %s", code, out, stderr)
+	}
+	waitFor(t, "the new password mail", func() bool { return len(peer.Messages()) == before+1 })
+	waitFor(t, "the new password stored", func() bool {
+		return check("ap0", lastSecret(t, peer, "ap0@example.test", "Your new UMS password")).Code == 200
+	})
+
+	// Lookup through the API: the phone from AD in national format.
+	if r := api.Do("GET", "/api/v1/lookup?number=089%204200-0", reader, nil); r.Code != 200 || r.Body["field"] != "phone" {
+		t.Errorf("lookup of ap0's phone: %d %s", r.Code, r.Raw)
+	}
+
+	// Wrong PINs through the API lock the box, in AD too.
+	umsync(t, "users", "set", "--config", path, "ap0", "settings=ums1;vm=phone_login")
+	for i, want := range []int{401, 401, 423} {
+		r := api.Do("POST", "/api/v1/voicemail/verify-pin", ums1, map[string]string{"user": "4200", "pin": "000000"})
+		if r.Code != want {
+			t.Fatalf("wrong PIN %d: %d %s, want %d", i+1, r.Code, r.Raw, want)
+		}
+	}
+	dn := "CN=ap0," + ou
+	waitFor(t, "the lock written to AD", func() bool {
+		v := lab.Values(t, dn, "info")
+		return len(v) == 1 && v[0] == "ums1;vm=phone_login;vmlock=1"
+	})
+	before = len(peer.Messages())
+	if out, stderr, code := umsync(t, "users", "unlock", "ap0", "--config", path); code != exitOK {
+		t.Fatalf("unlock: %d %s %s", code, out, stderr)
+	}
+	waitFor(t, "the new PIN mail", func() bool { return len(peer.Messages()) == before+1 })
+	pin := lastSecret(t, peer, "ap0@example.test", "Your new voicemail PIN")
+	waitFor(t, "the new PIN verifies", func() bool {
+		return api.Do("POST", "/api/v1/voicemail/verify-pin", ums1, map[string]string{"user": "ap0", "pin": pin}).Code == 200
+	})
+
+	// An admin action through the API does what the CLI does: a mail.
+	before = len(peer.Messages())
+	if r := api.Do("POST", "/api/v1/users/ap0/actions/send-infomail", ums1, nil); r.Code != 202 {
+		t.Errorf("send-infomail: %d %s", r.Code, r.Raw)
+	}
+	if r := api.Do("POST", "/api/v1/users/ap0/actions/reset-pin", reader, nil); r.Code != 403 {
+		t.Errorf("an admin action with a read token: %d, want 403", r.Code)
+	}
+	waitFor(t, "the info mail", func() bool { return len(peer.Messages()) == before+1 })
+	if r := api.Do("POST", "/api/v1/users/ap0/actions/nope", ums1, nil); r.Code != 404 {
+		t.Errorf("an unknown action: %d %s", r.Code, r.Raw)
+	}
+
+	// Every call is audited with the token's name; no secret in the logs.
+	st, err := store.Open(context.Background(), cfg.Store, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	calls, err := st.APICalls(context.Background(), 100)
+	if err != nil || len(calls) < 10 || calls[0].Actor != "api:ums1" || calls[0].Route != "action" {
+		t.Errorf("audited API calls: %d, newest %+v, %v", len(calls), calls[0], err)
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	for _, secret := range []string{pw, pin, ums1, reader} {
+		if strings.Contains(logs.String(), secret) {
+			t.Error("a secret is in the logs")
+		}
+	}
+	if code, _, body := get(t, "http://"+d.Addr()+"/"); code != 200 || !strings.Contains(body, `<b id="api">on</b>`) {
+		t.Errorf("status page: %d, want the API on", code)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// TestAPIMirrorFollowsChanges: a UMS that reads the list once and then
+// follows ?since= while cycles (AD changes, a user leaving) and CLI edits
+// and a purge commit ends with exactly the store's users.
+func TestAPIMirrorFollowsChanges(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	var dns []string
+	for i := range 6 {
+		dns = append(dns, lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("mi%d", i), Given: "Mia", Surname: fmt.Sprint(i),
+			Attrs: map[string][]string{"ipPhone": {fmt.Sprint(4300 + i)}}}))
+	}
+	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s", directory: "  attributes: {settings: info}\n", extra: "api:\n  listen: 127.0.0.1:0\n  tokens_file: api-tokens\n  token_rate: 1000\n"})
+	token := apiToken(t, path, "mirror", "read")
+	d := startTestDaemon(t, path, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	api := openapitest.Client{T: t, BaseURL: "http://" + d.APIAddr()}
+
+	mirror := map[string]string{} // anchor -> the user's JSON (sans effective settings)
+	apply := func(users []any) {
+		for _, x := range users {
+			u := x.(map[string]any)
+			anchor := u["anchor"].(string)
+			if u["state"] == "purged" {
+				delete(mirror, anchor)
+				continue
+			}
+			delete(u, "effective_settings")
+			mirror[anchor] = fmt.Sprint(u)
+		}
+	}
+	r := api.Do("GET", "/api/v1/users", token, nil)
+	if r.Code != 200 {
+		t.Fatalf("list: %d %s", r.Code, r.Raw)
+	}
+	apply(r.Body["users"].([]any))
+	cursor := r.Body["cursor"].(string)
+
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	stopped := sync.OnceFunc(func() { close(stop); <-done })
+	defer stopped()
+	polls := 0
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(15 * time.Millisecond):
+			}
+			r := api.Do("GET", "/api/v1/users?since="+cursor+"&limit=2", token, nil)
+			if r.Code != 200 {
+				t.Errorf("since %s: %d %s", cursor, r.Code, r.Raw)
+				return
+			}
+			apply(r.Body["users"].([]any))
+			cursor = r.Body["cursor"].(string)
+			polls++
+		}
+	}()
+	// Changes from every side while the mirror follows.
+	for i := range 4 {
+		lab.Modify(t, dns[i], "mobile", fmt.Sprintf("0171 55500%d", i))
+		if _, stderr, code := umsync(t, "users", "set", "--config", path, fmt.Sprintf("mi%d", 5-i), fmt.Sprintf("settings=ums1;rings=%d", i+2)); code != exitOK {
+			t.Fatalf("users set: %s", stderr)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	lab.Modify(t, dns[1], "userAccountControl", "514") // disabled: deactivated by a cycle
+	lab.AddUser(t, ou, adlab.User{Sam: "minew", Given: "Neu", Attrs: map[string][]string{"ipPhone": {"4399"}}})
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), cfg.Store, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	waitFor(t, "the disabled user deactivated and the new one in", func() bool {
+		u, err := st.User(context.Background(), "mi1")
+		_, errNew := st.User(context.Background(), "minew")
+		return err == nil && u.State == ums.StateDeactivated && errNew == nil
+	})
+	// A purge (an import that drops mi2) through the store, as the CLI's
+	// import writes it.
+	all, err := st.AllUsers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []ums.User
+	for _, u := range all {
+		if u.SAMAccountName != "mi2" {
+			keep = append(keep, u)
+		}
+	}
+	if _, err := st.ImportUsers(context.Background(), keep, true, false, "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // a cycle more (it reads mi2 back from AD)
+	d.sched.Load().Stop()
+	time.Sleep(200 * time.Millisecond)
+	stopped()
+	r = api.Do("GET", "/api/v1/users?since="+cursor, token, nil)
+	apply(r.Body["users"].([]any))
+	if polls < 10 {
+		t.Errorf("only %d polls", polls)
+	}
+
+	want := map[string]string{}
+	r = api.Do("GET", "/api/v1/users", token, nil)
+	for _, x := range r.Body["users"].([]any) {
+		u := x.(map[string]any)
+		delete(u, "effective_settings")
+		want[u["anchor"].(string)] = fmt.Sprint(u)
+	}
+	stored, err := st.AllUsers(context.Background())
+	if err != nil || len(stored) != len(want) {
+		t.Fatalf("store has %d users, the list %d (%v)", len(stored), len(want), err)
+	}
+	if len(mirror) != len(want) {
+		t.Errorf("mirror has %d users, the store %d", len(mirror), len(want))
+	}
+	for anchor, w := range want {
+		if mirror[anchor] != w {
+			t.Errorf("mirror of %s:\n%s\nstore:\n%s", anchor, mirror[anchor], w)
+		}
+	}
+}

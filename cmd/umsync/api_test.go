@@ -239,7 +239,8 @@ func TestAPIMirrorFollowsChanges(t *testing.T) {
 		dns = append(dns, lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("mi%d", i), Given: "Mia", Surname: fmt.Sprint(i),
 			Attrs: map[string][]string{"ipPhone": {fmt.Sprint(4300 + i)}}}))
 	}
-	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s", directory: "  attributes: {settings: info}\n", extra: "api:\n  listen: 127.0.0.1:0\n  tokens_file: api-tokens\n  token_rate: 1000\n"})
+	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s", directory: "  attributes: {settings: info}\n",
+		sync: "  max_deactivation_percent: 100\n  max_deactivations: 100\n", extra: "api:\n  listen: 127.0.0.1:0\n  tokens_file: api-tokens\n  token_rate: 1000\n"})
 	token := apiToken(t, path, "mirror", "read")
 	d := startTestDaemon(t, path, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	api := openapitest.Client{T: t, BaseURL: "http://" + d.APIAddr()}
@@ -296,6 +297,7 @@ func TestAPIMirrorFollowsChanges(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	lab.Modify(t, dns[1], "userAccountControl", "514") // disabled: deactivated by a cycle
+	lab.Delete(t, dns[2])                              // gone from AD: deactivated, then purged below
 	lab.AddUser(t, ou, adlab.User{Sam: "minew", Given: "Neu", Attrs: map[string][]string{"ipPhone": {"4399"}}})
 	cfg, err := loadConfig(path)
 	if err != nil {
@@ -307,9 +309,10 @@ func TestAPIMirrorFollowsChanges(t *testing.T) {
 	}
 	defer st.Close()
 	waitFor(t, "the disabled user deactivated and the new one in", func() bool {
-		u, err := st.User(context.Background(), "mi1")
+		u1, err1 := st.User(context.Background(), "mi1")
+		u2, err2 := st.User(context.Background(), "mi2")
 		_, errNew := st.User(context.Background(), "minew")
-		return err == nil && u.State == ums.StateDeactivated && errNew == nil
+		return err1 == nil && u1.State == ums.StateDeactivated && err2 == nil && u2.State == ums.StateDeactivated && errNew == nil
 	})
 	// A purge (an import that drops mi2) through the store, as the CLI's
 	// import writes it.
@@ -326,7 +329,7 @@ func TestAPIMirrorFollowsChanges(t *testing.T) {
 	if _, err := st.ImportUsers(context.Background(), keep, true, false, "test", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond) // a cycle more (it reads mi2 back from AD)
+	time.Sleep(1500 * time.Millisecond) // a cycle more
 	d.sched.Load().Stop()
 	time.Sleep(200 * time.Millisecond)
 	stopped()
@@ -346,6 +349,9 @@ func TestAPIMirrorFollowsChanges(t *testing.T) {
 	stored, err := st.AllUsers(context.Background())
 	if err != nil || len(stored) != len(want) {
 		t.Fatalf("store has %d users, the list %d (%v)", len(stored), len(want), err)
+	}
+	if _, err := st.User(context.Background(), "mi2"); err == nil {
+		t.Error("mi2 was not purged")
 	}
 	if len(mirror) != len(want) {
 		t.Errorf("mirror has %d users, the store %d", len(mirror), len(want))

@@ -362,3 +362,54 @@ func TestAPIMirrorFollowsChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIPasswordCheckDirectory: with password_check: directory, a lab
+// user's AD password passes (a bind as the user over the verified LDAPS),
+// a wrong one and a disabled user's right one do not, and umsync mails
+// no passwords.
+func TestAPIPasswordCheckDirectory(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	const pw = "Ad-Pass-2026!x"
+	on := lab.AddPlainUser(t, ou, "dp0", pw)
+	lab.Modify(t, on, "mail", "dp0@example.test")
+	off := lab.AddPlainUser(t, ou, "dp1", pw)
+	lab.Modify(t, off, "mail", "dp1@example.test")
+	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s", sync: "  max_deactivation_percent: 100\n  max_deactivations: 100\n",
+		extra: "mail:\n  transport: file\n  from: ums@example.test\n  file: {dir: mails}\napi:\n  listen: 127.0.0.1:0\n  tokens_file: api-tokens\n  password_check: directory\n"})
+	token := apiToken(t, path, "ums", "auth")
+	d := startTestDaemon(t, path, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	api := openapitest.Client{T: t, BaseURL: "http://" + d.APIAddr()}
+	check := func(login, password string) int {
+		return api.Do("POST", "/api/v1/auth/password", token, map[string]string{"login": login, "password": password}).Code
+	}
+	if code := check("dp0", pw); code != 200 {
+		t.Errorf("the AD password: %d, want 200", code)
+	}
+	if code := check("dp0", pw+"x"); code != 401 {
+		t.Errorf("a wrong password: %d, want 401", code)
+	}
+	if code := check("dp0", ""); code != 400 {
+		t.Errorf("an empty password: %d, want 400", code)
+	}
+	if code := check("dp1", pw); code != 200 {
+		t.Fatalf("dp1 before it is disabled: %d", code)
+	}
+	lab.Modify(t, off, "userAccountControl", "514")
+	if code := check("dp1", pw); code != 401 {
+		t.Errorf("a disabled user's right password: %d, want 401", code)
+	}
+	if _, stderr, code := umsync(t, "users", "reset-password", "dp0", "--config", path); code != exitFailure || !strings.Contains(stderr, "AD password") {
+		t.Errorf("reset-password with directory passwords: exit %d %s", code, stderr)
+	}
+	if r := api.Do("PUT", "/api/v1/users/dp0/password", token, map[string]string{"old": pw, "new": "Other-Pass-2027"}); r.Code != 409 {
+		t.Errorf("changing an AD password through the API: %d %s, want 409", r.Code, r.Raw)
+	}
+	if files, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "mails", "*")); len(files) > 0 {
+		for _, f := range files {
+			if data, _ := os.ReadFile(f); strings.Contains(string(data), "password") && strings.Contains(string(data), "Your new UMS password") {
+				t.Errorf("a password mail was sent: %s", f)
+			}
+		}
+	}
+}

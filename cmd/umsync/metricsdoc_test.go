@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/rs/zerolog"
 
+	"github.com/umsync/umsync/api"
 	"github.com/umsync/umsync/mail"
 	"github.com/umsync/umsync/sync/engine"
 	"github.com/umsync/umsync/ums"
@@ -40,6 +41,11 @@ func umsyncMetrics(t *testing.T) []metricDoc {
 	r := &recorder{}
 	engine.New(engine.DefaultConfig(), engine.DefaultUMSRules(), nil, nil, zerolog.Nop(), r)
 	mail.NewWorker(mail.DefaultConfig(), ums.PINPolicy{}, nil, nil, nil, zerolog.Nop(), r)
+	apiCfg := api.DefaultConfig()
+	apiCfg.TokensFile = t.TempDir() + "/no-tokens"
+	if _, err := api.New(api.Settings{API: apiCfg}, nil, nil, nil, zerolog.Nop(), r); err != nil {
+		t.Fatal(err)
+	}
 	ok, at := reloadGauges()
 	r.MustRegister(buildInfoGauge(readBuildInfo()), ok, at)
 	var out []metricDoc

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -333,5 +335,72 @@ func TestMetricsPrecreatedAndLint(t *testing.T) {
 	got := e.do("GET", "/api/v1/openapi.yaml", "", nil)
 	if got.code != 200 || !strings.HasPrefix(string(got.raw), "openapi: 3.1") {
 		t.Errorf("openapi.yaml: %d", got.code)
+	}
+}
+
+// The tokens file is read again when it changes: a new line lets its
+// token in, a deleted line locks it out, without a restart.
+func TestTokensFileReread(t *testing.T) {
+	e := newEnv(t, nil, nil, nil)
+	e.seed(numbered()...)
+	tok, err := NewToken(e.set.API.TokensFile, "late", []string{ScopeRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // the file is looked at once a second at most
+	if got := e.do("GET", "/api/v1/users/alice", "secret:"+tok, nil); got.code != 200 {
+		t.Errorf("a token added while running: %d %s", got.code, got.raw)
+	}
+	data, err := os.ReadFile(e.set.API.TokensFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if !strings.HasPrefix(line, "late ") {
+			kept = append(kept, line)
+		}
+	}
+	writeFile(t, e.set.API.TokensFile, strings.Join(kept, "\n")+"\n")
+	time.Sleep(1100 * time.Millisecond)
+	if got := e.do("GET", "/api/v1/users/alice", "secret:"+tok, nil); got.code != 401 {
+		t.Errorf("a revoked token: %d, want 401", got.code)
+	}
+	if got := e.do("GET", "/api/v1/users/alice", "read", nil); got.code != 200 {
+		t.Errorf("a kept token: %d", got.code)
+	}
+	if strings.Contains(string(data), tok) {
+		t.Error("the tokens file holds a token, not its hash")
+	}
+	// A tokens file others can read is refused.
+	if err := os.Chmod(e.set.API.TokensFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.Tokens().Reload(); err == nil || !strings.Contains(err.Error(), "0600") {
+		t.Errorf("reload of a 0644 tokens file: %v", err)
+	}
+}
+
+// An unknown login takes about as long as a wrong password (bcrypt
+// either way), so timing does not tell which logins exist.
+func TestUnknownLoginTakesAsLong(t *testing.T) {
+	e := newEnv(t, func(s *Settings) { s.API.LoginRate = 100; s.API.MaxPasswordFailures = 0 }, nil, nil)
+	e.seed(numbered()...)
+	e.setSecret(anchorA, ums.MailPassword, "Right-Pass-2026")
+	e.setSecret(anchorB, ums.MailPassword, "Right-Pass-2026")
+	timeOf := func(login string) time.Duration {
+		start := time.Now()
+		for range 3 {
+			e.do("POST", "/api/v1/auth/password", "auth", map[string]string{"login": login, "password": "wrong"})
+		}
+		return time.Since(start)
+	}
+	timeOf("alice") // warm up (the dummy hash is made once)
+	timeOf("nobody")
+	wrong, unknown, noSecret := timeOf("alice"), timeOf("nobody"), timeOf("carol")
+	for name, d := range map[string]time.Duration{"unknown login": unknown, "login without a password": noSecret} {
+		if d < wrong/3 || d > wrong*3 {
+			t.Errorf("%s took %v, a wrong password %v: want about the same", name, d, wrong)
+		}
 	}
 }

@@ -3,10 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"mime"
 	"mime/multipart"
+	"net"
+	"net/http"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -411,5 +421,68 @@ func TestAPIPasswordCheckDirectory(t *testing.T) {
 				t.Errorf("a password mail was sent: %s", f)
 			}
 		}
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key into dir.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "umsync api test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "api.crt"), filepath.Join(dir, "api.key")
+	writeTestFile(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	writeTestFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+func writeTestFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAPIServesTLS: with a certificate the API listens with TLS 1.2 or
+// newer only; plain HTTP and TLS 1.1 are refused.
+func TestAPIServesTLS(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	path := testConfig(t, lab, ou, cfgOpts{extra: fmt.Sprintf("api:\n  listen: 127.0.0.1:0\n  tokens_file: api-tokens\n  tls_cert_file: %s\n  tls_key_file: %s\n", certFile, keyFile)})
+	token := apiToken(t, path, "ums", "read")
+	d := startTestDaemon(t, path, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	api := openapitest.Client{T: t, BaseURL: "https://" + d.APIAddr(), HTTP: hc}
+	if r := api.Do("GET", "/api/v1/users", token, nil); r.Code != 200 {
+		t.Errorf("over TLS: %d %s", r.Code, r.Raw)
+	}
+	// Go's TLS server answers plain HTTP with a 400 "client sent an HTTP
+	// request to an HTTPS server", or drops it.
+	if res, err := http.Get("http://" + d.APIAddr() + "/api/v1/openapi.yaml"); err == nil {
+		res.Body.Close()
+		if res.StatusCode == 200 {
+			t.Error("plain HTTP answered")
+		}
+	}
+	old := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MaxVersion: tls.VersionTLS11}}}
+	if _, err := old.Get("https://" + d.APIAddr() + "/api/v1/openapi.yaml"); err == nil {
+		t.Error("TLS 1.1 accepted")
 	}
 }

@@ -192,6 +192,24 @@ api:
 		return api.Do("POST", "/api/v1/voicemail/verify-pin", ums1, map[string]string{"user": "ap0", "pin": pin}).Code == 200
 	})
 
+	// Locked again, unlocked through the API: as `users unlock` does, a new
+	// PIN mail, and the box opens.
+	for range 3 {
+		api.Do("POST", "/api/v1/voicemail/verify-pin", ums1, map[string]string{"user": "ap0", "pin": "000000"})
+	}
+	before = len(peer.Messages())
+	if r := api.Do("POST", "/api/v1/users/ap0/actions/unlock", ums1, nil); r.Code != 202 || !strings.Contains(fmt.Sprint(r.Body["message"]), "pin mail queued") {
+		t.Errorf("unlock through the API: %d %s", r.Code, r.Raw)
+	}
+	waitFor(t, "the PIN mail of the API's unlock", func() bool { return len(peer.Messages()) == before+1 })
+	pin = lastSecret(t, peer, "ap0@example.test", "Your new voicemail PIN")
+	waitFor(t, "that PIN verifies", func() bool {
+		return api.Do("POST", "/api/v1/voicemail/verify-pin", ums1, map[string]string{"user": "ap0", "pin": pin}).Code == 200
+	})
+	if r := api.Do("POST", "/api/v1/users/ap0/actions/reset-settings", ums1, nil); r.Code != 202 {
+		t.Errorf("reset-settings through the API: %d %s", r.Code, r.Raw)
+	}
+
 	// An admin action through the API does what the CLI does: a mail.
 	before = len(peer.Messages())
 	if r := api.Do("POST", "/api/v1/users/ap0/actions/send-infomail", ums1, nil); r.Code != 202 {

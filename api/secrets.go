@@ -52,10 +52,15 @@ func (s *Server) checkPassword(c *call) error {
 	if req.Login == "" || req.Password == "" {
 		return errf(http.StatusBadRequest, "login and password are required")
 	}
-	if err := s.loginAllowed(c, "password:"+req.Login); err != nil {
+	u, err := s.store.UserByLogin(c.r.Context(), req.Login)
+	// The per-login rate counts per user, whichever login names it.
+	key := "password:" + u.Anchor
+	if u.Anchor == "" {
+		key = "password:?" + strings.ToLower(req.Login)
+	}
+	if err := s.loginAllowed(c, key); err != nil {
 		return err
 	}
-	u, err := s.store.UserByLogin(c.r.Context(), req.Login)
 	if errors.Is(err, store.ErrNotFound) {
 		mail.Verify(dummyHash(), req.Password)
 		s.m.authFailures.WithLabelValues(failPassword).Inc()
@@ -149,11 +154,11 @@ func (s *Server) verifyPIN(c *call) error {
 	if req.User == "" || req.PIN == "" {
 		return errf(http.StatusBadRequest, "user and pin are required")
 	}
-	if err := s.loginAllowed(c, "pin:"+req.User); err != nil {
-		return err
-	}
 	u, err := s.findUser(c, req.User)
 	if err != nil {
+		return err
+	}
+	if err := s.loginAllowed(c, "pin:"+u.Anchor); err != nil {
 		return err
 	}
 	if err := s.pinOK(c, u, req.PIN); err != nil {
@@ -241,7 +246,7 @@ func (s *Server) setPassword(c *call) error {
 	if c.set.API.PasswordCheck == CheckDirectory {
 		return errf(http.StatusConflict, "passwords are the users' AD passwords (api.password_check: directory): change it in Windows")
 	}
-	if err := s.loginAllowed(c, "password:"+u.SAMAccountName); err != nil {
+	if err := s.loginAllowed(c, "password:"+u.Anchor); err != nil {
 		return err
 	}
 	if err := s.passwordOK(c, u, req.Old); err != nil {

@@ -200,13 +200,13 @@ func (s *Server) wrap(route, scope string, h func(*call) error) http.Handler {
 		code := sw.code
 		s.m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 		s.m.duration.WithLabelValues(route).Observe(s.now().Sub(start).Seconds())
-		if route == "openapi" {
+		if c.token.Name == "" {
+			// No token, or an unknown one (or the public document): counted
+			// in the metrics, not written to the store, so that nobody
+			// without a token makes umsync write.
 			return
 		}
-		actor := "api:" + c.token.Name
-		if c.token.Name == "" {
-			actor = "api:-"
-		}
+		actor := c.actor()
 		actx, acancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 		defer acancel()
 		if err := s.store.RecordAPICall(actx, store.APICall{At: start, Actor: actor, Method: r.Method, Route: route,

@@ -9,3 +9,9 @@ import "embed"
 //
 //go:embed mail
 var MailTemplates embed.FS
+
+// OpenAPI is the OpenAPI 3.1 document of umsync's HTTP API (the UMS's
+// front door), served at /api/v1/openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte

@@ -111,9 +111,23 @@ func (c *Client) tlsFor(raw string) *tls.Config {
 // dial opens and binds a connection to the first URL that answers and
 // returns it with that URL. The errors of all URLs come back together.
 func (c *Client) dial(ctx context.Context) (*ldap.Conn, string, error) {
+	return c.first(ctx, c.dialURL)
+}
+
+// open is dial without the bind: a connection of the first URL that
+// answers, with its verified TLS (ldaps or StartTLS), for a bind as
+// someone else (CheckPassword).
+func (c *Client) open(ctx context.Context) (*ldap.Conn, error) {
+	conn, _, err := c.first(ctx, c.openURL)
+	return conn, err
+}
+
+// first tries connect on each URL in order and returns the first
+// connection made.
+func (c *Client) first(ctx context.Context, connect func(context.Context, string) (*ldap.Conn, error)) (*ldap.Conn, string, error) {
 	var errs []error
 	for _, u := range c.cfg.URL {
-		conn, err := c.dialURL(ctx, u)
+		conn, err := connect(ctx, u)
 		if err == nil {
 			return conn, u, nil
 		}
@@ -130,6 +144,32 @@ func (c *Client) dial(ctx context.Context) (*ldap.Conn, string, error) {
 
 // dialURL opens and binds a new connection to one server.
 func (c *Client) dialURL(ctx context.Context, u string) (*ldap.Conn, error) {
+	conn, err := c.openURL(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	pw, err := c.cfg.Password()
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := conn.Bind(c.cfg.BindDN, pw); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("%s: bind as %s: %w", u, c.cfg.BindDN, err)
+	}
+	if err := ctx.Err(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c.log.Debug().Str("url", u).Msg("connected")
+	return conn, nil
+}
+
+// openURL dials one server with verified TLS (ldaps, or StartTLS), not
+// yet bound.
+func (c *Client) openURL(ctx context.Context, u string) (*ldap.Conn, error) {
 	d := &net.Dialer{Timeout: c.cfg.DialTimeout}
 	tc := c.tlsFor(u)
 	conn, err := ldap.DialURL(u, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(tc))
@@ -145,20 +185,10 @@ func (c *Client) dialURL(ctx context.Context, u string) (*ldap.Conn, error) {
 			return nil, fmt.Errorf("%s: start_tls: %w", u, err)
 		}
 	}
-	pw, err := c.cfg.Password()
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	if err := conn.Bind(c.cfg.BindDN, pw); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("%s: bind as %s: %w", u, c.cfg.BindDN, err)
-	}
 	if err := ctx.Err(); err != nil {
 		conn.Close()
 		return nil, err
 	}
-	c.log.Debug().Str("url", u).Msg("connected")
 	return conn, nil
 }
 

@@ -93,6 +93,16 @@ type UserFilter struct {
 // ListUsers returns the users matching f, ordered by sAMAccountName, then
 // anchor (stable across calls, for paging).
 func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]ums.User, error) {
+	q, args := listQuery(f)
+	users, err := s.queryUsers(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return filterAnchors(users, f), nil
+}
+
+// listQuery is ListUsers' query; with f.Anchors, filterAnchors pages.
+func listQuery(f UserFilter) (string, []any) {
 	q := `SELECT ` + selectColumns + ` FROM users WHERE 1=1`
 	var args []any
 	if f.Search != "" {
@@ -122,20 +132,21 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]ums.User, error)
 		args = append(args, string(f.License))
 	}
 	q += ` ORDER BY sam_account_name, anchor`
-	if f.Anchors == nil {
-		if f.Limit > 0 || f.Offset > 0 {
-			limit := f.Limit
-			if limit <= 0 {
-				limit = -1 // SQLite: no limit
-			}
-			q += ` LIMIT ? OFFSET ?`
-			args = append(args, limit, f.Offset)
+	if f.Anchors == nil && (f.Limit > 0 || f.Offset > 0) {
+		limit := f.Limit
+		if limit <= 0 {
+			limit = -1 // SQLite: no limit
 		}
-		return s.queryUsers(ctx, q, args...)
+		q += ` LIMIT ? OFFSET ?`
+		args = append(args, limit, f.Offset)
 	}
-	all, err := s.queryUsers(ctx, q, args...)
-	if err != nil {
-		return nil, err
+	return q, args
+}
+
+// filterAnchors keeps the users in f.Anchors (if set) and pages them.
+func filterAnchors(all []ums.User, f UserFilter) []ums.User {
+	if f.Anchors == nil {
+		return all
 	}
 	kept := all[:0]
 	for _, u := range all {
@@ -147,7 +158,7 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]ums.User, error)
 	if f.Limit > 0 {
 		kept = kept[:min(f.Limit, len(kept))]
 	}
-	return kept, nil
+	return kept
 }
 
 func escapeLike(s string) string {
@@ -171,7 +182,16 @@ func (s *Store) User(ctx context.Context, id string) (ums.User, error) {
 }
 
 func (s *Store) queryUsers(ctx context.Context, q string, args ...any) ([]ums.User, error) {
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	return queryUsersOn(ctx, s.read, q, args...)
+}
+
+// rowsQuerier is a *sql.DB or a *sql.Tx.
+type rowsQuerier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func queryUsersOn(ctx context.Context, db rowsQuerier, q string, args ...any) ([]ums.User, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: query users: %w", err)
 	}

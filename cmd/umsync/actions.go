@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/umsync/umsync/api"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 	"github.com/umsync/umsync/sync/plan"
@@ -49,11 +50,14 @@ func newUserActionCmds(g *globals) []*cobra.Command {
 			Use: a.use + " ID", Short: a.short, Long: a.long + "\nID = sAMAccountName or anchor. Audited with your OS user.",
 			Args: exactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				_, st, u, err := actionTarget(cmd, g, args[0], true, a.check)
+				cfg, st, u, err := actionTarget(cmd, g, args[0], true, a.check)
 				if err != nil {
 					return err
 				}
 				defer st.Close()
+				if err := passwordMailAllowed(cfg, a.kind); err != nil {
+					return err
+				}
 				if err := st.QueueUserMail(cmd.Context(), u.Anchor, actor(), a.use, a.kind, time.Now()); err != nil {
 					return err
 				}
@@ -138,31 +142,58 @@ func actionTarget(cmd *cobra.Command, g *globals, id string, needMail bool, chec
 	if err != nil {
 		return nil, nil, ums.User{}, err
 	}
-	if cfg.Sync.Mode == engine.ModeStaging {
-		return nil, nil, ums.User{}, errors.New("this umsync runs in staging mode (sync.mode): act on the active server")
-	}
-	if needMail && !cfg.Mail.Enabled() {
-		return nil, nil, ums.User{}, errors.New("mail.transport is not set: umsync sends no mails (see the mail: section)")
+	if err := actionAllowed(cfg, needMail); err != nil {
+		return nil, nil, ums.User{}, err
 	}
 	st, err := openExistingStore(cmd.Context(), g, cfg)
 	if err != nil {
 		return nil, nil, ums.User{}, err
 	}
 	u, err := st.User(cmd.Context(), id)
-	if err == nil && needMail && u.Mail == "" {
-		err = fmt.Errorf("user '%s' has no mail address in AD: set one there first", u.SAMAccountName)
-	}
-	if err == nil && u.State != ums.StateActive {
-		err = fmt.Errorf("user '%s' is deactivated (%s)", u.SAMAccountName, u.DeactivationReason)
-	}
-	if err == nil && check != nil {
-		err = check(&u)
+	if err == nil {
+		err = checkTarget(&u, needMail, check)
 	}
 	if err != nil {
 		st.Close()
 		return nil, nil, ums.User{}, err
 	}
 	return cfg, st, u, nil
+}
+
+// actionAllowed refuses the admin actions on a staging server, and the
+// ones that mail without a mail transport.
+func actionAllowed(cfg *Config, needMail bool) error {
+	if cfg.Sync.Mode == engine.ModeStaging {
+		return errors.New("this umsync runs in staging mode (sync.mode): act on the active server")
+	}
+	if needMail && !cfg.Mail.Enabled() {
+		return errors.New("mail.transport is not set: umsync sends no mails (see the mail: section)")
+	}
+	return nil
+}
+
+// passwordMailAllowed refuses password mails when users log in with their
+// AD password (api.password_check: directory).
+func passwordMailAllowed(cfg *Config, kind ums.MailKind) error {
+	if kind == ums.MailPassword && cfg.API.PasswordCheck == api.CheckDirectory {
+		return errors.New("users log in with their AD password (api.password_check: directory): umsync mails no passwords; reset it in AD")
+	}
+	return nil
+}
+
+// checkTarget refuses an action for a user without a mail address (when
+// it mails), a deactivated one, or one check refuses.
+func checkTarget(u *ums.User, needMail bool, check func(*ums.User) error) error {
+	if needMail && u.Mail == "" {
+		return fmt.Errorf("user '%s' has no mail address in AD: set one there first", u.SAMAccountName)
+	}
+	if u.State != ums.StateActive {
+		return fmt.Errorf("user '%s' is deactivated (%s)", u.SAMAccountName, u.DeactivationReason)
+	}
+	if check != nil {
+		return check(u)
+	}
+	return nil
 }
 
 // whenSent says who sends a queued mail.

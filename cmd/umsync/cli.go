@@ -97,6 +97,7 @@ Exit codes: 0 ok, 1 failure, 2 usage error.`,
 		newExportCmd(g),
 		newImportCmd(g),
 		newBackupCmd(g),
+		newAPICmd(g),
 		newVersionCmd(g),
 	)
 	rejectUnknownSubcommands(root)

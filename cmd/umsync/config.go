@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/umsync/umsync/api"
 	"github.com/umsync/umsync/configs"
 	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/mail"
@@ -37,6 +38,7 @@ type Config struct {
 	Profiles   []ProfileConfig  `yaml:"profiles"`
 	Voicemail  VoicemailConfig  `yaml:"voicemail"`
 	Mail       mail.Config      `yaml:"mail"`
+	API        api.Config       `yaml:"api"`
 
 	// templates are the mail templates Validate loaded (and tried), kept
 	// for the mail worker: parsed once per config load.
@@ -103,6 +105,7 @@ func defaultConfig() Config {
 		Validation: ValidationConfig{ExtensionMinDigits: 2, ExtensionMaxDigits: 4},
 		Voicemail:  VoicemailConfig{MaxPINFailures: 3, PINLength: 6},
 		Mail:       mail.DefaultConfig(),
+		API:        api.DefaultConfig(),
 		Telemetry:  TelemetryConfig{Listen: "127.0.0.1:9742", ReadyMaxAge: 15 * time.Minute},
 		Log:        LogConfig{Level: "info", Format: "json"},
 	}
@@ -255,7 +258,8 @@ func sortedKeys[V any](m map[string]V) []string {
 // resolvePaths makes relative file paths relative to the config's folder.
 func (c *Config) resolvePaths(dir string) {
 	for _, p := range []*string{&c.Directory.CAFile, &c.Directory.BindPasswordFile, &c.Store.Path,
-		&c.Mail.SMTP.PasswordFile, &c.Mail.SMTP.CAFile, &c.Mail.File.Dir, &c.Mail.Templates} {
+		&c.Mail.SMTP.PasswordFile, &c.Mail.SMTP.CAFile, &c.Mail.File.Dir, &c.Mail.Templates,
+		&c.API.TLSCertFile, &c.API.TLSKeyFile, &c.API.TokensFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -269,6 +273,10 @@ func (c *Config) Validate() []error {
 	errs = append(errs, c.Store.Validate("store")...)
 	errs = append(errs, c.Sync.Validate("sync")...)
 	errs = append(errs, c.Mail.Validate("mail")...)
+	errs = append(errs, c.API.Validate("api")...)
+	if c.API.Enabled() && c.API.Listen == c.Telemetry.Listen && !strings.HasSuffix(c.API.Listen, ":0") {
+		errs = append(errs, fmt.Errorf("api.listen: must differ from telemetry.listen (%s)", c.Telemetry.Listen))
+	}
 	if c.Mail.Enabled() {
 		t, err := mail.LoadTemplates(configs.MailTemplates, c.Mail.Templates)
 		if err != nil {

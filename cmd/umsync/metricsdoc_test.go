@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/rs/zerolog"
 
+	"github.com/umsync/umsync/api"
 	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/mail"
 	"github.com/umsync/umsync/sync/engine"
@@ -42,6 +43,11 @@ func umsyncMetrics(t *testing.T) []metricDoc {
 	engine.New(engine.DefaultConfig(), engine.DefaultUMSRules(), nil, nil, zerolog.Nop(), r)
 	directory.NewMetrics(r)
 	mail.NewWorker(mail.DefaultConfig(), ums.PINPolicy{}, nil, nil, nil, zerolog.Nop(), r)
+	apiCfg := api.DefaultConfig()
+	apiCfg.TokensFile = t.TempDir() + "/no-tokens"
+	if _, err := api.New(api.Settings{API: apiCfg}, nil, nil, nil, zerolog.Nop(), r); err != nil {
+		t.Fatal(err)
+	}
 	ok, at := reloadGauges()
 	r.MustRegister(buildInfoGauge(readBuildInfo()), ok, at)
 	var out []metricDoc

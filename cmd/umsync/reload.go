@@ -73,6 +73,10 @@ func restartOnly(old, cfg *Config) error {
 		return errors.New("store changed (path or settings): restart umsync to use another store")
 	case old.Telemetry.Listen != cfg.Telemetry.Listen:
 		return errors.New("telemetry.listen changed: restart umsync to listen elsewhere")
+	case old.API.Listen != cfg.API.Listen || old.API.TLSCertFile != cfg.API.TLSCertFile || old.API.TLSKeyFile != cfg.API.TLSKeyFile:
+		return errors.New("api.listen or its TLS files changed: restart umsync to listen anew")
+	case old.API.PasswordCheck != cfg.API.PasswordCheck:
+		return errors.New("api.password_check changed: restart umsync")
 	case old.Log.Format != cfg.Log.Format:
 		return errors.New("log.format changed: restart umsync for another format (log.level applies on a reload)")
 	}
@@ -128,6 +132,11 @@ func (d *daemon) reload() {
 	}
 	d.level.set(cfg.Log.Level)
 	d.cfg.Store(cfg)
+	if d.api != nil {
+		if err := d.api.srv.Update(cfg.apiSettings()); err != nil {
+			log.Error().Err(err).Msg("reload: API tokens not read")
+		}
+	}
 	d.sched.Store(sched)
 	sched.Start()
 	d.reloadOK.Set(1)

@@ -26,12 +26,14 @@ import (
 func newServeCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the daemon: scheduled sync cycles, /metrics, /healthz, /readyz",
+		Short: "Run the daemon: scheduled sync cycles, /metrics, /healthz, /readyz, the API",
 		Long: `Run the daemon. It runs one sync cycle at start, then on sync.schedule, and
 serves /metrics, /healthz, /readyz and a status page (/) on telemetry.listen. With mail.transport
 set, it sends the queued mails (every 2 s; failures are retried with backoff).
+With api.listen set, it serves the API the UMS calls there (see 'umsync api').
 SIGHUP reloads the config (schedule, attribute map, rules, profiles, mail,
-templates and log.level); a change that needs a restart (store, telemetry.listen,
+templates, API tokens and log.level); a change that needs a restart (store,
+telemetry.listen, api.listen and its TLS files, api.password_check,
 log.format) or a config with errors is refused and logged, and the old config
 stays.
 SIGTERM or SIGINT stops it: no new cycle starts, the running one is cancelled
@@ -89,7 +91,8 @@ type daemon struct {
 	mu     sync.Mutex // one reload or shutdown at a time
 	cfg    atomic.Pointer[Config]
 	sched  atomic.Pointer[engine.Scheduler]
-	mailer *mailer // nil until mail is configured
+	mailer *mailer      // nil until mail is configured
+	api    *apiListener // nil without api.listen
 
 	reloadOK, reloadAt prometheus.Gauge
 }
@@ -141,6 +144,12 @@ func startDaemon(ctx context.Context, path string, cfg *Config, log zerolog.Logg
 			return nil, err
 		}
 	}
+	if err := d.startAPI(cfg); err != nil {
+		d.mailer.halt()
+		d.ln.Close()
+		p.close()
+		return nil, err
+	}
 	d.srv = newTelemetryServer(d.routes(reg), d.lim)
 	go func() {
 		defer close(d.srvWG)
@@ -172,7 +181,15 @@ func (d *daemon) shutdown() error {
 		d.log.Warn().Dur("bound", d.lim.Shutdown).Msg("telemetry requests still running at shutdown: their connections were closed")
 	}
 	<-d.srvWG
-	return errors.Join(errSched, errHTTP, d.parts.close())
+	var errAPI error
+	if d.api != nil {
+		var hung bool
+		if hung, errAPI = stopTelemetry(d.api.http, d.lim.Shutdown); hung {
+			d.log.Warn().Dur("bound", d.lim.Shutdown).Msg("API requests still running at shutdown: their connections were closed")
+		}
+		<-d.api.done
+	}
+	return errors.Join(errSched, errHTTP, errAPI, d.parts.close())
 }
 
 // reloadGauges say whether and when the config was last (re)loaded.

@@ -2,6 +2,7 @@ package main
 
 import (
 	_ "embed"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -27,6 +28,7 @@ type statusPage struct {
 	MailQueued, MailFailed int
 	MailOldest             string
 	WritesPending          int
+	API, APIText           string // on|off; where and how (details only)
 	Runs                   []store.Run
 	Details                bool
 	PendingUsers           []string
@@ -44,7 +46,13 @@ func (d *daemon) status(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	p := statusPage{Version: readBuildInfo().Version, Now: now.UTC().Format("2006-01-02 15:04:05 UTC"),
 		NextRun: d.sched.Load().Next().UTC().Format("2006-01-02 15:04:05 UTC"), Details: cfg.Telemetry.StatusDetails,
-		SeatsText: "no cap"}
+		SeatsText: "no cap", API: "off", APIText: "api.listen is not set"}
+	if d.api != nil {
+		p.API, p.APIText = "on", fmt.Sprintf("%d token(s), password check: %s", d.api.srv.Tokens().Count(), cfg.API.PasswordCheck)
+		if cfg.Telemetry.StatusDetails {
+			p.APIText = fmt.Sprintf("on %s (%s), ", d.APIAddr(), map[bool]string{true: "TLS", false: "loopback, no TLS"}[cfg.API.TLS()]) + p.APIText
+		}
+	}
 	fail := func(err error) {
 		d.log.Error().Err(err).Msg("status page")
 		http.Error(w, "status unavailable: the store does not answer", http.StatusServiceUnavailable)

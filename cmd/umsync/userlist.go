@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -118,11 +117,7 @@ func writeUserTable(w io.Writer, users []ums.User) error {
 }
 
 // settingJSON is one effective setting and where it comes from.
-type settingJSON struct {
-	Key    string `json:"key"`
-	Value  string `json:"value"`
-	Source string `json:"source"` // override | profile <name> | default
-}
+type settingJSON = ums.EffectiveSetting
 
 type auditJSON struct {
 	At     string `json:"at"`
@@ -144,59 +139,8 @@ type userShowJSON struct {
 
 // effectiveSettings lists each setting of u with its value and source.
 func effectiveSettings(cfg *Config, u *ums.User) []settingJSON {
-	s, _ := ums.ParseSettings(u.Settings)
-	o, _ := ums.ParseOverrides(u.Overrides)
 	profiles, _ := cfg.profiles()
-	var defaults ums.Overrides
-	if i := profiles.Index(s.Profile); i >= 0 {
-		defaults = profiles[i].Defaults
-	}
-	zero := map[string]string{
-		ums.OverrideVoicemail: "disabled", ums.OverrideServices: "none", ums.OverrideRings: "default",
-		ums.OverrideLanguage: cfg.Mail.Language, ums.OverrideLicenseType: string(ums.LicenseVoice),
-		ums.OverrideCallForwarding: "off", ums.OverrideDoNotDisturb: "off",
-	}
-	values := maps.Clone(zero)
-	if s.Voicemail != ums.VoicemailDisabled {
-		values[ums.OverrideVoicemail] = string(s.Voicemail)
-	}
-	if len(s.Services) > 0 {
-		var svc []string
-		for _, x := range s.Services {
-			svc = append(svc, string(x))
-		}
-		values[ums.OverrideServices] = strings.Join(svc, ",")
-	}
-	if s.Rings != 0 {
-		values[ums.OverrideRings] = fmt.Sprint(s.Rings)
-	}
-	if s.Language != "" {
-		values[ums.OverrideLanguage] = s.Language
-	}
-	values[ums.OverrideLicenseType] = string(s.License())
-	if s.CallForward != "" {
-		values[ums.OverrideCallForwarding] = s.CallForward
-	}
-	if s.DoNotDisturb {
-		values[ums.OverrideDoNotDisturb] = "on"
-	}
-	var out []settingJSON
-	for _, k := range ums.OverrideKeys {
-		src := "default"
-		switch {
-		case o[k] != "":
-			src = "override"
-		case defaults[k] != "":
-			src = "profile " + s.Profile
-		case len(profiles) == 0 && values[k] != zero[k]:
-			src = "user" // no profiles: the user's own settings
-		}
-		out = append(out, settingJSON{Key: k, Value: values[k], Source: src})
-	}
-	if s.VoicemailLocked {
-		out = append(out, settingJSON{Key: "voicemail_lock", Value: "locked", Source: "wrong PINs"})
-	}
-	return out
+	return ums.EffectiveSettings(profiles, cfg.Mail.Language, u)
 }
 
 func newUsersShowCmd(g *globals) *cobra.Command {

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/umsync/umsync/api"
 	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
@@ -55,7 +56,10 @@ func (c *Config) umsRules() engine.UMSRules {
 	r := engine.UMSRules{LicenseSeats: c.License.Seats, ExtensionQuarantine: c.Extensions.Quarantine,
 		Limits:          c.Validation.limits(),
 		VoicemailDigits: c.Voicemail.DigitLength,
-		Mail:            c.Mail.Enabled(), PasswordOnActivation: c.Mail.PasswordOnActivation}
+		Mail:            c.Mail.Enabled(),
+		// With AD passwords (api.password_check: directory) nobody gets a
+		// password mail.
+		PasswordOnActivation: c.Mail.PasswordOnActivation && c.API.PasswordCheck != api.CheckDirectory}
 	for _, s := range c.Extensions.Ranges {
 		pr, _ := plan.ParseRange(s) // validated with the config
 		r.ExtensionRanges = append(r.ExtensionRanges, pr)

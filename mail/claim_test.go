@@ -41,7 +41,7 @@ func (r *rig) workerOn(t *testing.T, tr Transport) (*Worker, *store.Store, *logB
 		}
 	}
 	logs := &logBuffer{}
-	w := NewWorker(r.cfg, ums.PINPolicy{Length: 8}, st, tr, tmpl, zerolog.New(logs), prometheus.NewRegistry())
+	w := NewWorker(r.cfg, Rules{PINs: ums.PINPolicy{Length: 8}}, st, tr, tmpl, zerolog.New(logs), prometheus.NewRegistry())
 	w.now = func() time.Time { return r.clock }
 	w.renewEvery = time.Hour // renewals would move the leases these tests expire
 	return w, st, logs

@@ -117,3 +117,27 @@ func TestInfoMailNamesOnlyTheUsersServices(t *testing.T) {
 		}
 	}
 }
+
+// TestInfoMailDirectoryLogin: with api.password_check: directory the info
+// mail tells users to log in with their Windows password (as ixi-UMS's
+// does with AD); otherwise it does not.
+func TestInfoMailDirectoryLogin(t *testing.T) {
+	tmpl, err := LoadTemplates(configs.MailTemplates, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := ums.User{SAMAccountName: "jdoe", DisplayName: "J Doe", Mobile: "+491715550002"}
+	for lang, want := range map[string]string{"en": "(your login is jdoe, with your Windows password)",
+		"de": "(Ihre Anmeldung: jdoe, mit Ihrem Windows-Passwort)"} {
+		for _, dirLogin := range []bool{false, true} {
+			_, text, html, err := tmpl.Render(ums.MailInfo, lang, Data{User: userData(&u), PortalURL: "https://ums.example.test/",
+				DirectoryLogin: dirLogin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(text, want) != dirLogin || strings.Contains(html, want) != dirLogin {
+				t.Errorf("%s DirectoryLogin=%v: text says %q = %v:\n%s", lang, dirLogin, want, !dirLogin, text)
+			}
+		}
+	}
+}

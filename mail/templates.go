@@ -33,6 +33,9 @@ type Data struct {
 	PIN       string // PIN mail only
 	Alert     AlertData
 	Host      string // the machine umsync runs on
+	// DirectoryLogin: users log in with their Windows password (the UMS
+	// checks it against AD), not with one umsync mails.
+	DirectoryLogin bool
 }
 
 // UserData is the user a mail goes to, as stored when it is sent.

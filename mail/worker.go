@@ -47,7 +47,7 @@ const (
 // Worker drains the mail outbox.
 type Worker struct {
 	cfg       Config
-	pins      ums.PINPolicy
+	rules     Rules
 	store     Store
 	transport Transport
 	templates *Templates
@@ -72,10 +72,10 @@ type Worker struct {
 
 // Reconfigure gives the worker a reloaded config; it waits for a send in
 // progress.
-func (w *Worker) Reconfigure(cfg Config, pins ums.PINPolicy, tr Transport, t *Templates) {
+func (w *Worker) Reconfigure(cfg Config, rules Rules, tr Transport, t *Templates) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.cfg, w.pins, w.transport, w.templates = cfg, pins, tr, t
+	w.cfg, w.rules, w.transport, w.templates = cfg, rules, tr, t
 }
 
 // PollInterval is how often the worker looks for due mails; the first
@@ -84,10 +84,20 @@ func (w *Worker) Reconfigure(cfg Config, pins ums.PINPolicy, tr Transport, t *Te
 const PollInterval = 2 * time.Second
 
 // NewWorker builds a worker; its metrics are registered on reg.
-func NewWorker(cfg Config, pins ums.PINPolicy, st Store, tr Transport, t *Templates, log zerolog.Logger,
+// Rules are what the worker needs besides the mail: section.
+type Rules struct {
+	// PINs is the policy of the voicemail PINs the worker makes.
+	PINs ums.PINPolicy
+	// DirectoryLogin: users log in to the UMS with their Windows (AD)
+	// password (api.password_check: directory), so the info mail says so
+	// and no password mail is sent.
+	DirectoryLogin bool
+}
+
+func NewWorker(cfg Config, rules Rules, st Store, tr Transport, t *Templates, log zerolog.Logger,
 	reg prometheus.Registerer) *Worker {
 	host, _ := os.Hostname()
-	w := &Worker{cfg: cfg, pins: pins, store: st, transport: tr, templates: t, now: time.Now, host: host,
+	w := &Worker{cfg: cfg, rules: rules, store: st, transport: tr, templates: t, now: time.Now, host: host,
 		name: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.Text()[:8]), renewEvery: ClaimLease / 3,
 		log: log.With().Str("component", "mail").Logger(),
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "umsync_mail_sent_total",
@@ -294,7 +304,7 @@ func (w *Worker) compose(ctx context.Context, m store.Mail) (*gomail.Msg, string
 		return nil, "", permanentError{fmt.Errorf("mail.from: %w", err)}
 	}
 	msg.FromMailAddress(from)
-	d := Data{PortalURL: w.cfg.PortalURL, Host: w.host}
+	d := Data{PortalURL: w.cfg.PortalURL, Host: w.host, DirectoryLogin: w.rules.DirectoryLogin}
 	lang := w.cfg.Language
 	var secret string
 	if m.Kind == ums.MailAlert {
@@ -336,7 +346,7 @@ func (w *Worker) compose(ctx context.Context, m store.Mail) (*gomail.Msg, string
 			}
 			d.Password = secret
 		case ums.MailPIN:
-			if secret, err = w.pins.Generate(u.Extension); err != nil {
+			if secret, err = w.rules.PINs.Generate(u.Extension); err != nil {
 				return nil, "", err
 			}
 			d.PIN = secret

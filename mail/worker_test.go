@@ -62,7 +62,7 @@ func (r *rig) worker(t *testing.T) (*Worker, *prometheus.Registry) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	w := NewWorker(r.cfg, ums.PINPolicy{Length: 8}, r.store, tr, tmpl, zerolog.New(r.logs), reg)
+	w := NewWorker(r.cfg, Rules{PINs: ums.PINPolicy{Length: 8}}, r.store, tr, tmpl, zerolog.New(r.logs), reg)
 	w.now = func() time.Time { return r.clock }
 	return w, reg
 }
@@ -390,5 +390,21 @@ func TestFileTransportAndAlerts(t *testing.T) {
 	if st.Mode().Perm() != 0o600 || p.to != " <admin@example.test>" || p.subject != "[umsync] sync stopped by the safety limits" ||
 		!strings.Contains(p.text, "it would deactivate 60 of 100 users") {
 		t.Errorf("alert file %o To %q Subject %q\n%s", st.Mode().Perm(), p.to, p.subject, p.text)
+	}
+}
+
+// TestWorkerDirectoryLogin: a worker whose users log in with their AD
+// password (Rules.DirectoryLogin) says so in the info mail it sends.
+func TestWorkerDirectoryLogin(t *testing.T) {
+	r := newRig(t)
+	u := r.addUser(t, "jmueller", "Jürgen Müller", "jmueller@example.test", "")
+	r.queue(t, ums.MailInfo, u, "info:"+u.Anchor)
+	w, _ := r.worker(t)
+	w.rules.DirectoryLogin = true
+	if n := w.Drain(context.Background()); n != 1 {
+		t.Fatalf("Drain sent %d, want 1", n)
+	}
+	if p := parse(t, r.peer.Messages()[0]); !strings.Contains(p.text, "with your Windows password") {
+		t.Errorf("info mail in directory-login mode:\n%s", p.text)
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/mail"
 	"github.com/umsync/umsync/sync/engine"
-	"github.com/umsync/umsync/ums"
 )
 
 // recorder is a Registerer that keeps what is registered with it.
@@ -42,7 +41,7 @@ func umsyncMetrics(t *testing.T) []metricDoc {
 	r := &recorder{}
 	engine.New(engine.DefaultConfig(), engine.DefaultUMSRules(), nil, nil, zerolog.Nop(), r)
 	directory.NewMetrics(r)
-	mail.NewWorker(mail.DefaultConfig(), ums.PINPolicy{}, nil, nil, nil, zerolog.Nop(), r)
+	mail.NewWorker(mail.DefaultConfig(), mail.Rules{}, nil, nil, nil, zerolog.Nop(), r)
 	apiCfg := api.DefaultConfig()
 	apiCfg.TokensFile = t.TempDir() + "/no-tokens"
 	if _, err := api.New(api.Settings{API: apiCfg}, nil, nil, nil, zerolog.Nop(), r); err != nil {

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/umsync/umsync/api"
 	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/mail"
 	"github.com/umsync/umsync/sync/engine"
@@ -47,11 +48,11 @@ func (d *daemon) configureMail(cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	pins := ums.PINPolicy{Length: cfg.Voicemail.PINLength}
+	rules := mail.Rules{PINs: ums.PINPolicy{Length: cfg.Voicemail.PINLength}, DirectoryLogin: cfg.API.PasswordCheck == api.CheckDirectory}
 	if d.mailer == nil {
-		d.mailer = &mailer{w: mail.NewWorker(cfg.Mail, pins, d.parts.store, tr, tmpl, d.log, d.reg)}
+		d.mailer = &mailer{w: mail.NewWorker(cfg.Mail, rules, d.parts.store, tr, tmpl, d.log, d.reg)}
 	} else {
-		d.mailer.w.Reconfigure(cfg.Mail, pins, tr, tmpl)
+		d.mailer.w.Reconfigure(cfg.Mail, rules, tr, tmpl)
 	}
 	if d.mailer.stop == nil {
 		ctx, cancel := context.WithCancel(context.Background())

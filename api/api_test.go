@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/umsync/umsync/internal/crashpoint"
 	"github.com/umsync/umsync/mail"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/ums"
@@ -405,5 +406,23 @@ func TestUnknownLoginTakesAsLong(t *testing.T) {
 		if d < wrong/3 || d > wrong*3 {
 			t.Errorf("%s took %v, a wrong password %v: want about the same", name, d, wrong)
 		}
+	}
+}
+
+// TestRequestTimeout: a call that takes longer than api.request_timeout
+// ends with a 500 that says so (a documented answer), not a hang, and the
+// store is not touched with the expired context.
+func TestRequestTimeout(t *testing.T) {
+	e := newEnv(t, func(s *Settings) { s.API.RequestTimeout = 20 * time.Millisecond }, nil, nil)
+	e.seed(numbered()...)
+	remove := crashpoint.OnHit("api.call", func() { time.Sleep(100 * time.Millisecond) }) // past the deadline
+	defer remove()
+	got := e.do("GET", "/api/v1/users/alice", "read", nil)
+	if got.code != 500 || got.body["error"] != "the call took too long" {
+		t.Fatalf("slow call: %d %s, want 500 'the call took too long'", got.code, got.raw)
+	}
+	remove()
+	if got := e.do("GET", "/api/v1/users/alice", "read", nil); got.code != 200 {
+		t.Errorf("next call: %d %s", got.code, got.raw)
 	}
 }

@@ -3,6 +3,7 @@ package directory_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,36 @@ func TestPreflightDirSyncAndPageSize(t *testing.T) {
 	}
 	if !strings.Contains(dump(checks), "ok change tracking: dirsync works") {
 		t.Errorf("no dirsync line:\n%s", dump(checks))
+	}
+}
+
+// TestPreflightWarnsOfExpiringCertificate: the DC's certificate, seen 10
+// days before it expires, is a warning with what to do; seen after, a
+// failure. (Preflight takes the time, so the lab's 10-year certificate
+// serves.)
+func TestPreflightWarnsOfExpiringCertificate(t *testing.T) {
+	_, cfg, in := preflightLab(t)
+	expiry := func(checks []directory.Check) directory.Check {
+		for _, c := range checks {
+			if c.Name == "tls expiry" {
+				return c
+			}
+		}
+		t.Fatalf("no tls expiry check:\n%s", dump(checks))
+		return directory.Check{}
+	}
+	now := expiry(directory.Preflight(context.Background(), cfg, in, time.Now()))
+	m := regexp.MustCompile(`\((\d{4}-\d{2}-\d{2})\)`).FindStringSubmatch(now.Detail)
+	if now.Status != directory.StatusOK || m == nil {
+		t.Fatalf("tls expiry today: %+v", now)
+	}
+	notAfter, _ := time.Parse(time.DateOnly, m[1])
+	soon := expiry(directory.Preflight(context.Background(), cfg, in, notAfter.AddDate(0, 0, -10)))
+	if soon.Status != directory.StatusWarn || !strings.Contains(soon.Detail, "expires in 9 days") && !strings.Contains(soon.Detail, "expires in 10 days") ||
+		!strings.Contains(soon.Fix, "renew") {
+		t.Errorf("10 days before expiry: %+v, want a warning to renew", soon)
+	}
+	if late := expiry(directory.Preflight(context.Background(), cfg, in, notAfter.AddDate(0, 0, 2))); late.Status != directory.StatusFail {
+		t.Errorf("after expiry: %+v, want FAIL", late)
 	}
 }

@@ -75,7 +75,8 @@ func TestMailEndToEnd(t *testing.T) {
 	peer := smtptest.Start(t)
 	for i := range 2 {
 		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("ml%d", i), Given: "Jürgen", Surname: fmt.Sprintf("Müller%d", i),
-			Attrs: map[string][]string{"mail": {fmt.Sprintf("ml%d@example.test", i)}, "ipPhone": {fmt.Sprint(4100 + i)}}})
+			Attrs: map[string][]string{"mail": {fmt.Sprintf("ml%d@example.test", i)}, "ipPhone": {fmt.Sprint(4100 + i)},
+				"mobile": {fmt.Sprintf("+49171555010%d", i)}}})
 	}
 	path := testConfig(t, lab, ou, cfgOpts{directory: "  attributes: {settings: info}\n", extra: fmt.Sprintf(`mail:
   transport: smtp
@@ -97,8 +98,9 @@ func TestMailEndToEnd(t *testing.T) {
 	waitFor(t, "info and password mails of the first sync", func() bool { return len(peer.Messages()) == 4 })
 	got := received(t, peer)
 	for _, rcpt := range []string{"ml0@example.test", "ml1@example.test"} {
-		if strings.Join(got[rcpt], "|") != "Your fax, SMS and voicemail access|Your new UMS password" &&
-			strings.Join(got[rcpt], "|") != "Your new UMS password|Your fax, SMS and voicemail access" {
+		// No settings (no profiles): the services are the numbers the user has.
+		if strings.Join(got[rcpt], "|") != "Your SMS access|Your new UMS password" &&
+			strings.Join(got[rcpt], "|") != "Your new UMS password|Your SMS access" {
 			t.Errorf("%s got %q", rcpt, got[rcpt])
 		}
 	}
@@ -115,7 +117,7 @@ func TestMailEndToEnd(t *testing.T) {
 		out, _, _ := umsync(t, "mail", "queue", "--config", path)
 		return strings.Contains(out, "(0 mails not sent)")
 	})
-	if n := strings.Count(strings.Join(received(t, peer)["mlnew@example.test"], "|"), "Your fax, SMS and voicemail access"); n != 1 {
+	if n := strings.Count(strings.Join(received(t, peer)["mlnew@example.test"], "|"), "Your UMS access"); n != 1 {
 		t.Errorf("the new user got %d info mails, want 1", n)
 	}
 

@@ -400,7 +400,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	applied, err := e.store.ApplyCycle(ctx, store.CycleWrite{
 		Users: p.Users(), Purge: p.Purged(), Run: res.Run, Replanned: replan,
 		Writes: writes, Conflicts: conflicts, Settled: settled, Released: released, Problems: problemsOf(p),
-		FindDuplicates: numbersMoved(p), Mails: mails,
+		FindDuplicates: p.NumbersMoved(), Mails: mails,
 		WatermarkRead: watermarkRead(wm, wmOK),
 		Watermark: &store.Watermark{ServiceName: st.ServiceName, InvocationID: st.InvocationID,
 			Scope: e.dir.Scope(), USN: pos.USN, Cookie: pos.Cookie, LicenseSeats: e.ums.LicenseSeats,
@@ -511,24 +511,6 @@ func (e *Engine) chooseMode(ctx context.Context, want Mode, st directory.ServerS
 		return ModeFull, nil
 	}
 	return ModeDelta, nil
-}
-
-// numbersMoved says whether a number that must be unique among active
-// users (extension, mobile, fax and alias numbers) may have changed hands: a user came, went or
-// changed one of them.
-func numbersMoved(p *plan.Plan) bool {
-	for _, a := range p.Actions {
-		if a.Kind != plan.Update {
-			return true
-		}
-		for _, c := range a.Changes {
-			switch c.Field {
-			case ums.FieldExtension, ums.FieldMobile, ums.FieldFaxNumbers, ums.FieldAliasNumbers:
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // problemsOf maps each planned user to its problems (none clears them).

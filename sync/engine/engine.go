@@ -33,57 +33,79 @@ const (
 
 var changeKinds = []plan.Kind{plan.Create, plan.Update, plan.Reactivate, plan.Deactivate, plan.Purge}
 
-// Directory is what a cycle needs of the directory.
+// Directory is all the engine uses of the directory, by role: reading
+// users (DirectoryReader), the facts the rules ask for (DirectoryFacts),
+// writing back (DirectoryWriter).
 type Directory interface {
-	State(ctx context.Context) (directory.ServerState, error)
-	Users(ctx context.Context, st directory.ServerState, fn func(ums.User) error,
-		skip func(dn string, err error)) (directory.Position, error)
-	Changes(ctx context.Context, st directory.ServerState, since directory.Position, fn func(ums.User) error,
-		gone func(directory.Gone) error, skip func(dn string, err error)) (directory.Position, error)
-	// ScopeGroupChanged tells whether the scope group's membership may
-	// have changed since the watermark (a delta of users cannot see that).
-	ScopeGroupChanged(ctx context.Context, st directory.ServerState, since int64) (bool, error)
-	// WriteField changes one field of one user in the directory, with the
-	// old value as precondition.
-	WriteField(ctx context.Context, anchor string, f ums.Field, old, new string) error
-	// Scope describes what is read (base DNs, filter, attributes); a
-	// watermark is only valid for the scope it was taken with.
-	Scope() string
-	// Phantoms are the users in scope marked phantom (nil: none configured).
-	Phantoms(ctx context.Context, st directory.ServerState) (map[string]bool, error)
-	// Members are the users in scope in a group (nested included).
-	Members(ctx context.Context, st directory.ServerState, group string) (map[string]bool, error)
-	// UsedValues are the values a field has anywhere in the directory.
-	UsedValues(ctx context.Context, st directory.ServerState, f ums.Field) (map[string]bool, error)
-	// UsersByAnchor reads the users with these anchors that are in scope
-	// now, and returns the anchors found.
-	UsersByAnchor(ctx context.Context, st directory.ServerState, anchors []string, fn func(ums.User) error,
-		skip func(dn string, err error)) (map[string]bool, error)
+	DirectoryReader
+	DirectoryFacts
+	DirectoryWriter
 }
 
-// Store is what a cycle needs of the store.
+// Store is all the engine uses of the store, by role: where a cycle
+// starts and lands (CycleStore), the stored users it plans against
+// (UserStore), the projections the rules ask for (RuleStore), the
+// directory write outbox (WriteOutbox), the counts it reports
+// (StatusStore) and admin alerts (AlertQueue).
 type Store interface {
-	AllUsers(ctx context.Context) ([]ums.User, error)
-	UsersByAnchor(ctx context.Context, anchors []string) ([]ums.User, error)
-	DeactivatedBefore(ctx context.Context, cutoff time.Time) ([]ums.User, error)
+	CycleStore
+	UserStore
+	RuleStore
+	WriteOutbox
+	StatusStore
+	AlertQueue
+}
+
+// CycleStore is where a cycle starts from and where it lands.
+type CycleStore interface {
 	Watermark(ctx context.Context) (store.Watermark, bool, error)
-	ApplyCycle(ctx context.Context, w store.CycleWrite) (store.Applied, error)
 	// Replan lists the users an earlier cycle could not write because
 	// they changed while it ran.
 	Replan(ctx context.Context) ([]string, error)
+	// ApplyCycle writes a cycle in one transaction; users whose row
+	// changed since they were read are skipped and reported stale.
+	ApplyCycle(ctx context.Context, w store.CycleWrite) (store.Applied, error)
 	RecordRun(ctx context.Context, run store.Run) (int64, error)
-	CountByState(ctx context.Context) (map[ums.State]int, error)
+}
+
+// StatusStore is what the engine reports besides cycles: the last
+// success (for readiness after a restart) and the counts behind the gauges.
+type StatusStore interface {
 	LastSuccess(ctx context.Context) (time.Time, error)
-	PendingWrites(ctx context.Context, now time.Time, limit int) ([]store.DirectoryWrite, error)
-	FinishWrite(ctx context.Context, w store.DirectoryWrite, status, reason string, now time.Time) error
-	RetryWrite(ctx context.Context, w store.DirectoryWrite, reason string, next, now time.Time) error
+	CountByState(ctx context.Context) (map[ums.State]int, error)
+	CountLicenses(ctx context.Context) (map[ums.LicenseState]int, error)
 	CountWrites(ctx context.Context) (map[string]int, error)
 	CountOpenConflicts(ctx context.Context) (int, error)
-	CountLicenses(ctx context.Context) (map[ums.LicenseState]int, error)
-	TakenExtensions(ctx context.Context, restingSince time.Time) (map[string]bool, error)
-	PhantomAnchors(ctx context.Context) (map[string]bool, error)
-	ProfileAnchors(ctx context.Context, except string) (map[string]string, error)
+}
+
+// AlertQueue queues admin alert mails.
+type AlertQueue interface {
 	QueueAlert(ctx context.Context, cause, body string, now time.Time) (bool, error)
+}
+
+// directoryPorts and storePorts hold each role on its own, so that each
+// step shows which one it uses.
+type directoryPorts struct {
+	read  DirectoryReader
+	facts DirectoryFacts
+	write DirectoryWriter
+}
+
+type storePorts struct {
+	cycles CycleStore
+	users  UserStore
+	rules  RuleStore
+	outbox WriteOutbox
+	status StatusStore
+	alerts AlertQueue
+}
+
+func directoryPortsOf(d Directory) directoryPorts {
+	return directoryPorts{read: d, facts: d, write: d}
+}
+
+func storePortsOf(s Store) storePorts {
+	return storePorts{cycles: s, users: s, rules: s, outbox: s, status: s, alerts: s}
 }
 
 // StageError is a failed cycle with the stage it failed in.
@@ -100,8 +122,8 @@ type Engine struct {
 	cfg     Config
 	fields  plan.Rules
 	ums     UMSRules
-	dir     Directory
-	store   Store
+	dir     directoryPorts
+	store   storePorts
 	log     zerolog.Logger
 	metrics *metrics
 	now     func() time.Time
@@ -126,7 +148,7 @@ func (e *Engine) StoreError() error {
 
 // New builds an engine; it does no I/O (see Restore).
 func New(cfg Config, rules UMSRules, dir Directory, st Store, log zerolog.Logger, reg prometheus.Registerer) *Engine {
-	e := &Engine{cfg: cfg, fields: cfg.FieldRules(), ums: rules, dir: dir, store: st, log: log.With().Str("component", "engine").Logger(),
+	e := &Engine{cfg: cfg, fields: cfg.FieldRules(), ums: rules, dir: directoryPortsOf(dir), store: storePortsOf(st), log: log.With().Str("component", "engine").Logger(),
 		metrics: newMetrics(reg), now: time.Now}
 	e.readCount.Store(-1)
 	return e
@@ -137,7 +159,7 @@ func New(cfg Config, rules UMSRules, dir Directory, st Store, log zerolog.Logger
 func (e *Engine) Reconfigure(cfg Config, rules UMSRules, dir Directory) {
 	e.running.Lock()
 	defer e.running.Unlock()
-	e.cfg, e.fields, e.ums, e.dir = cfg, cfg.FieldRules(), rules, dir
+	e.cfg, e.fields, e.ums, e.dir = cfg, cfg.FieldRules(), rules, directoryPortsOf(dir)
 }
 
 // FullReadProgress is how many entries the running full read has read;
@@ -176,7 +198,7 @@ func (e *Engine) logProgress(log zerolog.Logger, every time.Duration, start time
 // the last successful run (so readiness survives a restart) and the gauges.
 // A one-shot `umsync sync` has no use for it and skips the queries.
 func (e *Engine) Restore(ctx context.Context) error {
-	last, err := e.store.LastSuccess(ctx)
+	last, err := e.store.status.LastSuccess(ctx)
 	if err != nil {
 		return err
 	}
@@ -317,10 +339,10 @@ func (e *Engine) newCycle(opts Options) *cycle {
 // between a delta and a full cycle.
 func (e *Engine) begin(ctx context.Context, c *cycle) error {
 	var err error
-	if c.st, err = e.dir.State(ctx); err != nil {
+	if c.st, err = e.dir.read.State(ctx); err != nil {
 		return staged(StageConnect, err)
 	}
-	if c.wm, c.wmOK, err = e.store.Watermark(ctx); err != nil {
+	if c.wm, c.wmOK, err = e.store.cycles.Watermark(ctx); err != nil {
 		return staged(StageApply, err)
 	}
 	if c.mode, err = e.chooseMode(ctx, c.opts.Mode, c.st, c.wm, c.wmOK, &c.res, c.log); err != nil {
@@ -329,7 +351,7 @@ func (e *Engine) begin(ctx context.Context, c *cycle) error {
 	c.res.Run.Mode = string(c.mode)
 	c.log = c.log.With().Str("mode", string(c.mode)).Logger()
 	c.log.Debug().Int64("highest_usn", c.st.HighestUSN).Int64("watermark", c.wm.USN).Msg("sync started")
-	if c.replan, err = e.store.Replan(ctx); err != nil {
+	if c.replan, err = e.store.cycles.Replan(ctx); err != nil {
 		return staged(StageApply, err)
 	}
 	return nil
@@ -365,7 +387,7 @@ func (e *Engine) plan(ctx context.Context, c *cycle) error {
 	c.read = readResult{} // the plan holds what is left to write; let the rest go
 	if e.cfg.Retention > 0 {
 		cutoff := c.start.Add(-e.cfg.Retention)
-		expired, err := e.store.DeactivatedBefore(ctx, cutoff)
+		expired, err := e.store.users.DeactivatedBefore(ctx, cutoff)
 		if err != nil {
 			return staged(StageApply, err)
 		}
@@ -443,13 +465,13 @@ func (e *Engine) apply(ctx context.Context, c *cycle) (store.Applied, error) {
 			mails = append(mails, store.Mail{Key: m.Key, Kind: m.Kind, Anchor: m.Anchor})
 		}
 	}
-	applied, err := e.store.ApplyCycle(ctx, store.CycleWrite{
+	applied, err := e.store.cycles.ApplyCycle(ctx, store.CycleWrite{
 		Users: p.Users(), Purge: p.Purged(), Run: c.res.Run, Replanned: c.replan,
 		Writes: writes, Conflicts: conflicts, Settled: settled, Released: released, Problems: problemsOf(p),
 		FindDuplicates: p.NumbersMoved(), Mails: mails,
 		WatermarkRead: watermarkRead(c.wm, c.wmOK),
 		Watermark: &store.Watermark{ServiceName: c.st.ServiceName, InvocationID: c.st.InvocationID,
-			Scope: e.dir.Scope(), USN: c.pos.USN, Cookie: c.pos.Cookie, LicenseSeats: e.ums.LicenseSeats,
+			Scope: e.dir.read.Scope(), USN: c.pos.USN, Cookie: c.pos.Cookie, LicenseSeats: e.ums.LicenseSeats,
 			Profiles: e.ums.profilesFingerprint(), UpdatedAt: c.start},
 	})
 	c.applyTook = e.now().Sub(applyStart)
@@ -522,7 +544,7 @@ func (e *Engine) record(ctx context.Context, c *cycle, result string, err error)
 	// record.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, rerr := e.store.RecordRun(rctx, c.res.Run); rerr != nil {
+	if _, rerr := e.store.cycles.RecordRun(rctx, c.res.Run); rerr != nil {
 		c.log.Error().Err(rerr).Msg("could not record the run")
 	}
 }
@@ -588,9 +610,9 @@ func (e *Engine) chooseMode(ctx context.Context, want Mode, st directory.ServerS
 	if want != ModeDelta {
 		return want, nil
 	}
-	res.FullBecause = deltaUnusable(wm, ok, st, e.dir.Scope())
+	res.FullBecause = deltaUnusable(wm, ok, st, e.dir.read.Scope())
 	if res.FullBecause == "" {
-		changed, err := e.dir.ScopeGroupChanged(ctx, st, wm.USN)
+		changed, err := e.dir.read.ScopeGroupChanged(ctx, st, wm.USN)
 		if err != nil {
 			return "", staged(StageRead, err)
 		}
@@ -762,14 +784,14 @@ func verb(k plan.Kind) string {
 // refreshUserGauge sets the user and license gauges; it returns how many
 // users wait for a seat.
 func (e *Engine) refreshUserGauge(ctx context.Context) (pending int, err error) {
-	counts, err := e.store.CountByState(ctx)
+	counts, err := e.store.status.CountByState(ctx)
 	if err != nil {
 		return 0, err
 	}
 	for _, s := range states {
 		e.metrics.users.WithLabelValues(string(s)).Set(float64(counts[s]))
 	}
-	lic, err := e.store.CountLicenses(ctx)
+	lic, err := e.store.status.CountLicenses(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -787,7 +809,7 @@ func (e *Engine) alert(ctx context.Context, log zerolog.Logger, cause, body stri
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	queued, err := e.store.QueueAlert(actx, cause, body, e.now())
+	queued, err := e.store.alerts.QueueAlert(actx, cause, body, e.now())
 	if err != nil {
 		log.Error().Err(err).Str("cause", cause).Msg("could not queue the admin alert mail")
 		return

@@ -13,6 +13,26 @@ import (
 	"github.com/umsync/umsync/ums"
 )
 
+// DirectoryFacts answers the rules' questions of the directory: group
+// memberships and the values in use.
+type DirectoryFacts interface {
+	// Phantoms are the users in scope marked phantom (nil: none configured).
+	Phantoms(ctx context.Context, st directory.ServerState) (map[string]bool, error)
+	// Members are the users in scope in a group (nested included).
+	Members(ctx context.Context, st directory.ServerState, group string) (map[string]bool, error)
+	// UsedValues are the values a field has anywhere in the directory.
+	UsedValues(ctx context.Context, st directory.ServerState, f ums.Field) (map[string]bool, error)
+}
+
+// RuleStore gives the rules compact projections of the store instead of
+// every row: phantom marks, profile names, numbers taken, counts.
+type RuleStore interface {
+	PhantomAnchors(ctx context.Context) (map[string]bool, error)
+	ProfileAnchors(ctx context.Context, except string) (map[string]string, error)
+	TakenExtensions(ctx context.Context, restingSince time.Time) (map[string]bool, error)
+	CountByState(ctx context.Context) (map[ums.State]int, error)
+}
+
 // applyRules adds the UMS rules to a plan, in order: phantom users, the
 // extension pool, settings profiles, the license cap (which ranks by
 // profile), validation. For each rule the engine gathers the facts that
@@ -42,7 +62,7 @@ func (e *Engine) applyRules(ctx context.Context, mode Mode, st directory.ServerS
 	}
 	if plan.LicenseDue(full, wm.LicenseSeats, e.ums.LicenseSeats, flips, p) {
 		if all == nil {
-			if all, err = e.store.AllUsers(ctx); err != nil {
+			if all, err = e.store.users.AllUsers(ctx); err != nil {
 				return staged(StageApply, err)
 			}
 		}
@@ -61,18 +81,18 @@ func (e *Engine) applyRules(ctx context.Context, mode Mode, st directory.ServerS
 // how many users' marks changed.
 func (e *Engine) applyPhantoms(ctx context.Context, full bool, st directory.ServerState, p *plan.Plan,
 	start time.Time) (int, error) {
-	members, err := e.dir.Phantoms(ctx, st)
+	members, err := e.dir.facts.Phantoms(ctx, st)
 	if err != nil {
 		return 0, staged(StageRead, err)
 	}
 	if !plan.PhantomsDue(members != nil, full) {
 		return 0, nil
 	}
-	stored, err := e.store.PhantomAnchors(ctx)
+	stored, err := e.store.rules.PhantomAnchors(ctx)
 	if err != nil {
 		return 0, staged(StageApply, err)
 	}
-	flip, err := e.store.UsersByAnchor(ctx, plan.PhantomFlips(members, stored))
+	flip, err := e.store.users.UsersByAnchor(ctx, plan.PhantomFlips(members, stored))
 	if err != nil {
 		return 0, staged(StageApply, err)
 	}
@@ -84,11 +104,11 @@ func (e *Engine) applyPhantoms(ctx context.Context, full bool, st directory.Serv
 // the plan and also.
 func (e *Engine) assignExtensions(ctx context.Context, st directory.ServerState, p *plan.Plan, also []ums.User,
 	start time.Time, log zerolog.Logger) error {
-	taken, err := e.store.TakenExtensions(ctx, start.Add(-e.ums.ExtensionQuarantine))
+	taken, err := e.store.rules.TakenExtensions(ctx, start.Add(-e.ums.ExtensionQuarantine))
 	if err != nil {
 		return staged(StageApply, err)
 	}
-	used, err := e.dir.UsedValues(ctx, st, ums.FieldExtension)
+	used, err := e.dir.facts.UsedValues(ctx, st, ums.FieldExtension)
 	if err != nil {
 		return staged(StageRead, err)
 	}
@@ -119,7 +139,7 @@ func (e *Engine) applyProfiles(ctx context.Context, mode Mode, st directory.Serv
 		if pr.Group == "" {
 			continue
 		}
-		m, err := e.dir.Members(ctx, st, pr.Group)
+		m, err := e.dir.facts.Members(ctx, st, pr.Group)
 		if err != nil {
 			return staged(StageRead, fmt.Errorf("profile %s: %w", pr.Name, err))
 		}
@@ -131,16 +151,16 @@ func (e *Engine) applyProfiles(ctx context.Context, mode Mode, st directory.Serv
 	case mode == ModeFull:
 	case wm.Profiles != e.ums.profilesFingerprint():
 		log.Info().Msg("settings profiles changed: computing every user's settings again")
-		if also, err = e.store.AllUsers(ctx); err != nil {
+		if also, err = e.store.users.AllUsers(ctx); err != nil {
 			return staged(StageApply, err)
 		}
 	default:
 		// Users in the default profile are not listed.
-		stored, err := e.store.ProfileAnchors(ctx, ps.Default())
+		stored, err := e.store.rules.ProfileAnchors(ctx, ps.Default())
 		if err != nil {
 			return staged(StageApply, err)
 		}
-		if also, err = e.store.UsersByAnchor(ctx, plan.ProfileMoves(&ps, stored)); err != nil {
+		if also, err = e.store.users.UsersByAnchor(ctx, plan.ProfileMoves(&ps, stored)); err != nil {
 			return staged(StageApply, err)
 		}
 	}
@@ -156,7 +176,7 @@ func (e *Engine) activeUsers(ctx context.Context, p *plan.Plan) (int, error) {
 	if !p.SafetyDue() {
 		return 0, nil
 	}
-	counts, err := e.store.CountByState(ctx)
+	counts, err := e.store.rules.CountByState(ctx)
 	if err != nil {
 		return 0, err
 	}

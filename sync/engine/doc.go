@@ -1,14 +1,29 @@
 // Package engine runs umsync's sync cycle — read the directory (full or
-// delta), plan, apply to the store in one transaction, then drain the outbox
-// of directory writes — records every run, exports the sync metrics, and
-// schedules cycles with robfig/cron. The write-back worker runs inside the
-// cycle, after its commit, rather than as a goroutine of its own: one
-// connection, one lock, and an `umsync sync` drains it as the daemon does.
+// delta), gather the facts the rules need, let sync/plan decide, apply to
+// the store in one transaction, then drain the outbox of directory writes —
+// records every run, exports the sync metrics, and schedules cycles with
+// robfig/cron. The write-back worker runs inside the cycle, after its
+// commit, rather than as a goroutine of its own: one connection, one lock,
+// and an `umsync sync` drains it as the daemon does.
 //
-// It declares the few methods it needs of the directory and the store as
-// small interfaces and parses neither LDAP nor SQL itself. Only one cycle
-// runs at a time, whether started by the schedule, at start-up or by the CLI
-// in the same process. The UMS rules (license cap, extension pool, profiles,
+// Engine.Cycle is a list of steps over one cycle value: begin (connect,
+// watermark, replan list, delta or full), read, plan, checkSafety, apply,
+// report. The plan step finishes the plan and adds the UMS rules
+// (rules.go): for each rule the engine only gathers facts — stored rows,
+// compact projections of the store (phantom marks, profile names, numbers
+// taken, counts) and of the directory (group members, numbers in use) —
+// and sync/plan's pure functions decide what is due and what changes
+// (PhantomFlips, ExtensionsDue, ProfileMoves, LicenseDue, NumbersMoved,
+// SafetyDue and the Apply* rules).
+//
+// It parses neither LDAP nor SQL itself. It declares what it needs of the
+// directory and the store as small interfaces, one per role, next to the
+// code that uses them: DirectoryReader and UserStore (read.go),
+// DirectoryFacts and RuleStore (rules.go), DirectoryWriter and WriteOutbox
+// (writeback.go), CycleStore, StatusStore and AlertQueue (engine.go);
+// Directory and Store only bundle them for New. Only one cycle runs at a
+// time, whether started by the schedule, at start-up or by the CLI in the
+// same process. The UMS rules (license cap, extension pool, profiles,
 // validation) come in as UMSRules, apart from the sync: section's Config;
 // Reconfigure swaps both on a config reload. Admin alert mails (safety
 // stop, license over cap, failed writes) are queued here; the mail worker

@@ -33,57 +33,79 @@ const (
 
 var changeKinds = []plan.Kind{plan.Create, plan.Update, plan.Reactivate, plan.Deactivate, plan.Purge}
 
-// Directory is what a cycle needs of the directory.
+// Directory is all the engine uses of the directory, by role: reading
+// users (DirectoryReader), the facts the rules ask for (DirectoryFacts),
+// writing back (DirectoryWriter).
 type Directory interface {
-	State(ctx context.Context) (directory.ServerState, error)
-	Users(ctx context.Context, st directory.ServerState, fn func(ums.User) error,
-		skip func(dn string, err error)) (directory.Position, error)
-	Changes(ctx context.Context, st directory.ServerState, since directory.Position, fn func(ums.User) error,
-		gone func(directory.Gone) error, skip func(dn string, err error)) (directory.Position, error)
-	// ScopeGroupChanged tells whether the scope group's membership may
-	// have changed since the watermark (a delta of users cannot see that).
-	ScopeGroupChanged(ctx context.Context, st directory.ServerState, since int64) (bool, error)
-	// WriteField changes one field of one user in the directory, with the
-	// old value as precondition.
-	WriteField(ctx context.Context, anchor string, f ums.Field, old, new string) error
-	// Scope describes what is read (base DNs, filter, attributes); a
-	// watermark is only valid for the scope it was taken with.
-	Scope() string
-	// Phantoms are the users in scope marked phantom (nil: none configured).
-	Phantoms(ctx context.Context, st directory.ServerState) (map[string]bool, error)
-	// Members are the users in scope in a group (nested included).
-	Members(ctx context.Context, st directory.ServerState, group string) (map[string]bool, error)
-	// UsedValues are the values a field has anywhere in the directory.
-	UsedValues(ctx context.Context, st directory.ServerState, f ums.Field) (map[string]bool, error)
-	// UsersByAnchor reads the users with these anchors that are in scope
-	// now, and returns the anchors found.
-	UsersByAnchor(ctx context.Context, st directory.ServerState, anchors []string, fn func(ums.User) error,
-		skip func(dn string, err error)) (map[string]bool, error)
+	DirectoryReader
+	DirectoryFacts
+	DirectoryWriter
 }
 
-// Store is what a cycle needs of the store.
+// Store is all the engine uses of the store, by role: where a cycle
+// starts and lands (CycleStore), the stored users it plans against
+// (UserStore), the projections the rules ask for (RuleStore), the
+// directory write outbox (WriteOutbox), the counts it reports
+// (StatusStore) and admin alerts (AlertQueue).
 type Store interface {
-	AllUsers(ctx context.Context) ([]ums.User, error)
-	UsersByAnchor(ctx context.Context, anchors []string) ([]ums.User, error)
-	DeactivatedBefore(ctx context.Context, cutoff time.Time) ([]ums.User, error)
+	CycleStore
+	UserStore
+	RuleStore
+	WriteOutbox
+	StatusStore
+	AlertQueue
+}
+
+// CycleStore is where a cycle starts from and where it lands.
+type CycleStore interface {
 	Watermark(ctx context.Context) (store.Watermark, bool, error)
-	ApplyCycle(ctx context.Context, w store.CycleWrite) (store.Applied, error)
 	// Replan lists the users an earlier cycle could not write because
 	// they changed while it ran.
 	Replan(ctx context.Context) ([]string, error)
+	// ApplyCycle writes a cycle in one transaction; users whose row
+	// changed since they were read are skipped and reported stale.
+	ApplyCycle(ctx context.Context, w store.CycleWrite) (store.Applied, error)
 	RecordRun(ctx context.Context, run store.Run) (int64, error)
-	CountByState(ctx context.Context) (map[ums.State]int, error)
+}
+
+// StatusStore is what the engine reports besides cycles: the last
+// success (for readiness after a restart) and the counts behind the gauges.
+type StatusStore interface {
 	LastSuccess(ctx context.Context) (time.Time, error)
-	PendingWrites(ctx context.Context, now time.Time, limit int) ([]store.DirectoryWrite, error)
-	FinishWrite(ctx context.Context, w store.DirectoryWrite, status, reason string, now time.Time) error
-	RetryWrite(ctx context.Context, w store.DirectoryWrite, reason string, next, now time.Time) error
+	CountByState(ctx context.Context) (map[ums.State]int, error)
+	CountLicenses(ctx context.Context) (map[ums.LicenseState]int, error)
 	CountWrites(ctx context.Context) (map[string]int, error)
 	CountOpenConflicts(ctx context.Context) (int, error)
-	CountLicenses(ctx context.Context) (map[ums.LicenseState]int, error)
-	TakenExtensions(ctx context.Context, restingSince time.Time) (map[string]bool, error)
-	PhantomAnchors(ctx context.Context) (map[string]bool, error)
-	ProfileAnchors(ctx context.Context, except string) (map[string]string, error)
+}
+
+// AlertQueue queues admin alert mails.
+type AlertQueue interface {
 	QueueAlert(ctx context.Context, cause, body string, now time.Time) (bool, error)
+}
+
+// directoryPorts and storePorts hold each role on its own, so that each
+// step shows which one it uses.
+type directoryPorts struct {
+	read  DirectoryReader
+	facts DirectoryFacts
+	write DirectoryWriter
+}
+
+type storePorts struct {
+	cycles CycleStore
+	users  UserStore
+	rules  RuleStore
+	outbox WriteOutbox
+	status StatusStore
+	alerts AlertQueue
+}
+
+func directoryPortsOf(d Directory) directoryPorts {
+	return directoryPorts{read: d, facts: d, write: d}
+}
+
+func storePortsOf(s Store) storePorts {
+	return storePorts{cycles: s, users: s, rules: s, outbox: s, status: s, alerts: s}
 }
 
 // StageError is a failed cycle with the stage it failed in.
@@ -100,8 +122,8 @@ type Engine struct {
 	cfg     Config
 	fields  plan.Rules
 	ums     UMSRules
-	dir     Directory
-	store   Store
+	dir     directoryPorts
+	store   storePorts
 	log     zerolog.Logger
 	metrics *metrics
 	now     func() time.Time
@@ -126,7 +148,7 @@ func (e *Engine) StoreError() error {
 
 // New builds an engine; it does no I/O (see Restore).
 func New(cfg Config, rules UMSRules, dir Directory, st Store, log zerolog.Logger, reg prometheus.Registerer) *Engine {
-	e := &Engine{cfg: cfg, fields: cfg.FieldRules(), ums: rules, dir: dir, store: st, log: log.With().Str("component", "engine").Logger(),
+	e := &Engine{cfg: cfg, fields: cfg.FieldRules(), ums: rules, dir: directoryPortsOf(dir), store: storePortsOf(st), log: log.With().Str("component", "engine").Logger(),
 		metrics: newMetrics(reg), now: time.Now}
 	e.readCount.Store(-1)
 	return e
@@ -137,7 +159,7 @@ func New(cfg Config, rules UMSRules, dir Directory, st Store, log zerolog.Logger
 func (e *Engine) Reconfigure(cfg Config, rules UMSRules, dir Directory) {
 	e.running.Lock()
 	defer e.running.Unlock()
-	e.cfg, e.fields, e.ums, e.dir = cfg, cfg.FieldRules(), rules, dir
+	e.cfg, e.fields, e.ums, e.dir = cfg, cfg.FieldRules(), rules, directoryPortsOf(dir)
 }
 
 // FullReadProgress is how many entries the running full read has read;
@@ -176,7 +198,7 @@ func (e *Engine) logProgress(log zerolog.Logger, every time.Duration, start time
 // the last successful run (so readiness survives a restart) and the gauges.
 // A one-shot `umsync sync` has no use for it and skips the queries.
 func (e *Engine) Restore(ctx context.Context) error {
-	last, err := e.store.LastSuccess(ctx)
+	last, err := e.store.status.LastSuccess(ctx)
 	if err != nil {
 		return err
 	}
@@ -239,200 +261,252 @@ type Result struct {
 // ErrBusy is returned when another cycle is running in this process.
 var ErrBusy = errors.New("a sync cycle is already running")
 
-// Cycle runs one cycle. A failure at any stage changes no user; it is
-// recorded as a failed run (unless dry-run) and returned as a *StageError.
-// A plan that breaks the safety limits changes nothing either: it is
-// recorded as stopped_safety and returned as an error wrapping
-// plan.ErrMassDeactivation.
+// Cycle runs one cycle: read the directory, gather the facts the rules
+// need, plan (sync/plan decides), apply in one transaction. A failure at
+// any stage changes no user; it is recorded as a failed run (unless
+// dry-run) and returned as a *StageError. A plan that breaks the safety
+// limits changes nothing either: it is recorded as stopped_safety and
+// returned as an error wrapping plan.ErrMassDeactivation.
 func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	if !e.running.TryLock() {
 		return Result{}, ErrBusy
 	}
 	defer e.running.Unlock()
+	c := e.newCycle(opts)
+	if err := e.begin(ctx, c); err != nil {
+		return e.fail(ctx, c, err)
+	}
+	if err := e.read(ctx, c); err != nil {
+		return e.fail(ctx, c, err)
+	}
+	if err := e.plan(ctx, c); err != nil {
+		return e.fail(ctx, c, err)
+	}
+	if err := e.checkSafety(ctx, c); err != nil {
+		if errors.Is(err, plan.ErrMassDeactivation) {
+			return c.res, err // recorded as stopped_safety
+		}
+		return e.fail(ctx, c, err)
+	}
+	if opts.DryRun {
+		c.res.Run.Duration = e.now().Sub(c.start)
+		c.res.Run.Result = ResultSuccess
+		return c.res, nil
+	}
+	applied, err := e.apply(ctx, c)
+	if err != nil {
+		return e.fail(ctx, c, err)
+	}
+	e.report(ctx, c, applied)
+	return c.res, nil
+}
+
+// cycle is one run's state as it passes from step to step.
+type cycle struct {
+	opts    Options
+	start   time.Time
+	log     zerolog.Logger
+	staging bool
+	res     Result
+
+	st     directory.ServerState
+	wm     store.Watermark // the watermark the cycle starts from
+	wmOK   bool            // false: none yet
+	mode   Mode
+	replan []string // users an earlier cycle could not write
+
+	read      readResult // until planned
+	pos       directory.Position
+	p         *plan.Plan
+	readTook  time.Duration
+	applyTook time.Duration
+}
+
+func (e *Engine) newCycle(opts Options) *cycle {
 	if opts.Mode == "" {
 		opts.Mode = ModeDelta
 	}
 	start := e.now()
-	res := Result{Run: store.Run{Mode: string(opts.Mode), StartedAt: start}}
 	log := e.log
 	if opts.DryRun {
 		log = log.With().Bool("dry_run", true).Logger()
 	}
+	return &cycle{opts: opts, start: start, log: log, staging: e.cfg.Mode == ModeStaging,
+		res: Result{Run: store.Run{Mode: string(opts.Mode), StartedAt: start}}}
+}
 
-	record := func(result string, err error) {
-		res.Run.Duration = e.now().Sub(start)
-		res.Run.Result, res.Run.Error = result, err.Error()
-		if opts.DryRun {
-			return
-		}
-		e.metrics.runs.WithLabelValues(res.Run.Mode, result).Inc()
-		e.metrics.duration.WithLabelValues(res.Run.Mode).Observe(res.Run.Duration.Seconds())
-		// Record with a context of its own: a cancelled cycle is still
-		// worth a record.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if _, rerr := e.store.RecordRun(rctx, res.Run); rerr != nil {
-			log.Error().Err(rerr).Msg("could not record the run")
-		}
+// begin connects, reads the watermark and the replan list, and chooses
+// between a delta and a full cycle.
+func (e *Engine) begin(ctx context.Context, c *cycle) error {
+	var err error
+	if c.st, err = e.dir.read.State(ctx); err != nil {
+		return staged(StageConnect, err)
 	}
-	fail := func(stage string, err error) (Result, error) {
-		err = &StageError{Stage: stage, Err: err}
-		if !opts.DryRun {
-			e.metrics.errors.WithLabelValues(stage).Inc()
-			if stage == StageApply {
-				e.storeErr.Store(&err)
-			}
-		}
-		record(ResultFailed, err)
-		log.Error().Err(err).Str("mode", res.Run.Mode).Str("stage", stage).Float64("duration_seconds", res.Run.Duration.Seconds()).
-			Msg("sync failed; nothing was changed")
-		return res, err
+	if c.wm, c.wmOK, err = e.store.cycles.Watermark(ctx); err != nil {
+		return staged(StageApply, err)
 	}
+	if c.mode, err = e.chooseMode(ctx, c.opts.Mode, c.st, c.wm, c.wmOK, &c.res, c.log); err != nil {
+		return restaged(err)
+	}
+	c.res.Run.Mode = string(c.mode)
+	c.log = c.log.With().Str("mode", string(c.mode)).Logger()
+	c.log.Debug().Int64("highest_usn", c.st.HighestUSN).Int64("watermark", c.wm.USN).Msg("sync started")
+	if c.replan, err = e.store.cycles.Replan(ctx); err != nil {
+		return staged(StageApply, err)
+	}
+	return nil
+}
 
-	st, err := e.dir.State(ctx)
-	if err != nil {
-		return fail(StageConnect, err)
-	}
-	staging := e.cfg.Mode == ModeStaging
-	wm, wmOK, err := e.store.Watermark(ctx)
-	if err != nil {
-		return fail(StageApply, err)
-	}
-	mode, err := e.chooseMode(ctx, opts.Mode, st, wm, wmOK, &res, log)
-	if err != nil {
-		return fail(stageOf(err), err)
-	}
-	res.Run.Mode = string(mode)
-	log = log.With().Str("mode", string(mode)).Logger()
-	log.Debug().Int64("highest_usn", st.HighestUSN).Int64("watermark", wm.USN).Msg("sync started")
-
-	replan, err := e.store.Replan(ctx)
-	if err != nil {
-		return fail(StageApply, err)
-	}
+// read reads the directory (every user, or what changed and the replan
+// list) into the cycle's planner.
+func (e *Engine) read(ctx context.Context, c *cycle) error {
 	readStart := e.now()
-	var r readResult
-	if mode == ModeFull {
+	var err error
+	if c.mode == ModeFull {
 		e.readCount.Store(0)
 		stop := make(chan struct{})
-		go e.logProgress(log, opts.ProgressEvery, time.Now(), stop)
-		r, err = e.readFull(ctx, st, start, log)
+		go e.logProgress(c.log, c.opts.ProgressEvery, time.Now(), stop)
+		c.read, err = e.readFull(ctx, c.st, c.start, c.log)
 		close(stop)
 		e.readCount.Store(-1)
 	} else {
-		r, err = e.readDelta(ctx, st, wm, replan, start, log)
+		c.read, err = e.readDelta(ctx, c.st, c.wm, c.replan, c.start, c.log)
 	}
-	e.metrics.entriesRead.Add(float64(r.read))
+	e.metrics.entriesRead.Add(float64(c.read.read))
 	if err != nil {
-		return fail(stageOf(err), err)
+		return restaged(err)
 	}
-	readTook := e.now().Sub(readStart)
+	c.readTook = e.now().Sub(readStart)
+	return nil
+}
+
+// plan gathers the users whose retention ran out, finishes the plan and
+// adds the UMS rules to it (applyRules: gather the facts, plan decides).
+func (e *Engine) plan(ctx context.Context, c *cycle) error {
+	r := c.read
+	c.read = readResult{} // the plan holds what is left to write; let the rest go
 	if e.cfg.Retention > 0 {
-		cutoff := start.Add(-e.cfg.Retention)
-		expired, err := e.store.DeactivatedBefore(ctx, cutoff)
+		cutoff := c.start.Add(-e.cfg.Retention)
+		expired, err := e.store.users.DeactivatedBefore(ctx, cutoff)
 		if err != nil {
-			return fail(StageApply, err)
+			return staged(StageApply, err)
 		}
 		r.planner.Purge(expired, cutoff)
 	}
 	crashpoint.Hit("engine.read")
 	p, err := r.planner.Finish()
 	if err != nil {
-		return fail(StagePlan, err)
+		return staged(StagePlan, err)
 	}
-	pos := r.pos
-	if err := e.applyRules(ctx, mode, st, wm, p, r.stored, start, log); err != nil {
-		return fail(stageOf(err), err)
+	c.pos = r.pos
+	if err := e.applyRules(ctx, c.mode, c.st, c.wm, p, r.stored, c.start, c.log); err != nil {
+		return restaged(err)
 	}
 	crashpoint.Hit("engine.planned")
-	r = readResult{} // the plan holds what is left to write; let the rest go
-	res.Plan = p
-	res.Run.Read, res.Run.Unchanged = p.Read, p.Unchanged
-	res.Run.Created, res.Run.Updated = p.Count(plan.Create), p.Count(plan.Update)
-	res.Run.Reactivated, res.Run.Deactivated = p.Count(plan.Reactivate), p.Count(plan.Deactivate)
-	res.Run.Purged = p.Count(plan.Purge)
+	c.p = p
+	run := &c.res.Run
+	c.res.Plan = p
+	run.Read, run.Unchanged = p.Read, p.Unchanged
+	run.Created, run.Updated = p.Count(plan.Create), p.Count(plan.Update)
+	run.Reactivated, run.Deactivated = p.Count(plan.Reactivate), p.Count(plan.Deactivate)
+	run.Purged = p.Count(plan.Purge)
+	return nil
+}
 
-	active, err := e.activeUsers(ctx, p)
+// checkSafety holds the plan against the safety limits. A plan that breaks
+// them is recorded as stopped_safety, alerted and returned as an error
+// wrapping plan.ErrMassDeactivation — unless the admin allowed it.
+func (e *Engine) checkSafety(ctx context.Context, c *cycle) error {
+	active, err := e.activeUsers(ctx, c.p)
 	if err != nil {
-		return fail(StageApply, err)
+		return staged(StageApply, err)
 	}
-	if err := p.CheckSafety(active, e.limits()); err != nil {
-		if !opts.AllowMassDeactivation {
-			if !opts.DryRun {
-				e.metrics.safetyStops.Inc()
-			}
-			record(ResultStoppedSafety, err)
-			e.alert(ctx, log, "safety", fmt.Sprintf("A sync cycle (%s) stopped by the safety limits: it would deactivate "+
-				"%d of %d active users. Nothing was changed. %v\n%s\nCheck the directory; to apply it on purpose run: "+
-				"umsync sync --allow-mass-deactivation", mode, res.Run.Deactivated, active, err,
-				p.Deactivations(safetyAlertNames)), opts.DryRun)
-			log.Error().Err(err).Int("deactivate", res.Run.Deactivated).Int("active", active).
-				Msg("sync stopped by the safety limits; nothing was changed. Check the directory; to apply it on purpose run: umsync sync --allow-mass-deactivation")
-			return res, err
-		}
-		log.Warn().Err(err).Msg("applying a mass deactivation on purpose (--allow-mass-deactivation)")
+	err = c.p.CheckSafety(active, e.limits())
+	switch {
+	case err == nil:
+		return nil
+	case c.opts.AllowMassDeactivation:
+		c.log.Warn().Err(err).Msg("applying a mass deactivation on purpose (--allow-mass-deactivation)")
+		return nil
 	}
-	if opts.DryRun {
-		res.Run.Duration = e.now().Sub(start)
-		res.Run.Result = ResultSuccess
-		return res, nil
+	if !c.opts.DryRun {
+		e.metrics.safetyStops.Inc()
 	}
+	e.record(ctx, c, ResultStoppedSafety, err)
+	e.alert(ctx, c.log, "safety", fmt.Sprintf("A sync cycle (%s) stopped by the safety limits: it would deactivate "+
+		"%d of %d active users. Nothing was changed. %v\n%s\nCheck the directory; to apply it on purpose run: "+
+		"umsync sync --allow-mass-deactivation", c.mode, c.res.Run.Deactivated, active, err,
+		c.p.Deactivations(safetyAlertNames)), c.opts.DryRun)
+	c.log.Error().Err(err).Int("deactivate", c.res.Run.Deactivated).Int("active", active).
+		Msg("sync stopped by the safety limits; nothing was changed. Check the directory; to apply it on purpose run: umsync sync --allow-mass-deactivation")
+	return err
+}
 
-	res.Run.Result = ResultSuccess
+// apply writes the plan, its outboxes, the run record and the new
+// watermark in one transaction (store.ApplyCycle).
+func (e *Engine) apply(ctx context.Context, c *cycle) (store.Applied, error) {
+	p := c.p
+	c.res.Run.Result = ResultSuccess
 	applyStart := e.now()
-	res.Run.Duration = applyStart.Sub(start)
+	c.res.Run.Duration = applyStart.Sub(c.start)
 	writes, conflicts, settled, released := outboxOf(p)
-	if staging {
+	if c.staging {
 		// A standby keeps its store current and records what it would do;
 		// it writes nothing to the directory and leaves conflicts to the
 		// active server.
 		var b strings.Builder
 		p.Write(&b)
-		res.Run.Plan = b.String()
+		c.res.Run.Plan = b.String()
 		writes, conflicts = nil, nil
 	}
 	var mails []store.Mail
-	if e.ums.Mail && !staging {
-		for _, m := range p.Mails(e.ums.PasswordOnActivation, start) {
+	if e.ums.Mail && !c.staging {
+		for _, m := range p.Mails(e.ums.PasswordOnActivation, c.start) {
 			mails = append(mails, store.Mail{Key: m.Key, Kind: m.Kind, Anchor: m.Anchor})
 		}
 	}
-	applied, err := e.store.ApplyCycle(ctx, store.CycleWrite{
-		Users: p.Users(), Purge: p.Purged(), Run: res.Run, Replanned: replan,
+	applied, err := e.store.cycles.ApplyCycle(ctx, store.CycleWrite{
+		Users: p.Users(), Purge: p.Purged(), Run: c.res.Run, Replanned: c.replan,
 		Writes: writes, Conflicts: conflicts, Settled: settled, Released: released, Problems: problemsOf(p),
-		FindDuplicates: numbersMoved(p), Mails: mails,
-		WatermarkRead: watermarkRead(wm, wmOK),
-		Watermark: &store.Watermark{ServiceName: st.ServiceName, InvocationID: st.InvocationID,
-			Scope: e.dir.Scope(), USN: pos.USN, Cookie: pos.Cookie, LicenseSeats: e.ums.LicenseSeats,
-			Profiles: e.ums.profilesFingerprint(), UpdatedAt: start},
+		FindDuplicates: p.NumbersMoved(), Mails: mails,
+		WatermarkRead: watermarkRead(c.wm, c.wmOK),
+		Watermark: &store.Watermark{ServiceName: c.st.ServiceName, InvocationID: c.st.InvocationID,
+			Scope: e.dir.read.Scope(), USN: c.pos.USN, Cookie: c.pos.Cookie, LicenseSeats: e.ums.LicenseSeats,
+			Profiles: e.ums.profilesFingerprint(), UpdatedAt: c.start},
 	})
-	applyTook := e.now().Sub(applyStart)
+	c.applyTook = e.now().Sub(applyStart)
 	if err != nil {
-		res.Run.Result = ""
-		return fail(StageApply, err)
+		return applied, staged(StageApply, err)
 	}
+	return applied, nil
+}
+
+// report finishes a committed cycle: the result, the log of what changed,
+// the directory writes it queued, the metrics and the license alert.
+func (e *Engine) report(ctx context.Context, c *cycle, applied store.Applied) {
+	p, log := c.p, c.log
 	id := applied.RunID
-	res.Run.ID = id
+	c.res.Run.ID = id
 	if applied.WatermarkMoved {
 		log.Info().Msg("the watermark was dropped while the cycle ran (an import): not moved on; the next cycle runs full")
 	}
-	res.Stale = applied.Stale
+	c.res.Stale = applied.Stale
 	crashpoint.Hit("engine.committed")
 	// The run record was written inside the transaction, before its commit;
 	// what the caller, the metrics and the log get includes the apply.
 	end := e.now()
-	res.Run.Duration = end.Sub(start)
+	c.res.Run.Duration = end.Sub(c.start)
 	e.lastSuccess.Store(end.UnixNano())
 	e.storeErr.Store(nil)
 
 	e.logActions(log, p, applied.Stale)
-	if !staging {
+	if !c.staging {
 		e.flushWrites(ctx, log)
 	}
-	e.metrics.runs.WithLabelValues(string(mode), ResultSuccess).Inc()
-	e.metrics.duration.WithLabelValues(string(mode)).Observe(res.Run.Duration.Seconds())
+	e.metrics.runs.WithLabelValues(string(c.mode), ResultSuccess).Inc()
+	e.metrics.duration.WithLabelValues(string(c.mode)).Observe(c.res.Run.Duration.Seconds())
 	e.metrics.lastSuccess.Set(float64(end.UnixNano()) / 1e9)
-	e.metrics.watermark.Set(float64(pos.USN))
+	e.metrics.watermark.Set(float64(c.pos.USN))
 	for _, k := range changeKinds {
 		e.metrics.changes.WithLabelValues(string(k)).Add(float64(p.Count(k)))
 	}
@@ -441,19 +515,53 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 		if err != nil {
 			log.Warn().Err(err).Msg("could not count users for the users metric")
 		}
-		if pending > 0 && e.ums.LicenseSeats > 0 && !staging {
+		if pending > 0 && e.ums.LicenseSeats > 0 && !c.staging {
 			e.alert(ctx, log, "license", fmt.Sprintf("More users are eligible for UMS than there are licenses: all %d seats "+
 				"(license.seats) are used and %d users wait for one. See umsync license.", e.ums.LicenseSeats, pending), false)
 		}
 	}
-	log.Info().Int64("run_id", id).Int("read", res.Run.Read).Int("created", res.Run.Created).
-		Int("updated", res.Run.Updated).Int("reactivated", res.Run.Reactivated).
-		Int("deactivated", res.Run.Deactivated).Int("purged", res.Run.Purged).Int("unchanged", res.Run.Unchanged).
-		Int64("watermark", pos.USN).
-		Float64("duration_seconds", res.Run.Duration.Seconds()).Float64("read_duration_seconds", readTook.Seconds()).
-		Float64("apply_duration_seconds", applyTook.Seconds()).
+	run := c.res.Run
+	log.Info().Int64("run_id", id).Int("read", run.Read).Int("created", run.Created).
+		Int("updated", run.Updated).Int("reactivated", run.Reactivated).
+		Int("deactivated", run.Deactivated).Int("purged", run.Purged).Int("unchanged", run.Unchanged).
+		Int64("watermark", c.pos.USN).
+		Float64("duration_seconds", run.Duration.Seconds()).Float64("read_duration_seconds", c.readTook.Seconds()).
+		Float64("apply_duration_seconds", c.applyTook.Seconds()).
 		Msg("sync finished")
-	return res, nil
+}
+
+// record sets the run's result and, unless dry-run, counts it and writes
+// the run record.
+func (e *Engine) record(ctx context.Context, c *cycle, result string, err error) {
+	c.res.Run.Duration = e.now().Sub(c.start)
+	c.res.Run.Result, c.res.Run.Error = result, err.Error()
+	if c.opts.DryRun {
+		return
+	}
+	e.metrics.runs.WithLabelValues(c.res.Run.Mode, result).Inc()
+	e.metrics.duration.WithLabelValues(c.res.Run.Mode).Observe(c.res.Run.Duration.Seconds())
+	// Record with a context of its own: a cancelled cycle is still worth a
+	// record.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, rerr := e.store.cycles.RecordRun(rctx, c.res.Run); rerr != nil {
+		c.log.Error().Err(rerr).Msg("could not record the run")
+	}
+}
+
+// fail records a cycle that failed with err, a *StageError, and returns it.
+func (e *Engine) fail(ctx context.Context, c *cycle, err error) (Result, error) {
+	stage := stageOf(err)
+	if !c.opts.DryRun {
+		e.metrics.errors.WithLabelValues(stage).Inc()
+		if stage == StageApply {
+			e.storeErr.Store(&err)
+		}
+	}
+	e.record(ctx, c, ResultFailed, err)
+	c.log.Error().Err(err).Str("mode", c.res.Run.Mode).Str("stage", stage).Float64("duration_seconds", c.res.Run.Duration.Seconds()).
+		Msg("sync failed; nothing was changed")
+	return c.res, err
 }
 
 // safetyAlertNames is how many users a safety alert names.
@@ -476,6 +584,12 @@ func stageOf(err error) string {
 	return StageApply
 }
 
+// restaged wraps a step's *StageError in another of the same stage, as
+// the cycle always has (its message names the stage twice).
+func restaged(err error) error {
+	return &StageError{Stage: stageOf(err), Err: err}
+}
+
 // staged marks err as failed in stage (nil stays nil).
 func staged(stage string, err error) error {
 	if err == nil {
@@ -496,9 +610,9 @@ func (e *Engine) chooseMode(ctx context.Context, want Mode, st directory.ServerS
 	if want != ModeDelta {
 		return want, nil
 	}
-	res.FullBecause = deltaUnusable(wm, ok, st, e.dir.Scope())
+	res.FullBecause = deltaUnusable(wm, ok, st, e.dir.read.Scope())
 	if res.FullBecause == "" {
-		changed, err := e.dir.ScopeGroupChanged(ctx, st, wm.USN)
+		changed, err := e.dir.read.ScopeGroupChanged(ctx, st, wm.USN)
 		if err != nil {
 			return "", staged(StageRead, err)
 		}
@@ -511,24 +625,6 @@ func (e *Engine) chooseMode(ctx context.Context, want Mode, st directory.ServerS
 		return ModeFull, nil
 	}
 	return ModeDelta, nil
-}
-
-// numbersMoved says whether a number that must be unique among active
-// users (extension, mobile, fax and alias numbers) may have changed hands: a user came, went or
-// changed one of them.
-func numbersMoved(p *plan.Plan) bool {
-	for _, a := range p.Actions {
-		if a.Kind != plan.Update {
-			return true
-		}
-		for _, c := range a.Changes {
-			switch c.Field {
-			case ums.FieldExtension, ums.FieldMobile, ums.FieldFaxNumbers, ums.FieldAliasNumbers:
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // problemsOf maps each planned user to its problems (none clears them).
@@ -688,14 +784,14 @@ func verb(k plan.Kind) string {
 // refreshUserGauge sets the user and license gauges; it returns how many
 // users wait for a seat.
 func (e *Engine) refreshUserGauge(ctx context.Context) (pending int, err error) {
-	counts, err := e.store.CountByState(ctx)
+	counts, err := e.store.status.CountByState(ctx)
 	if err != nil {
 		return 0, err
 	}
 	for _, s := range states {
 		e.metrics.users.WithLabelValues(string(s)).Set(float64(counts[s]))
 	}
-	lic, err := e.store.CountLicenses(ctx)
+	lic, err := e.store.status.CountLicenses(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -713,7 +809,7 @@ func (e *Engine) alert(ctx context.Context, log zerolog.Logger, cause, body stri
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	queued, err := e.store.QueueAlert(actx, cause, body, e.now())
+	queued, err := e.store.alerts.QueueAlert(actx, cause, body, e.now())
 	if err != nil {
 		log.Error().Err(err).Str("cause", cause).Msg("could not queue the admin alert mail")
 		return

@@ -12,6 +12,33 @@ import (
 	"github.com/umsync/umsync/ums"
 )
 
+// DirectoryReader reads users from the directory: everyone in scope, what
+// changed since a position, or some by anchor.
+type DirectoryReader interface {
+	State(ctx context.Context) (directory.ServerState, error)
+	// Scope describes what is read (base DNs, filter, attributes); a
+	// watermark is only valid for the scope it was taken with.
+	Scope() string
+	// ScopeGroupChanged tells whether the scope group's membership may
+	// have changed since the watermark (a delta of users cannot see that).
+	ScopeGroupChanged(ctx context.Context, st directory.ServerState, since int64) (bool, error)
+	Users(ctx context.Context, st directory.ServerState, fn func(ums.User) error,
+		skip func(dn string, err error)) (directory.Position, error)
+	Changes(ctx context.Context, st directory.ServerState, since directory.Position, fn func(ums.User) error,
+		gone func(directory.Gone) error, skip func(dn string, err error)) (directory.Position, error)
+	// UsersByAnchor reads the users with these anchors that are in scope
+	// now, and returns the anchors found.
+	UsersByAnchor(ctx context.Context, st directory.ServerState, anchors []string, fn func(ums.User) error,
+		skip func(dn string, err error)) (map[string]bool, error)
+}
+
+// UserStore reads the stored users a cycle plans against.
+type UserStore interface {
+	AllUsers(ctx context.Context) ([]ums.User, error)
+	UsersByAnchor(ctx context.Context, anchors []string) ([]ums.User, error)
+	DeactivatedBefore(ctx context.Context, cutoff time.Time) ([]ums.User, error)
+}
+
 // readResult is what a read leaves for planning.
 type readResult struct {
 	planner *plan.Planner
@@ -24,12 +51,12 @@ type readResult struct {
 // users are kept. The directory delivers a user twice when it changed
 // during the read; the planner keeps the later reading.
 func (e *Engine) readFull(ctx context.Context, st directory.ServerState, start time.Time, log zerolog.Logger) (readResult, error) {
-	stored, err := e.store.AllUsers(ctx)
+	stored, err := e.store.users.AllUsers(ctx)
 	if err != nil {
 		return readResult{}, staged(StageApply, err)
 	}
 	r := readResult{planner: plan.NewFull(stored, start.UTC(), e.fields), stored: stored}
-	r.pos, err = e.dir.Users(ctx, st, func(u ums.User) error {
+	r.pos, err = e.dir.read.Users(ctx, st, func(u ums.User) error {
 		r.read++
 		e.readCount.Store(int64(r.read))
 		r.planner.Add(u)
@@ -52,7 +79,7 @@ func (e *Engine) readDelta(ctx context.Context, st directory.ServerState, wm sto
 		gone    []directory.Gone
 		err     error
 	)
-	r.pos, err = e.dir.Changes(ctx, st, directory.Position{USN: wm.USN, Cookie: wm.Cookie}, func(u ums.User) error {
+	r.pos, err = e.dir.read.Changes(ctx, st, directory.Position{USN: wm.USN, Cookie: wm.Cookie}, func(u ums.User) error {
 		changed = append(changed, u)
 		return nil
 	}, func(g directory.Gone) error {
@@ -73,7 +100,7 @@ func (e *Engine) readDelta(ctx context.Context, st directory.ServerState, wm sto
 	for _, g := range gone {
 		anchors = append(anchors, g.Anchor)
 	}
-	stored, err := e.store.UsersByAnchor(ctx, anchors)
+	stored, err := e.store.users.UsersByAnchor(ctx, anchors)
 	if err != nil {
 		return r, staged(StageApply, err)
 	}
@@ -105,7 +132,7 @@ func (e *Engine) readReplan(ctx context.Context, st directory.ServerState, repla
 			want = append(want, a)
 		}
 	}
-	found, err := e.dir.UsersByAnchor(ctx, st, want, func(u ums.User) error {
+	found, err := e.dir.read.UsersByAnchor(ctx, st, want, func(u ums.User) error {
 		*changed = append(*changed, u)
 		return nil
 	}, skipLogger(log))

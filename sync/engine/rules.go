@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -14,60 +13,46 @@ import (
 	"github.com/umsync/umsync/ums"
 )
 
+// DirectoryFacts answers the rules' questions of the directory: group
+// memberships and the values in use.
+type DirectoryFacts interface {
+	// Phantoms are the users in scope marked phantom (nil: none configured).
+	Phantoms(ctx context.Context, st directory.ServerState) (map[string]bool, error)
+	// Members are the users in scope in a group (nested included).
+	Members(ctx context.Context, st directory.ServerState, group string) (map[string]bool, error)
+	// UsedValues are the values a field has anywhere in the directory.
+	UsedValues(ctx context.Context, st directory.ServerState, f ums.Field) (map[string]bool, error)
+}
+
+// RuleStore gives the rules compact projections of the store instead of
+// every row: phantom marks, profile names, numbers taken, counts.
+type RuleStore interface {
+	PhantomAnchors(ctx context.Context) (map[string]bool, error)
+	ProfileAnchors(ctx context.Context, except string) (map[string]string, error)
+	TakenExtensions(ctx context.Context, restingSince time.Time) (map[string]bool, error)
+	CountByState(ctx context.Context) (map[ums.State]int, error)
+}
+
 // applyRules adds the UMS rules to a plan, in order: phantom users, the
 // extension pool, settings profiles, the license cap (which ranks by
-// profile), validation. all is every stored user of
-// a full cycle (nil in a delta: fetched only if the license cap needs it).
+// profile), validation. For each rule the engine gathers the facts that
+// sync/plan's decisions take (store and directory queries, only those the
+// plan makes due) and lets plan decide and apply. all is every stored user
+// of a full cycle (nil in a delta: fetched only if a rule needs it).
 func (e *Engine) applyRules(ctx context.Context, mode Mode, st directory.ServerState, wm store.Watermark,
 	p *plan.Plan, all []ums.User, start time.Time, log zerolog.Logger) error {
-	phantomFlips := 0
-	members, err := e.dir.Phantoms(ctx, st)
+	full := mode == ModeFull
+	flips, err := e.applyPhantoms(ctx, full, st, p, start)
 	if err != nil {
-		return staged(StageRead, err)
+		return err
 	}
-	if members != nil || mode == ModeFull {
-		stored, err := e.store.PhantomAnchors(ctx)
-		if err != nil {
-			return staged(StageApply, err)
-		}
-		var changed []string
-		for a := range members {
-			if !stored[a] {
-				changed = append(changed, a)
-			}
-		}
-		for a := range stored {
-			if !members[a] {
-				changed = append(changed, a)
-			}
-		}
-		flip, err := e.store.UsersByAnchor(ctx, changed)
-		if err != nil {
-			return staged(StageApply, err)
-		}
-		phantomFlips = p.ApplyPhantoms(members, flip, start.UTC())
-	}
-	if e.extensionsDue(mode, p) {
-		taken, err := e.store.TakenExtensions(ctx, start.Add(-e.ums.ExtensionQuarantine))
-		if err != nil {
-			return staged(StageApply, err)
-		}
-		used, err := e.dir.UsedValues(ctx, st, ums.FieldExtension)
-		if err != nil {
-			return staged(StageRead, err)
-		}
-		for n := range used {
-			taken[n] = true
-		}
-		var also []ums.User
-		if mode == ModeFull {
+	if plan.ExtensionsDue(e.ums.ExtensionRanges, full, p) {
+		var also []ums.User // a delta hands out numbers to the users in the plan only
+		if full {
 			also = all
 		}
-		free, short := p.AssignExtensions(e.ums.ExtensionRanges, taken, also)
-		e.metrics.extensionsFree.Set(float64(free))
-		e.metrics.extensionsShort.Set(float64(short))
-		if short > 0 {
-			log.Warn().Int("users_without", short).Msg("extension pool exhausted: users left without an extension (extensions.ranges)")
+		if err := e.assignExtensions(ctx, st, p, also, start, log); err != nil {
+			return err
 		}
 	}
 	if len(e.ums.Profiles) > 0 {
@@ -75,9 +60,9 @@ func (e *Engine) applyRules(ctx context.Context, mode Mode, st directory.ServerS
 			return err
 		}
 	}
-	if phantomFlips > 0 || e.licenseDue(mode, wm, p) {
+	if plan.LicenseDue(full, wm.LicenseSeats, e.ums.LicenseSeats, flips, p) {
 		if all == nil {
-			if all, err = e.store.AllUsers(ctx); err != nil {
+			if all, err = e.store.users.AllUsers(ctx); err != nil {
 				return staged(StageApply, err)
 			}
 		}
@@ -91,59 +76,60 @@ func (e *Engine) applyRules(ctx context.Context, mode Mode, st directory.ServerS
 	return nil
 }
 
-// activeUsers is how many users were active before the cycle, for the
-// safety limits — asked of the store only when the plan deactivates anyone.
-func (e *Engine) activeUsers(ctx context.Context, p *plan.Plan) (int, error) {
-	if p.Count(plan.Deactivate) == 0 {
+// applyPhantoms gathers the phantom group's members and the store's marks,
+// and the stored users whose mark flipped (plan.PhantomFlips); it returns
+// how many users' marks changed.
+func (e *Engine) applyPhantoms(ctx context.Context, full bool, st directory.ServerState, p *plan.Plan,
+	start time.Time) (int, error) {
+	members, err := e.dir.facts.Phantoms(ctx, st)
+	if err != nil {
+		return 0, staged(StageRead, err)
+	}
+	if !plan.PhantomsDue(members != nil, full) {
 		return 0, nil
 	}
-	counts, err := e.store.CountByState(ctx)
+	stored, err := e.store.rules.PhantomAnchors(ctx)
 	if err != nil {
-		return 0, err
+		return 0, staged(StageApply, err)
 	}
-	// The store still holds the state before this cycle.
-	return counts[ums.StateActive], nil
+	flip, err := e.store.users.UsersByAnchor(ctx, plan.PhantomFlips(members, stored))
+	if err != nil {
+		return 0, staged(StageApply, err)
+	}
+	return p.ApplyPhantoms(members, flip, start.UTC()), nil
 }
 
-// extensionsDue says whether this cycle hands out extensions: a pool is
-// configured and someone active lacks one (a full cycle looks at everyone).
-func (e *Engine) extensionsDue(mode Mode, p *plan.Plan) bool {
-	if len(e.ums.ExtensionRanges) == 0 {
-		return false
+// assignExtensions gathers the numbers taken (in the store, resting in
+// quarantine, anywhere in the directory) and runs the extension pool over
+// the plan and also.
+func (e *Engine) assignExtensions(ctx context.Context, st directory.ServerState, p *plan.Plan, also []ums.User,
+	start time.Time, log zerolog.Logger) error {
+	taken, err := e.store.rules.TakenExtensions(ctx, start.Add(-e.ums.ExtensionQuarantine))
+	if err != nil {
+		return staged(StageApply, err)
 	}
-	if mode == ModeFull {
-		return true
+	used, err := e.dir.facts.UsedValues(ctx, st, ums.FieldExtension)
+	if err != nil {
+		return staged(StageRead, err)
 	}
-	for _, a := range p.Actions {
-		if a.Kind != plan.Purge && a.After.Eligible() && a.After.Extension == "" {
-			return true
-		}
+	for n := range used {
+		taken[n] = true
 	}
-	return false
-}
-
-// licenseDue says whether this cycle must run the license cap over all
-// users: always in a full cycle; in a delta only when someone became or
-// stopped being eligible, or the seat count changed since the last cycle.
-func (e *Engine) licenseDue(mode Mode, wm store.Watermark, p *plan.Plan) bool {
-	if mode == ModeFull || wm.LicenseSeats != e.ums.LicenseSeats {
-		return true
+	free, short := p.AssignExtensions(e.ums.ExtensionRanges, taken, also)
+	e.metrics.extensionsFree.Set(float64(free))
+	e.metrics.extensionsShort.Set(float64(short))
+	if short > 0 {
+		log.Warn().Int("users_without", short).Msg("extension pool exhausted: users left without an extension (extensions.ranges)")
 	}
-	for _, a := range p.Actions {
-		switch a.Kind {
-		case plan.Create, plan.Reactivate, plan.Deactivate, plan.Purge:
-			return true
-		}
-	}
-	return false
+	return nil
 }
 
 // applyProfiles computes the effective settings (plan.ApplyProfiles) of the
 // users in the plan and of the stored users that need it: everyone in a
 // full cycle or when the profiles changed since the last cycle; in a delta
-// only those whose group membership now puts them in another profile than
-// their settings name (membership changes do not touch the user entry, so
-// every cycle asks the directory for each profile group's members).
+// only those plan.ProfileMoves names (membership changes do not touch the
+// user entry, so every cycle asks the directory for each profile group's
+// members).
 func (e *Engine) applyProfiles(ctx context.Context, mode Mode, st directory.ServerState, wm store.Watermark,
 	p *plan.Plan, all []ums.User, start time.Time, log zerolog.Logger) error {
 	ps := plan.Profiles{List: e.ums.Profiles, VoicemailDigits: e.ums.VoicemailDigits,
@@ -153,17 +139,11 @@ func (e *Engine) applyProfiles(ctx context.Context, mode Mode, st directory.Serv
 		if pr.Group == "" {
 			continue
 		}
-		m, err := e.dir.Members(ctx, st, pr.Group)
+		m, err := e.dir.facts.Members(ctx, st, pr.Group)
 		if err != nil {
 			return staged(StageRead, fmt.Errorf("profile %s: %w", pr.Name, err))
 		}
 		ps.Members[i] = m
-	}
-	name := func(i int) string {
-		if i < 0 {
-			return ""
-		}
-		return e.ums.Profiles[i].Name
 	}
 	also := all
 	var err error
@@ -171,32 +151,16 @@ func (e *Engine) applyProfiles(ctx context.Context, mode Mode, st directory.Serv
 	case mode == ModeFull:
 	case wm.Profiles != e.ums.profilesFingerprint():
 		log.Info().Msg("settings profiles changed: computing every user's settings again")
-		if also, err = e.store.AllUsers(ctx); err != nil {
+		if also, err = e.store.users.AllUsers(ctx); err != nil {
 			return staged(StageApply, err)
 		}
 	default:
-		// Who moved: a user's stored profile against the one its groups
-		// give it now. Users in the default profile are not listed.
-		def := name(ps.Of(""))
-		stored, err := e.store.ProfileAnchors(ctx, def)
+		// Users in the default profile are not listed.
+		stored, err := e.store.rules.ProfileAnchors(ctx, ps.Default())
 		if err != nil {
 			return staged(StageApply, err)
 		}
-		var moved []string
-		for a, prof := range stored {
-			if name(ps.Of(a)) != prof {
-				moved = append(moved, a)
-			}
-		}
-		for _, m := range ps.Members {
-			for a := range m {
-				if _, listed := stored[a]; !listed && name(ps.Of(a)) != def {
-					moved = append(moved, a)
-				}
-			}
-		}
-		slices.Sort(moved)
-		if also, err = e.store.UsersByAnchor(ctx, slices.Compact(moved)); err != nil {
+		if also, err = e.store.users.UsersByAnchor(ctx, plan.ProfileMoves(&ps, stored)); err != nil {
 			return staged(StageApply, err)
 		}
 	}
@@ -204,4 +168,18 @@ func (e *Engine) applyProfiles(ctx context.Context, mode Mode, st directory.Serv
 		log.Info().Int("users", n).Msg("settings computed from profiles changed")
 	}
 	return nil
+}
+
+// activeUsers is how many users were active before the cycle, for the
+// safety limits — asked of the store only when plan.SafetyDue.
+func (e *Engine) activeUsers(ctx context.Context, p *plan.Plan) (int, error) {
+	if !p.SafetyDue() {
+		return 0, nil
+	}
+	counts, err := e.store.rules.CountByState(ctx)
+	if err != nil {
+		return 0, err
+	}
+	// The store still holds the state before this cycle.
+	return counts[ums.StateActive], nil
 }

@@ -12,7 +12,22 @@ import (
 	"github.com/umsync/umsync/internal/crashpoint"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/plan"
+	"github.com/umsync/umsync/ums"
 )
+
+// DirectoryWriter writes back to the directory.
+type DirectoryWriter interface {
+	// WriteField changes one field of one user in the directory, with the
+	// old value as precondition.
+	WriteField(ctx context.Context, anchor string, f ums.Field, old, new string) error
+}
+
+// WriteOutbox is the store's outbox of directory writes.
+type WriteOutbox interface {
+	PendingWrites(ctx context.Context, now time.Time, limit int) ([]store.DirectoryWrite, error)
+	FinishWrite(ctx context.Context, w store.DirectoryWrite, status, reason string, now time.Time) error
+	RetryWrite(ctx context.Context, w store.DirectoryWrite, reason string, next, now time.Time) error
+}
 
 // Results of a directory write; the bounded values of the `result` label.
 const (
@@ -36,7 +51,7 @@ func (e *Engine) flushWrites(ctx context.Context, log zerolog.Logger) {
 	defer e.refreshOutboxGauges(ctx, log)
 	for ctx.Err() == nil {
 		now := e.now()
-		ws, err := e.store.PendingWrites(ctx, now, writeBatch)
+		ws, err := e.store.outbox.PendingWrites(ctx, now, writeBatch)
 		if err != nil {
 			log.Error().Err(err).Msg("could not read the directory write outbox")
 			return
@@ -58,7 +73,7 @@ func (e *Engine) write(ctx context.Context, log zerolog.Logger, w store.Director
 		return l.Int64("write_id", w.ID).Str("user_anchor", w.Anchor).Str("field", string(w.Field))
 	}
 	crashpoint.Hit("engine.write-before")
-	err := e.dir.WriteField(ctx, w.Anchor, w.Field, w.Old, w.New)
+	err := e.dir.write.WriteField(ctx, w.Anchor, w.Field, w.Old, w.New)
 	if err == nil {
 		crashpoint.Hit("engine.write-after") // AD has it, the outbox does not know yet
 	}
@@ -80,13 +95,13 @@ func (e *Engine) write(ctx context.Context, log zerolog.Logger, w store.Director
 		next := now.Add(backoff(w.Attempts, e.cfg.WriteRetryMax))
 		ev(log.Warn()).Err(err).Time("next_attempt", next).Msg("directory write failed; will retry")
 		e.metrics.writes.WithLabelValues(WriteRetried).Inc()
-		if err := e.store.RetryWrite(ctx, w, err.Error(), next, now); err != nil {
+		if err := e.store.outbox.RetryWrite(ctx, w, err.Error(), next, now); err != nil {
 			ev(log.Error()).Err(err).Msg("could not schedule the retry")
 		}
 		return
 	}
 	e.metrics.writes.WithLabelValues(result).Inc()
-	if err := e.store.FinishWrite(ctx, w, status, reason, now); err != nil {
+	if err := e.store.outbox.FinishWrite(ctx, w, status, reason, now); err != nil {
 		ev(log.Error()).Err(err).Msg("could not record the directory write")
 	}
 }
@@ -98,13 +113,13 @@ func backoff(attempts int, max time.Duration) time.Duration {
 }
 
 func (e *Engine) refreshOutboxGauges(ctx context.Context, log zerolog.Logger) {
-	counts, err := e.store.CountWrites(ctx)
+	counts, err := e.store.status.CountWrites(ctx)
 	if err != nil {
 		log.Warn().Err(err).Msg("could not count directory writes")
 		return
 	}
 	e.metrics.writesPending.Set(float64(counts[store.WritePending]))
-	n, err := e.store.CountOpenConflicts(ctx)
+	n, err := e.store.status.CountOpenConflicts(ctx)
 	if err != nil {
 		log.Warn().Err(err).Msg("could not count conflicts")
 		return

@@ -20,7 +20,12 @@
 // profiles (ApplyProfiles: effective settings, the MiVoice digit rule), the
 // license cap (ApplyLicenses, Licenses; free seats by profile priority) and
 // validation (Validate); the engine hands them what they need to know of
-// the store and the directory. Mails decides which mails a plan makes due
+// the store and the directory. Which of those facts a cycle must gather,
+// and over whom a rule runs, is decided here too (due.go): PhantomsDue and
+// PhantomFlips (whose phantom mark changed), ExtensionsDue, ProfileMoves
+// (who moved to another profile in a delta), LicenseDue, NumbersMoved
+// (whether the store must look for duplicate numbers) and SafetyDue
+// (whether the active users must be counted for CheckSafety). Mails decides which mails a plan makes due
 // (info, password and PIN mails, with idempotency keys); the mail package
 // only sends them.
 //

@@ -584,10 +584,15 @@ func stageOf(err error) string {
 	return StageApply
 }
 
-// restaged wraps a step's *StageError in another of the same stage, as
-// the cycle always has (its message names the stage twice).
+// restaged is a step's error as a *StageError: as it is when it already
+// is one (wrapping it again named the stage twice: "read: read: …"), else
+// failed in apply (the store).
 func restaged(err error) error {
-	return &StageError{Stage: stageOf(err), Err: err}
+	var se *StageError
+	if errors.As(err, &se) {
+		return err
+	}
+	return &StageError{Stage: StageApply, Err: err}
 }
 
 // staged marks err as failed in stage (nil stays nil).

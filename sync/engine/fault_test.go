@@ -46,6 +46,9 @@ func TestADFailsMidReadAndRestarts(t *testing.T) {
 	if !errors.As(err, &se) || (se.Stage != engine.StageRead && se.Stage != engine.StageConnect) {
 		t.Fatalf("cycle with the DC gone mid-read: %v, want a read (or connect) failure", err)
 	}
+	if msg := err.Error(); strings.HasPrefix(msg, se.Stage+": "+se.Stage+": ") {
+		t.Errorf("the error names its stage twice: %s", msg)
+	}
 	if n := active(); n != 300 {
 		t.Fatalf("%d users active after the failed read, want 300", n)
 	}

@@ -396,11 +396,14 @@ type CycleWrite struct {
 	Replanned []string
 	// Watermark is the new watermark (nil leaves it as it is). It is
 	// written only if the stored one is still WatermarkRead, the one the
-	// cycle started from (nil: none): an import that dropped it meanwhile
+	// cycle started from (nil: none), and no import came since the cycle
+	// read the import epoch (WatermarkRead.ImportEpoch, or ImportEpoch
+	// when the cycle started with no watermark): an import that dropped it
 	// asked for a full cycle, and a cycle planned before the import must
 	// not take that back.
 	Watermark     *Watermark
 	WatermarkRead *Watermark
+	ImportEpoch   int64
 	Run           Run
 }
 
@@ -536,7 +539,11 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (Applied, error) {
 		if err != nil {
 			return res, err
 		}
-		if ok == (w.WatermarkRead != nil) && (!ok || sameWatermark(cur, *w.WatermarkRead)) {
+		epoch := w.ImportEpoch
+		if w.WatermarkRead != nil {
+			epoch = w.WatermarkRead.ImportEpoch
+		}
+		if ok == (w.WatermarkRead != nil) && (!ok || sameWatermark(cur, *w.WatermarkRead)) && cur.ImportEpoch == epoch {
 			if err := writeWatermark(ctx, tx, *w.Watermark); err != nil {
 				return res, err
 			}
@@ -900,6 +907,9 @@ func (s *Store) ImportUsers(ctx context.Context, users []ums.User, replace, dryR
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM watermark`); err != nil {
 		return res, fmt.Errorf("store: drop watermark: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE import_epoch SET value = value + 1 WHERE id = 1`); err != nil {
+		return res, fmt.Errorf("store: count the import: %w", err)
 	}
 	return res, tx.Commit()
 }

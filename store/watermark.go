@@ -24,6 +24,10 @@ type Watermark struct {
 	// applied.
 	Profiles  string
 	UpdatedAt time.Time
+	// ImportEpoch is how many imports the store had taken when the
+	// watermark was read (read only, also when there is no watermark):
+	// a cycle moves the watermark only if no import came since.
+	ImportEpoch int64
 }
 
 // Watermark returns the stored watermark; ok is false when there is none
@@ -38,6 +42,11 @@ type querier interface {
 }
 
 func readWatermark(ctx context.Context, db querier) (w Watermark, ok bool, err error) {
+	var epoch int64
+	if err := db.QueryRowContext(ctx, `SELECT value FROM import_epoch WHERE id = 1`).Scan(&epoch); err != nil {
+		return Watermark{}, false, fmt.Errorf("store: read import epoch: %w", err)
+	}
+	defer func() { w.ImportEpoch = epoch }()
 	var updated string
 	err = db.QueryRowContext(ctx, `SELECT dc_service_name, invocation_id, scope, usn, cookie, license_seats, profiles, updated_at
 		FROM watermark WHERE id = 1`).Scan(&w.ServiceName, &w.InvocationID, &w.Scope, &w.USN, &w.Cookie, &w.LicenseSeats, &w.Profiles, &updated)

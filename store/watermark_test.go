@@ -124,3 +124,39 @@ func TestPurgeAndLookups(t *testing.T) {
 		t.Errorf("run purged = %d", runs[0].Purged)
 	}
 }
+
+// TestImportDuringFirstCycleKeepsFullRequested: a cycle that started with
+// no watermark (the first full sync) and an import that comes while it
+// runs: the cycle does not write a watermark, so the next cycle runs full
+// and brings the imported rows in line with AD.
+func TestImportDuringFirstCycleKeepsFullRequested(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	read, ok, err := s.Watermark(ctx) // as the cycle starts
+	if err != nil || ok {
+		t.Fatalf("new store: %v, %v", ok, err)
+	}
+	if _, err := s.ImportUsers(ctx, []ums.User{testUser("aaaaaaaa-0000-0000-0000-000000000001", "alice", now)},
+		false, false, "admin", now); err != nil {
+		t.Fatal(err)
+	}
+	w := Watermark{ServiceName: "dc1", InvocationID: "inv", Scope: "s", USN: 100, UpdatedAt: now}
+	applied, err := s.ApplyCycle(ctx, CycleWrite{Watermark: &w, ImportEpoch: read.ImportEpoch,
+		Run: Run{Mode: "full", StartedAt: now, Result: ResultSuccess}})
+	if err != nil || !applied.WatermarkMoved {
+		t.Fatalf("ApplyCycle = %+v, %v; want WatermarkMoved", applied, err)
+	}
+	if _, ok, _ := s.Watermark(ctx); ok {
+		t.Fatal("a cycle that started before an import wrote a watermark: the next cycle would not run full")
+	}
+	// Without an import in between it is written.
+	read, _, _ = s.Watermark(ctx)
+	if applied, err := s.ApplyCycle(ctx, CycleWrite{Watermark: &w, ImportEpoch: read.ImportEpoch,
+		Run: Run{Mode: "full", StartedAt: now, Result: ResultSuccess}}); err != nil || applied.WatermarkMoved {
+		t.Fatalf("ApplyCycle = %+v, %v", applied, err)
+	}
+	if _, ok, _ := s.Watermark(ctx); !ok {
+		t.Fatal("no watermark after a cycle with no import in between")
+	}
+}

@@ -21,9 +21,16 @@ CREATE TRIGGER users_version_insert AFTER INSERT ON users WHEN NEW.version = 0 B
     UPDATE change_seq SET value = value + 1 WHERE id = 1;
     UPDATE users SET version = (SELECT value FROM change_seq WHERE id = 1) WHERE anchor = NEW.anchor;
 END;
--- The WHEN keeps the trigger's own update from firing it again should
--- recursive triggers ever be switched on.
-CREATE TRIGGER users_version_update AFTER UPDATE ON users WHEN NEW.version = OLD.version BEGIN
+-- Every column of the user's data, not the count of wrong PINs: that is
+-- bookkeeping of the UMS's logins, and bumping the version for it would
+-- show PIN attempts in the API's changes feed and make a running cycle
+-- plan a user again for nothing. The WHEN keeps the trigger's own update
+-- from firing it again should recursive triggers ever be switched on.
+CREATE TRIGGER users_version_update AFTER UPDATE OF
+    anchor, dn, sam_account_name, given_name, surname, display_name, mail, department, extension, phone,
+    mobile, fax_numbers, enabled, state, deactivation_reason, first_seen, updated_at, deactivated_at,
+    settings, base, license, license_since, phantom, overrides, profile, alias_numbers
+    ON users WHEN NEW.version = OLD.version BEGIN
     UPDATE change_seq SET value = value + 1 WHERE id = 1;
     UPDATE users SET version = (SELECT value FROM change_seq WHERE id = 1) WHERE anchor = NEW.anchor;
 END;

@@ -469,7 +469,7 @@ func (e *Engine) apply(ctx context.Context, c *cycle) (store.Applied, error) {
 		Users: p.Users(), Purge: p.Purged(), Run: c.res.Run, Replanned: c.replan,
 		Writes: writes, Conflicts: conflicts, Settled: settled, Released: released, Problems: problemsOf(p),
 		FindDuplicates: p.NumbersMoved(), Mails: mails,
-		WatermarkRead: watermarkRead(c.wm, c.wmOK),
+		WatermarkRead: watermarkRead(c.wm, c.wmOK), ImportEpoch: c.wm.ImportEpoch,
 		Watermark: &store.Watermark{ServiceName: c.st.ServiceName, InvocationID: c.st.InvocationID,
 			Scope: e.dir.read.Scope(), USN: c.pos.USN, Cookie: c.pos.Cookie, LicenseSeats: e.ums.LicenseSeats,
 			Profiles: e.ums.profilesFingerprint(), UpdatedAt: c.start},

@@ -376,12 +376,62 @@ func TestTokensFileReread(t *testing.T) {
 	if strings.Contains(string(data), tok) {
 		t.Error("the tokens file holds a token, not its hash")
 	}
-	// A tokens file others can read is refused.
+	// A tokens file rewritten readable by others (a tool under umask
+	// 022) is refused, on the path a running server takes (the file
+	// changed): no token passes any more, not even a kept one, until the
+	// file is private again. Keeping the old tokens would keep a revoked one.
 	if err := os.Chmod(e.set.API.TokensFile, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	writeFile(t, e.set.API.TokensFile, strings.Join(kept, "\n")+"\n\n")
+	time.Sleep(1100 * time.Millisecond)
+	if got := e.do("GET", "/api/v1/users/alice", "read", nil); got.code != 401 {
+		t.Errorf("a kept token with the tokens file 0644: %d, want 401 (fail closed)", got.code)
+	}
 	if err := e.srv.Tokens().Reload(); err == nil || !strings.Contains(err.Error(), "0600") {
 		t.Errorf("reload of a 0644 tokens file: %v", err)
+	}
+	if err := os.Chmod(e.set.API.TokensFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, e.set.API.TokensFile, strings.Join(kept, "\n")+"\n")
+	time.Sleep(1100 * time.Millisecond)
+	if got := e.do("GET", "/api/v1/users/alice", "read", nil); got.code != 200 {
+		t.Errorf("a kept token once the file is 0600 again: %d", got.code)
+	}
+}
+
+// TestLoginLimitersBounded: when the table of per-login limiters is full,
+// idle ones (full again) are forgotten, a login still being guessed keeps
+// its count, and with no room a new login is refused rather than the
+// table cleared (which handed a guesser fresh tries). A reload keeps the
+// counts too.
+func TestLoginLimitersBounded(t *testing.T) {
+	defer func(n int) { maxLimiters = n }(maxLimiters)
+	maxLimiters = 3
+	e := newEnv(t, func(s *Settings) { s.API.LoginRate = 2; s.API.MaxPasswordFailures = 0 }, nil, nil)
+	e.seed(numbered()...)
+	check := func(login string) int {
+		return e.do("POST", "/api/v1/auth/password", "auth", map[string]string{"login": login, "password": "x"}).code
+	}
+	check("bob")
+	check("bob") // bob's budget (2 a minute) is used up
+	if got := check("bob"); got != 429 {
+		t.Fatalf("bob's third check: %d, want 429", got)
+	}
+	if err := e.srv.Update(e.set); err != nil { // a reload
+		t.Fatal(err)
+	}
+	if got := check("bob"); got != 429 {
+		t.Errorf("bob after a reload: %d, want 429 (a reload must not reset the count)", got)
+	}
+	check("nobody1")
+	check("nobody2") // the table is full: bob, nobody1, nobody2 (all still in use)
+	if got := check("nobody3"); got != 429 {
+		t.Errorf("a new login with the table full of busy limiters: %d, want 429", got)
+	}
+	if got := check("bob"); got != 429 {
+		t.Errorf("bob with the table full: %d, want 429 (his count was forgotten)", got)
 	}
 }
 

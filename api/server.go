@@ -97,6 +97,11 @@ func New(s Settings, st Store, dir PasswordChecker, actions Actions, log zerolog
 	srv := &Server{store: st, tokens: toks, dir: dir, actions: actions, log: log.With().Str("component", "api").Logger(),
 		m: newMetrics(reg), now: time.Now, tokenL: map[string]*rate.Limiter{}, loginL: map[string]*rate.Limiter{}}
 	srv.settings.Store(&s)
+	toks.mu.Lock()
+	toks.report = func(err error) {
+		srv.log.Error().Err(err).Msg("API tokens file not read: every call is refused until it is fixed")
+	}
+	toks.mu.Unlock()
 	return srv, nil
 }
 
@@ -104,8 +109,17 @@ func New(s Settings, st Store, dir PasswordChecker, actions Actions, log zerolog
 // file again.
 func (s *Server) Update(set Settings) error {
 	s.settings.Store(&set)
+	// The limiters keep their state (a reload must not give an attacker
+	// fresh guesses); they take the new rates.
 	s.mu.Lock()
-	s.tokenL, s.loginL = map[string]*rate.Limiter{}, map[string]*rate.Limiter{}
+	for _, l := range s.tokenL {
+		l.SetLimit(rate.Limit(set.API.TokenRate))
+		l.SetBurst(int(2*set.API.TokenRate) + 1)
+	}
+	for _, l := range s.loginL {
+		l.SetLimit(loginLimit(set.API.LoginRate))
+		l.SetBurst(set.API.LoginRate)
+	}
 	s.mu.Unlock()
 	return s.tokens.Reload()
 }
@@ -250,25 +264,47 @@ func (s *Server) authorize(c *call, scope string) error {
 	return nil
 }
 
-// limiter returns the limiter of key in m, made with r and burst.
+// maxLimiters bounds the limiters kept per kind (tokens, logins).
+var maxLimiters = 100_000
+
+// refuseAll is the limiter of a key that finds no room: it allows nothing.
+var refuseAll = rate.NewLimiter(0, 0)
+
+// limiter returns the limiter of key in m, made with r and burst. When m
+// is full, the limiters that are full again (idle long enough to be no
+// different from a new one) are forgotten; forgetting the others would
+// hand a guesser fresh tries, so if that frees no room the new key is
+// refused (429) until it does.
 func (s *Server) limiter(m map[string]*rate.Limiter, key string, r rate.Limit, burst int) *rate.Limiter {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l, ok := m[key]
-	if !ok {
-		if len(m) > 100_000 { // bounded: forget everyone rather than grow
-			clear(m)
-		}
-		l = rate.NewLimiter(r, burst)
-		m[key] = l
+	if ok {
+		return l
 	}
+	if len(m) >= maxLimiters {
+		now := time.Now()
+		for k, l := range m {
+			if l.TokensAt(now) >= float64(l.Burst()) {
+				delete(m, k)
+			}
+		}
+		if len(m) >= maxLimiters {
+			return refuseAll
+		}
+	}
+	l = rate.NewLimiter(r, burst)
+	m[key] = l
 	return l
 }
+
+// loginLimit is the rate of login checks: per per minute.
+func loginLimit(per int) rate.Limit { return rate.Every(time.Minute / time.Duration(per)) }
 
 // loginAllowed applies the per-login rate of password and PIN checks.
 func (s *Server) loginAllowed(c *call, login string) error {
 	per := c.set.API.LoginRate
-	if !s.limiter(s.loginL, strings.ToLower(login), rate.Every(time.Minute/time.Duration(per)), per).Allow() {
+	if !s.limiter(s.loginL, strings.ToLower(login), loginLimit(per), per).Allow() {
 		c.w.Header().Set("Retry-After", "60")
 		return errf(http.StatusTooManyRequests, "too many checks for this login; wait a minute")
 	}

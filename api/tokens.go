@@ -99,6 +99,9 @@ type Tokens struct {
 	size    int64
 	checked time.Time
 	err     error // the last read's problem, nil if it was fine
+	// report, if set, hears of a re-read that failed (once per new
+	// problem): the server logs it.
+	report func(error)
 }
 
 // LoadTokens reads the tokens file at path. A missing file is no tokens.
@@ -107,8 +110,10 @@ func LoadTokens(path string) (*Tokens, error) {
 	return t, t.Reload()
 }
 
-// Reload reads the file again. On an error the tokens read before stay
-// (lines that parse are taken).
+// Reload reads the file again. A file that cannot be read, or that others
+// may read, leaves no token at all (every call is refused until it is
+// fixed): keeping the tokens read before would keep a token an admin just
+// revoked. Of a file that reads, the lines that parse are taken.
 func (t *Tokens) Reload() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -123,17 +128,14 @@ func (t *Tokens) reloadLocked() error {
 		return nil
 	}
 	if err != nil {
-		t.err = fmt.Errorf("api tokens %s: %w", t.path, err)
-		return t.err
+		return t.failLocked(fmt.Errorf("api tokens %s: %w", t.path, err))
 	}
 	if st.Mode().Perm()&0o077 != 0 {
-		t.err = fmt.Errorf("api tokens %s: mode %v: must not be readable by others (chmod 0600)", t.path, st.Mode().Perm())
-		return t.err
+		return t.failLocked(fmt.Errorf("api tokens %s: mode %v: must not be readable by others (chmod 0600)", t.path, st.Mode().Perm()))
 	}
 	data, err := os.ReadFile(t.path)
 	if err != nil {
-		t.err = fmt.Errorf("api tokens %s: %w", t.path, err)
-		return t.err
+		return t.failLocked(fmt.Errorf("api tokens %s: %w", t.path, err))
 	}
 	toks, perr := parseTokens(data)
 	t.tokens, t.mod, t.size = toks, st.ModTime(), st.Size()
@@ -142,6 +144,15 @@ func (t *Tokens) reloadLocked() error {
 		t.err = fmt.Errorf("api tokens %s: %w", t.path, perr)
 	}
 	return t.err
+}
+
+// failLocked drops every token (fail closed) and reports err if it is new.
+func (t *Tokens) failLocked(err error) error {
+	if t.report != nil && (t.err == nil || t.err.Error() != err.Error()) {
+		t.report(err)
+	}
+	t.tokens, t.mod, t.size, t.err = nil, time.Time{}, 0, err
+	return err
 }
 
 // maybeReload re-reads the file when its time or size changed.

@@ -55,6 +55,9 @@ func TestPurgeDeletesSecretsAndProblems(t *testing.T) {
 	if sec, pr := rowsOf(t, s, gone.Anchor); sec != 2 || pr != 1 {
 		t.Fatalf("before the purge: %d secrets, %d problems", sec, pr)
 	}
+	if _, err := s.RecordPasswordFailure(context.Background(), gone.Anchor, "api:ums", 5, now); err != nil {
+		t.Fatal(err)
+	}
 	stored, err := s.User(context.Background(), gone.Anchor) // at the version a cycle reads
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +68,11 @@ func TestPurgeDeletesSecretsAndProblems(t *testing.T) {
 	}
 	if sec, pr := rowsOf(t, s, gone.Anchor); sec != 0 || pr != 0 {
 		t.Errorf("a purged user left %d secrets and %d problems", sec, pr)
+	}
+	var failures int
+	s.read.QueryRow(`SELECT COUNT(*) FROM password_failures WHERE anchor = ?`, gone.Anchor).Scan(&failures)
+	if failures != 0 {
+		t.Errorf("a purged user left its count of wrong passwords (it would be locked if imported again)")
 	}
 	if sec, pr := rowsOf(t, s, kept.Anchor); sec != 2 || pr != 1 {
 		t.Errorf("another user's rows went too: %d secrets, %d problems", sec, pr)

@@ -70,14 +70,17 @@ func (a apiActions) Run(ctx context.Context, action, id, actor string) (string, 
 			return "", refused(err)
 		}
 		var edits []store.Edit
+		var editErr error // the action does not fit the user: a 409; a store error is a 500
 		_, err := a.st.UpdateUser(ctx, u.Anchor, actor, "reset-settings", func(u *ums.User) ([]store.Edit, error) {
 			u.Overrides = ""
-			var err error
-			edits, err = settingsEdit(cfg, u, ums.Overrides{}, io.Discard)
-			return edits, err
+			edits, editErr = settingsEdit(cfg, u, ums.Overrides{}, io.Discard)
+			return edits, editErr
 		}, now)
+		if editErr != nil {
+			return "", refused(editErr)
+		}
 		if err != nil {
-			return "", refused(err)
+			return "", err
 		}
 		return fmt.Sprintf("%s: overrides dropped, %d setting change(s) queued for AD", u.SAMAccountName, len(edits)), nil
 	}

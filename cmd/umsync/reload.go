@@ -78,6 +78,8 @@ func restartOnly(old, cfg *Config) error {
 		return errors.New("api.listen or its TLS files changed: restart umsync to listen anew")
 	case old.API.PasswordCheck != cfg.API.PasswordCheck:
 		return errors.New("api.password_check changed: restart umsync")
+	case old.API.TokensFile != cfg.API.TokensFile:
+		return errors.New("api.tokens_file changed: restart umsync to read tokens from another file (a change of the file itself is read at once)")
 	case old.Log.Format != cfg.Log.Format:
 		return errors.New("log.format changed: restart umsync for another format (log.level applies on a reload)")
 	}

@@ -24,7 +24,7 @@ END;
 -- the user) starts the count again: the triggers on secrets do that,
 -- whatever code path stores it.
 CREATE TABLE password_failures (
-    anchor   TEXT PRIMARY KEY,
+    anchor   TEXT PRIMARY KEY REFERENCES users (anchor) ON DELETE CASCADE, -- a purged user's count goes with it
     failures INTEGER NOT NULL
 );
 CREATE TRIGGER secrets_password_insert AFTER INSERT ON secrets WHEN NEW.kind = 'password' BEGIN

@@ -85,6 +85,7 @@ func TestAuthMatrix(t *testing.T) {
 	if got := testutil.ToFloat64(e.srv.m.authFailures.WithLabelValues(failToken)); got != float64(2*len(routes)) {
 		t.Errorf("token failures counted: %v, want %d", got, 2*len(routes))
 	}
+	e.srv.FlushAudit()
 	calls, err := e.st.APICalls(context.Background(), 1000)
 	if err != nil {
 		t.Fatal(err)

@@ -35,12 +35,15 @@ type Config struct {
 	// LoginRate is how many password or PIN checks per minute one login
 	// may have; more get 429.
 	LoginRate int `yaml:"login_rate"`
+	// AuditRetention is how long the audit of API calls is kept (a mirror
+	// polling every second writes 86,400 a day).
+	AuditRetention time.Duration `yaml:"audit_retention"`
 }
 
 // DefaultConfig returns the defaults that apply before the YAML is decoded.
 func DefaultConfig() Config {
 	return Config{MaxPasswordFailures: 5, PasswordCheck: CheckStore, MaxBodyBytes: 64 << 10,
-		RequestTimeout: 10 * time.Second, TokenRate: 50, LoginRate: 10}
+		RequestTimeout: 10 * time.Second, TokenRate: 50, LoginRate: 10, AuditRetention: 90 * 24 * time.Hour}
 }
 
 // Enabled says whether the API listens at all.
@@ -74,6 +77,9 @@ func (c *Config) Validate(prefix string) []error {
 	}
 	if c.LoginRate <= 0 {
 		add("login_rate", "must be positive, got %d", c.LoginRate)
+	}
+	if c.AuditRetention < time.Hour {
+		add("audit_retention", "want at least 1h, got %v", c.AuditRetention)
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		add("tls_key_file", "tls_cert_file and tls_key_file go together")

@@ -10,6 +10,7 @@ type metrics struct {
 	requests     *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
 	authFailures *prometheus.CounterVec
+	auditDropped prometheus.Counter
 }
 
 // routes are the bounded values of the route label.
@@ -35,6 +36,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "umsync_api_auth_failures_total",
 			Help: "Failed authentications at the API: a wrong password or PIN given to check, or a missing or unknown token."},
 			[]string{"kind"}),
+		auditDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "umsync_api_audit_dropped_total",
+			Help: "API calls answered but not audited: the audit writer was behind by more than 4096 calls."}),
 	}
 	for _, r := range routeNames {
 		m.duration.WithLabelValues(r)
@@ -45,6 +48,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	for _, k := range []string{failPassword, failPIN, failToken} {
 		m.authFailures.WithLabelValues(k)
 	}
-	reg.MustRegister(m.requests, m.duration, m.authFailures)
+	reg.MustRegister(m.requests, m.duration, m.authFailures, m.auditDropped)
 	return m
 }

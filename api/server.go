@@ -37,7 +37,7 @@ type Store interface {
 	PINFailures(ctx context.Context, anchor string) (int, error)
 	RecordPINFailure(ctx context.Context, anchor, actor string, max int, toDirectory bool, now time.Time) (bool, error)
 	ResetPINFailures(ctx context.Context, anchor string) error
-	RecordAPICall(ctx context.Context, c store.APICall) error
+	AuditStore
 }
 
 // PasswordChecker checks a user's password against the directory (a bind
@@ -80,6 +80,7 @@ type Server struct {
 	log      zerolog.Logger
 	m        *metrics
 	settings atomic.Pointer[Settings]
+	audit    *auditor
 	now      func() time.Time
 
 	mu     sync.Mutex
@@ -97,6 +98,7 @@ func New(s Settings, st Store, dir PasswordChecker, actions Actions, log zerolog
 	srv := &Server{store: st, tokens: toks, dir: dir, actions: actions, log: log.With().Str("component", "api").Logger(),
 		m: newMetrics(reg), now: time.Now, tokenL: map[string]*rate.Limiter{}, loginL: map[string]*rate.Limiter{}}
 	srv.settings.Store(&s)
+	srv.audit = newAuditor(st, func() time.Duration { return srv.settings.Load().API.AuditRetention }, srv.m.auditDropped, srv.log)
 	toks.mu.Lock()
 	toks.report = func(err error) {
 		srv.log.Error().Err(err).Msg("API tokens file not read: every call is refused until it is fixed")
@@ -123,6 +125,14 @@ func (s *Server) Update(set Settings) error {
 	s.mu.Unlock()
 	return s.tokens.Reload()
 }
+
+// FlushAudit waits until every call answered so far is audited in the
+// store.
+func (s *Server) FlushAudit() { s.audit.Flush() }
+
+// Close writes the audit still queued and stops its writer; call it after
+// the listener has stopped.
+func (s *Server) Close() { s.audit.Close() }
 
 // Tokens are the loaded tokens.
 func (s *Server) Tokens() *Tokens { return s.tokens }
@@ -225,13 +235,7 @@ func (s *Server) wrap(route, scope string, h func(*call) error) http.Handler {
 			// without a token makes umsync write.
 			return
 		}
-		actor := c.actor()
-		actx, acancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
-		defer acancel()
-		if err := s.store.RecordAPICall(actx, store.APICall{At: start, Actor: actor, Method: r.Method, Route: route,
-			Target: c.target, Code: code}); err != nil {
-			s.log.Error().Err(err).Msg("API call not audited")
-		}
+		s.audit.record(store.APICall{At: start, Actor: c.actor(), Method: r.Method, Route: route, Target: c.target, Code: code})
 	})
 }
 

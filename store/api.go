@@ -231,13 +231,27 @@ type APICall struct {
 	Code                 int
 }
 
-// RecordAPICall audits one API call.
-func (s *Store) RecordAPICall(ctx context.Context, c APICall) error {
-	if _, err := s.write.ExecContext(ctx, `INSERT INTO api_calls (at, actor, method, route, target, code) VALUES (?, ?, ?, ?, ?, ?)`,
-		formatTime(c.At), c.Actor, c.Method, c.Route, c.Target, c.Code); err != nil {
-		return fmt.Errorf("store: audit API call: %w", err)
+// RecordAPICalls audits API calls in one transaction and deletes the
+// audited calls older than before (none when before is zero): the API
+// writes its audit in batches, so a call never waits for the store.
+func (s *Store) RecordAPICalls(ctx context.Context, calls []APICall, before time.Time) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
 	}
-	return nil
+	defer tx.Rollback()
+	for _, c := range calls {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO api_calls (at, actor, method, route, target, code) VALUES (?, ?, ?, ?, ?, ?)`,
+			formatTime(c.At), c.Actor, c.Method, c.Route, c.Target, c.Code); err != nil {
+			return fmt.Errorf("store: audit API call: %w", err)
+		}
+	}
+	if !before.IsZero() {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM api_calls WHERE at < ?`, formatTime(before)); err != nil {
+			return fmt.Errorf("store: prune the API audit: %w", err)
+		}
+	}
+	return tx.Commit()
 }
 
 // APICalls returns the last limit audited API calls, newest first.

@@ -216,3 +216,23 @@ func TestVersionCoversEveryDataColumn(t *testing.T) {
 		t.Errorf("a wrong PIN (not locking) bumped the version %d -> %d", before, v)
 	}
 }
+
+// TestAPICallsPrunedByAge: a batch of audited API calls lands in one
+// transaction, and the calls older than the cut-off are deleted with it.
+func TestAPICallsPrunedByAge(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	old := []APICall{{At: now.Add(-100 * 24 * time.Hour), Actor: "api:old", Route: "users"}}
+	if err := s.RecordAPICalls(ctx, old, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := []APICall{{At: now, Actor: "api:a", Route: "lookup"}, {At: now, Actor: "api:b", Route: "lookup"}}
+	if err := s.RecordAPICalls(ctx, fresh, now.Add(-90*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	calls, err := s.APICalls(ctx, 10)
+	if err != nil || len(calls) != 2 || calls[0].Actor != "api:b" {
+		t.Fatalf("APICalls = %+v, %v; want the two fresh ones, newest first", calls, err)
+	}
+}

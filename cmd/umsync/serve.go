@@ -188,6 +188,7 @@ func (d *daemon) shutdown() error {
 			d.log.Warn().Dur("bound", d.lim.Shutdown).Msg("API requests still running at shutdown: their connections were closed")
 		}
 		<-d.api.done
+		d.api.srv.Close() // the audit still queued, before the store closes
 	}
 	return errors.Join(errSched, errHTTP, errAPI, d.parts.close())
 }

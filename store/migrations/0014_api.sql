@@ -44,3 +44,4 @@ CREATE TABLE api_calls (
     target TEXT NOT NULL,   -- the user's anchor, if the call was about one
     code   INTEGER NOT NULL
 );
+CREATE INDEX api_calls_at ON api_calls (at); -- pruned by age (api.audit_retention)

@@ -17,6 +17,7 @@ import (
 // released, as a cycle's apply holds the store's write connection.
 type blockedStore struct {
 	mu      sync.Mutex
+	first   sync.Once
 	entered chan struct{}
 	release chan struct{}
 	calls   []store.APICall
@@ -24,11 +25,10 @@ type blockedStore struct {
 }
 
 func (b *blockedStore) RecordAPICalls(_ context.Context, calls []store.APICall, before time.Time) error {
-	select {
-	case b.entered <- struct{}{}:
+	b.first.Do(func() { // the first write holds the store until released
+		close(b.entered)
 		<-b.release
-	default:
-	}
+	})
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.calls = append(b.calls, calls...)

@@ -5,5 +5,8 @@
 //
 // It reads and writes through the store like the CLI's admin commands; it
 // must not know about LDAP: a password checked against the directory goes
-// through the small PasswordChecker interface.
+// through the small PasswordChecker interface, and the CLI's admin actions
+// through Actions (cmd runs the same code for both). Every call with a
+// token is audited in the background (audit.go), so a call never waits for
+// the store's write connection.
 package api

@@ -215,12 +215,10 @@ var sampleData = Data{
 
 // userData is what templates see of u.
 func userData(u *ums.User) UserData {
-	d := UserData{SAMAccountName: u.SAMAccountName, DisplayName: ums.StripControl(u.DisplayName),
+	d := UserData{SAMAccountName: u.SAMAccountName,
 		GivenName: ums.StripControl(u.GivenName), Surname: ums.StripControl(u.Surname), Mail: u.Mail, Extension: u.Extension, Mobile: u.Mobile,
 		FaxNumbers: u.FaxNumbers, AliasNumbers: u.AliasNumbers}
-	if d.DisplayName == "" {
-		d.DisplayName = strings.TrimSpace(d.GivenName + " " + d.Surname)
-	}
+	d.DisplayName = ums.DisplayName(u.DisplayName, u.GivenName, u.Surname)
 	if d.DisplayName == "" {
 		d.DisplayName = u.SAMAccountName
 	}

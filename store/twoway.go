@@ -118,7 +118,8 @@ func (s *Store) Writes(ctx context.Context, status string, limit int) ([]Directo
 }
 
 func (s *Store) queryWrites(ctx context.Context, where string, args ...any) ([]DirectoryWrite, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT w.id, w.anchor, COALESCE(u.sam_account_name, ''), COALESCE(NULLIF(u.display_name, ''), trim(u.given_name || ' ' || u.surname), ''),
+	rows, err := s.read.QueryContext(ctx, `SELECT w.id, w.anchor, COALESCE(u.sam_account_name, ''),
+		COALESCE(u.display_name, ''), COALESCE(u.given_name, ''), COALESCE(u.surname, ''),
 		w.field, w.old_value, w.new_value, w.status, w.attempts, w.next_attempt_at, w.last_error
 		FROM directory_writes w LEFT JOIN users u ON u.anchor = w.anchor `+where, args...)
 	if err != nil {
@@ -129,11 +130,12 @@ func (s *Store) queryWrites(ctx context.Context, where string, args ...any) ([]D
 	for rows.Next() {
 		var w DirectoryWrite
 		var field, next string
-		if err := rows.Scan(&w.ID, &w.Anchor, &w.SAMAccountName, &w.DisplayName, &field, &w.Old, &w.New, &w.Status,
+		var display, given, surname string
+		if err := rows.Scan(&w.ID, &w.Anchor, &w.SAMAccountName, &display, &given, &surname, &field, &w.Old, &w.New, &w.Status,
 			&w.Attempts, &next, &w.LastError); err != nil {
 			return nil, fmt.Errorf("store: writes: %w", err)
 		}
-		w.Field = ums.Field(field)
+		w.Field, w.DisplayName = ums.Field(field), ums.DisplayName(display, given, surname)
 		if w.NextAttemptAt, err = parseTime(next); err != nil {
 			return nil, fmt.Errorf("store: write %d: %w", w.ID, err)
 		}

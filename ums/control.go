@@ -24,3 +24,26 @@ func StripControl(s string) string {
 		return r
 	}, s))
 }
+
+// DisplayName is how a user is named to people: the display name, else
+// given name and surname ("" when AD has none of them), without control
+// characters: names come from AD and go into mail headers and alerts.
+func DisplayName(display, given, surname string) string {
+	if d := StripControl(display); d != "" {
+		return d
+	}
+	return strings.TrimSpace(StripControl(given) + " " + StripControl(surname))
+}
+
+// Label is how admins read a user in alerts and logs: "jdoe (Jürgen
+// Müller)" from the sAMAccountName and DisplayName, the anchor when the
+// name is unknown.
+func Label(sam, name, anchor string) string {
+	switch {
+	case sam == "":
+		return anchor
+	case name == "":
+		return sam
+	}
+	return sam + " (" + StripControl(name) + ")"
+}

@@ -6,7 +6,9 @@
 // as umsync keeps them in one directory attribute, settings profiles and a
 // user's overrides of them (effective settings = profile + overrides), the
 // MiVoice voicemail digit rule, the voicemail PIN policy and the kinds of
-// mail a user gets.
+// mail a user gets; how a user is named to people (DisplayName, Label, with
+// control characters stripped) and its JSON view with effective settings
+// (UserView), which `users list/show --output json` and the API print alike.
 //
 // It imports nothing of ours and does no I/O, so every rule here is a pure
 // function that table tests can pin down. Adapters (directory, store) convert

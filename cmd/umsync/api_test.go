@@ -30,7 +30,6 @@ import (
 	"github.com/umsync/umsync/internal/adlab"
 	"github.com/umsync/umsync/internal/openapitest"
 	"github.com/umsync/umsync/internal/smtptest"
-	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/ums"
 )
 
@@ -225,11 +224,7 @@ api:
 
 	// Every call is audited with the token's name; no secret in the logs.
 	d.api.srv.FlushAudit()
-	st, err := store.Open(context.Background(), cfg.Store, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testStore(t, cfg)
 	calls, err := st.APICalls(context.Background(), 100)
 	if err != nil || len(calls) < 10 || calls[0].Actor != "api:ums1" || calls[0].Route != "action" {
 		t.Errorf("audited API calls: %d, newest %+v, %v", len(calls), calls[0], err)
@@ -328,15 +323,7 @@ func TestAPIMirrorFollowsChanges(t *testing.T) {
 	lab.Modify(t, dns[1], "userAccountControl", "514") // disabled: deactivated by a cycle
 	lab.Delete(t, dns[2])                              // gone from AD: deactivated, then purged below
 	lab.AddUser(t, ou, adlab.User{Sam: "minew", Given: "Neu", Attrs: map[string][]string{"ipPhone": {"4399"}}})
-	cfg, err := loadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), cfg.Store, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := configStore(t, path)
 	waitFor(t, "the disabled user deactivated and the new one in", func() bool {
 		u1, err1 := st.User(context.Background(), "mi1")
 		u2, err2 := st.User(context.Background(), "mi2")

@@ -155,15 +155,7 @@ mail:
 	}
 
 	o := outcome{users: map[string]string{}, ad: map[string]string{}, mails: map[string]int{}}
-	cfg, err := loadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), cfg.Store, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := configStore(t, path)
 	rel := func(ext string) string {
 		n, err := strconv.Atoi(ext)
 		if err != nil {

@@ -19,7 +19,6 @@ import (
 	"github.com/umsync/umsync/internal/logtest"
 	"github.com/umsync/umsync/internal/smtptest"
 	umsmail "github.com/umsync/umsync/mail"
-	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 	"github.com/umsync/umsync/ums"
 )
@@ -148,11 +147,7 @@ func TestMailEndToEnd(t *testing.T) {
 	if pin == nil || pw == nil {
 		t.Fatalf("no secret in the mails: pin %v password %v", pin, pw)
 	}
-	st, err := store.Open(context.Background(), cfg.Store, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testStore(t, cfg)
 	u0, _ := st.User(context.Background(), "ml0")
 	u1, _ := st.User(context.Background(), "ml1")
 	if h, _ := st.SecretHash(context.Background(), u0.Anchor, ums.MailPIN); !umsmail.Verify(h, pin[1]) || len(pin[1]) != 6 {

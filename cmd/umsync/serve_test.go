@@ -22,6 +22,7 @@ import (
 
 	"github.com/umsync/umsync/internal/adlab"
 	"github.com/umsync/umsync/internal/logtest"
+	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 )
 
@@ -116,6 +117,28 @@ func cycleNow(t *testing.T, d *daemon, mode engine.Mode) engine.Result {
 		return true
 	})
 	return res
+}
+
+// testStore opens the store of cfg as a second handle beside a daemon
+// (as an admin's CLI has one), closed with the test.
+func testStore(t *testing.T, cfg *Config) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), cfg.Store, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// configStore is testStore of the config file at path.
+func configStore(t *testing.T, path string) *store.Store {
+	t.Helper()
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testStore(t, cfg)
 }
 
 func seedUsers(t *testing.T, lab *adlab.Lab, ou string, n int) {

@@ -11,7 +11,6 @@ import (
 	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/internal/crashpoint"
 	"github.com/umsync/umsync/store"
-	"github.com/umsync/umsync/sync/plan"
 	"github.com/umsync/umsync/ums"
 )
 
@@ -90,7 +89,7 @@ func (e *Engine) write(ctx context.Context, log zerolog.Logger, w store.Director
 		ev(log.Error()).Err(err).Int("attempts", w.Attempts+1).Msg("directory write failed for good")
 		e.alert(ctx, log, "writes", fmt.Sprintf("A write to AD failed for good: field %s of user %s: %v\n"+
 			"See umsync runs --writes failed (further failures within the hour are not mailed).", w.Field,
-			plan.Named(w.SAMAccountName, w.DisplayName, w.Anchor), err), false)
+			ums.Label(w.SAMAccountName, w.DisplayName, w.Anchor), err), false)
 	default:
 		next := now.Add(backoff(w.Attempts, e.cfg.WriteRetryMax))
 		ev(log.Warn()).Err(err).Time("next_attempt", next).Msg("directory write failed; will retry")

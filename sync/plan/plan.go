@@ -140,18 +140,6 @@ func (p *Plan) Conflicts() int {
 	return n
 }
 
-// Named is how admins read a user in alerts: "jdoe (Jürgen Müller)",
-// the anchor when the name is unknown.
-func Named(sam, display, anchor string) string {
-	switch {
-	case sam == "":
-		return anchor
-	case display == "":
-		return sam
-	}
-	return sam + " (" + ums.StripControl(display) + ")"
-}
-
 // Deactivations lists, for an admin, up to max users the plan deactivates
 // with the reason: "Would deactivate: jdoe (Jürgen Müller): disabled in
 // directory; … and 12 more".
@@ -164,11 +152,8 @@ func (p *Plan) Deactivations(max int) string {
 		}
 		if n++; n <= max {
 			u := &a.After
-			display := u.DisplayName
-			if display == "" {
-				display = strings.TrimSpace(u.GivenName + " " + u.Surname)
-			}
-			names = append(names, Named(u.SAMAccountName, display, u.Anchor)+": "+u.DeactivationReason)
+			names = append(names, ums.Label(u.SAMAccountName, ums.DisplayName(u.DisplayName, u.GivenName, u.Surname), u.Anchor)+
+				": "+u.DeactivationReason)
 		}
 	}
 	if n == 0 {

@@ -17,14 +17,14 @@ func TestPhantomUsers(t *testing.T) {
 	cfg := r.lab.Config(r.ou)
 	cfg.PhantomGroupDN = group
 	r.ums.LicenseSeats = 2
-	r.ums.ExtensionRanges = []plan.Range{{From: 6000, To: 6009}}
+	r.ums.ExtensionRanges = []plan.Range{{From: 1600, To: 1609}}
 	e := r.engine(t, &cfg)
 	r.cycle(t, e)
 	got := r.users(t)
 	if u := got["ph0"]; !u.Phantom || u.License != ums.LicenseNone || u.Extension != "" || u.State != ums.StateActive {
 		t.Fatalf("phantom ph0 = phantom %v license %s extension %q state %s", u.Phantom, u.License, u.Extension, u.State)
 	}
-	for sam, ext := range map[string]string{"ph1": "6000", "ph2": "6001"} {
+	for sam, ext := range map[string]string{"ph1": "1600", "ph2": "1601"} {
 		if u := got[sam]; u.Phantom || u.License != ums.LicenseActive || u.Extension != ext {
 			t.Errorf("%s = phantom %v license %s extension %q", sam, u.Phantom, u.License, u.Extension)
 		}
@@ -32,7 +32,7 @@ func TestPhantomUsers(t *testing.T) {
 
 	r.lab.RemoveMembers(t, group, dns[0])
 	r.delta(t, e)
-	if u := r.users(t)["ph0"]; u.Phantom || u.Extension != "6002" || u.License != ums.LicensePending {
+	if u := r.users(t)["ph0"]; u.Phantom || u.Extension != "1602" || u.License != ums.LicensePending {
 		t.Fatalf("ph0 after leaving the group = phantom %v extension %q license %s", u.Phantom, u.Extension, u.License)
 	}
 

@@ -18,8 +18,8 @@ func conflictFixture(t *testing.T, s *Store, now time.Time) (ums.User, int64) {
 	ctx := context.Background()
 	u := testUser("aaaaaaaa-0000-0000-0000-00000000c0c0", "carol", now)
 	u.Mobile = "+49171111"
-	c := Conflict{Anchor: u.Anchor, Field: ums.FieldMobile, DirectoryValue: "+49172222", StoreValue: "+49171111"}
-	if _, err := s.ApplyCycle(ctx, CycleWrite{Users: []*ums.User{&u}, Conflicts: []Conflict{c},
+	c := ums.FieldConflict{Field: ums.FieldMobile, Directory: "+49172222", Store: "+49171111"}
+	if _, err := s.ApplyCycle(ctx, CycleWrite{Users: []*ums.User{&u}, Outbox: []UserOutbox{{Anchor: u.Anchor, Conflicts: []ums.FieldConflict{c}}},
 		Run: Run{Mode: "full", StartedAt: now, Result: ResultSuccess}}); err != nil {
 		t.Fatal(err)
 	}

@@ -10,46 +10,39 @@ import (
 	"github.com/umsync/umsync/ums"
 )
 
-// Conflict is a field changed differently on both sides under the manual
-// policy: neither side is changed until an admin resolves it.
+// Conflict is a recorded conflict of one user (the conflict itself,
+// ums.FieldConflict, as the plan found it), waiting for an admin.
 type Conflict struct {
 	ID             int64
 	Anchor         string
 	SAMAccountName string
-	Field          ums.Field
-	DirectoryValue string
-	StoreValue     string
-	BaseValue      string
-	HasBase        bool
-	DetectedAt     time.Time
+	ums.FieldConflict
+	DetectedAt time.Time
 }
 
-// Settled is a field whose open conflict (if any) ended because both sides
-// agree again.
-type Settled struct {
-	Anchor string
-	Field  ums.Field
-}
-
-func recordConflict(ctx context.Context, tx *sql.Tx, c Conflict, now time.Time) error {
+// recordConflict records c of the user with anchor, or updates the values
+// of its open conflict of that field.
+func recordConflict(ctx context.Context, tx *sql.Tx, anchor string, c ums.FieldConflict, now time.Time) error {
 	var base any
 	if c.HasBase {
-		base = c.BaseValue
+		base = c.Base
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO conflicts (anchor, field, directory_value, store_value, base_value, detected_at)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (anchor, field) WHERE resolved_at IS NULL DO UPDATE SET
 			directory_value = excluded.directory_value, store_value = excluded.store_value, base_value = excluded.base_value`,
-		c.Anchor, string(c.Field), c.DirectoryValue, c.StoreValue, base, formatTime(now))
+		anchor, string(c.Field), c.Directory, c.Store, base, formatTime(now))
 	if err != nil {
 		return fmt.Errorf("store: record conflict: %w", err)
 	}
 	return nil
 }
 
-func settle(ctx context.Context, tx *sql.Tx, s Settled, now time.Time) error {
+// settle ends the open conflict (if any) of field f of the user with
+// anchor: both sides agree again.
+func settle(ctx context.Context, tx *sql.Tx, anchor string, f ums.Field, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE conflicts SET resolved_at = ?, resolution = 'both sides agree'
-		WHERE anchor = ? AND field = ? AND resolved_at IS NULL`, formatTime(now), s.Anchor, string(s.Field))
+		WHERE anchor = ? AND field = ? AND resolved_at IS NULL`, formatTime(now), anchor, string(f))
 	if err != nil {
 		return fmt.Errorf("store: settle conflict: %w", err)
 	}
@@ -91,10 +84,10 @@ func queryConflicts(ctx context.Context, db queryer, where string, args ...any) 
 		var c Conflict
 		var field, detected string
 		var base sql.NullString
-		if err := rows.Scan(&c.ID, &c.Anchor, &c.SAMAccountName, &field, &c.DirectoryValue, &c.StoreValue, &base, &detected); err != nil {
+		if err := rows.Scan(&c.ID, &c.Anchor, &c.SAMAccountName, &field, &c.Directory, &c.Store, &base, &detected); err != nil {
 			return nil, fmt.Errorf("store: conflicts: %w", err)
 		}
-		c.Field, c.BaseValue, c.HasBase = ums.Field(field), base.String, base.Valid
+		c.Field, c.Base, c.HasBase = ums.Field(field), base.String, base.Valid
 		c.DetectedAt, _ = parseTime(detected)
 		out = append(out, c)
 	}
@@ -156,15 +149,15 @@ func (s *Store) ResolveConflict(ctx context.Context, id int64, take, actor strin
 		if err != nil {
 			return Conflict{}, err
 		}
-		if err := u.Set(c.Field, c.DirectoryValue); err != nil {
+		if err := u.Set(c.Field, c.Directory); err != nil {
 			return Conflict{}, err
 		}
-		u.SetBase(c.Field, c.DirectoryValue)
+		u.SetBase(c.Field, c.Directory)
 		if err := writeUserTx(ctx, tx, &u, now); err != nil {
 			return Conflict{}, err
 		}
 	case "store":
-		if err := queueWrite(ctx, tx, DirectoryWrite{Anchor: c.Anchor, Field: c.Field, Old: c.DirectoryValue, New: c.StoreValue}, now); err != nil {
+		if err := queueWrite(ctx, tx, c.Anchor, ums.FieldWrite{Field: c.Field, Old: c.Directory, New: c.Store}, now); err != nil {
 			return Conflict{}, err
 		}
 	}
@@ -172,11 +165,11 @@ func (s *Store) ResolveConflict(ctx context.Context, id int64, take, actor strin
 		formatTime(now), "took "+take+" ("+actor+")", id); err != nil {
 		return Conflict{}, fmt.Errorf("store: resolve conflict %d: %w", id, err)
 	}
-	won := c.DirectoryValue
+	won := c.Directory
 	if take == "store" {
-		won = c.StoreValue
+		won = c.Store
 	}
-	if err := audit(ctx, tx, now, actor, c.Anchor, "resolve", c.Field, c.StoreValue, won); err != nil {
+	if err := audit(ctx, tx, now, actor, c.Anchor, "resolve", c.Field, c.Store, won); err != nil {
 		return Conflict{}, err
 	}
 	return c, tx.Commit()

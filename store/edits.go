@@ -47,8 +47,8 @@ func editTx(ctx context.Context, tx *sql.Tx, u *ums.User, actor, action string, 
 			return err
 		}
 		if e.Write {
-			w := DirectoryWrite{Anchor: u.Anchor, Field: e.Field, Old: e.WriteOld, New: e.New}
-			if err := queueWrite(ctx, tx, w, now); err != nil {
+			w := ums.FieldWrite{Field: e.Field, Old: e.WriteOld, New: e.New}
+			if err := queueWrite(ctx, tx, u.Anchor, w, now); err != nil {
 				return err
 			}
 		}

@@ -19,34 +19,73 @@ const (
 	WriteSuperseded = "superseded" // a newer write of the same field was queued
 )
 
-// DirectoryWrite is one queued change of one field of one user in the
-// directory: from Old (the directory value it was planned against, the
-// precondition) to New.
+// DirectoryWrite is a queued write of one field of one user in the
+// directory (the write itself, ums.FieldWrite, as the plan or an admin
+// made it) and where it stands.
 type DirectoryWrite struct {
 	ID     int64
 	Anchor string
 	// SAMAccountName and DisplayName name the user (read with the write;
 	// empty if it was purged meanwhile), for admins.
 	SAMAccountName, DisplayName string
-	Field                       ums.Field
-	Old, New                    string
-	Status                      string
-	Attempts                    int
-	NextAttemptAt               time.Time
-	LastError                   string
+	ums.FieldWrite
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
 }
 
-// queueWrite supersedes the pending writes of the same field and queues w.
-func queueWrite(ctx context.Context, tx *sql.Tx, w DirectoryWrite, now time.Time) error {
+// queueWrite supersedes the pending writes of the same field of the user
+// with anchor and queues w.
+func queueWrite(ctx context.Context, tx *sql.Tx, anchor string, w ums.FieldWrite, now time.Time) error {
 	ts := formatTime(now)
 	if _, err := tx.ExecContext(ctx, `UPDATE directory_writes SET status = ?, updated_at = ?
-		WHERE anchor = ? AND field = ? AND status = ?`, WriteSuperseded, ts, w.Anchor, string(w.Field), WritePending); err != nil {
+		WHERE anchor = ? AND field = ? AND status = ?`, WriteSuperseded, ts, anchor, string(w.Field), WritePending); err != nil {
 		return fmt.Errorf("store: supersede writes: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO directory_writes
 		(anchor, field, old_value, new_value, status, next_attempt_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, w.Anchor, string(w.Field), w.Old, w.New, WritePending, ts, ts, ts); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, anchor, string(w.Field), w.Old, w.New, WritePending, ts, ts, ts); err != nil {
 		return fmt.Errorf("store: queue write: %w", err)
+	}
+	return nil
+}
+
+// UserOutbox is what a cycle writes for one user besides its row: the
+// plan's directory writes to queue, its conflicts to record (or update, if
+// open), the fields whose open conflict ended because both sides agree
+// again, and the extension numbers the user gave back (they rest in
+// quarantine).
+type UserOutbox struct {
+	Anchor    string
+	Writes    []ums.FieldWrite
+	Conflicts []ums.FieldConflict
+	Settled   []ums.Field
+	Released  []string
+}
+
+// writeOutbox writes o inside a cycle's transaction.
+func writeOutbox(ctx context.Context, tx *sql.Tx, o UserOutbox, now time.Time) error {
+	for _, w := range o.Writes {
+		if err := queueWrite(ctx, tx, o.Anchor, w, now); err != nil {
+			return err
+		}
+	}
+	for _, c := range o.Conflicts {
+		if err := recordConflict(ctx, tx, o.Anchor, c, now); err != nil {
+			return err
+		}
+	}
+	for _, f := range o.Settled {
+		if err := settle(ctx, tx, o.Anchor, f, now); err != nil {
+			return err
+		}
+	}
+	for _, n := range o.Released {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO extension_releases (number, released_at) VALUES (?, ?)
+			ON CONFLICT (number) DO UPDATE SET released_at = excluded.released_at`, n, formatTime(now)); err != nil {
+			return fmt.Errorf("store: release extension %s: %w", n, err)
+		}
 	}
 	return nil
 }

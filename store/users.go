@@ -376,12 +376,9 @@ type CycleWrite struct {
 	// still at the version it was planned from (User.Version; 0: the row
 	// must not exist yet). A user whose row moved on is stale: nothing of
 	// it is written (see Applied.Stale).
-	Users     []*ums.User
-	Purge     []*ums.User      // deactivated users deleted for good (same version check)
-	Writes    []DirectoryWrite // directory writes to queue (the outbox)
-	Conflicts []Conflict       // conflicts found (recorded, or updated if open)
-	Settled   []Settled        // fields whose open conflict ended
-	Released  []Release        // extension numbers given back (they rest in quarantine)
+	Users  []*ums.User
+	Purge  []*ums.User  // deactivated users deleted for good (same version check)
+	Outbox []UserOutbox // per user: directory writes, conflicts, settled fields, numbers given back
 	// Problems replace the recorded problems of the users planned (an
 	// empty list clears them).
 	Problems map[string][]ums.Problem
@@ -405,11 +402,6 @@ type CycleWrite struct {
 	WatermarkRead *Watermark
 	ImportEpoch   int64
 	Run           Run
-}
-
-// Release is an extension number a user gave back.
-type Release struct {
-	Anchor, Number string
 }
 
 // Applied is what ApplyCycle did.
@@ -473,19 +465,11 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (Applied, error) {
 		}
 	}
 	now := w.Run.StartedAt
-	for _, dw := range w.Writes {
-		if !fresh(dw.Anchor) {
+	for _, o := range w.Outbox {
+		if !fresh(o.Anchor) {
 			continue
 		}
-		if err := queueWrite(ctx, tx, dw, now); err != nil {
-			return res, err
-		}
-	}
-	for _, c := range w.Conflicts {
-		if !fresh(c.Anchor) {
-			continue
-		}
-		if err := recordConflict(ctx, tx, c, now); err != nil {
+		if err := writeOutbox(ctx, tx, o, now); err != nil {
 			return res, err
 		}
 	}
@@ -511,23 +495,6 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (Applied, error) {
 	}
 	if w.FindDuplicates {
 		if err := refreshDuplicates(ctx, tx, now); err != nil {
-			return res, err
-		}
-	}
-	for _, r := range w.Released {
-		if !fresh(r.Anchor) {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO extension_releases (number, released_at) VALUES (?, ?)
-			ON CONFLICT (number) DO UPDATE SET released_at = excluded.released_at`, r.Number, formatTime(now)); err != nil {
-			return res, fmt.Errorf("store: release extension %s: %w", r.Number, err)
-		}
-	}
-	for _, st := range w.Settled {
-		if !fresh(st.Anchor) {
-			continue
-		}
-		if err := settle(ctx, tx, st, now); err != nil {
 			return res, err
 		}
 	}

@@ -89,13 +89,14 @@ func TestApplyCycleSkipsStaleUsers(t *testing.T) {
 	newCarol := testUser(c.Anchor, "carol", now)
 	newCarol.Department = "from AD"
 	applied, err := s.ApplyCycle(ctx, CycleWrite{
-		Users:     []*ums.User{&alice, &bob, &newCarol},
-		Writes:    []DirectoryWrite{{Anchor: alice.Anchor, Field: ums.FieldExtension, Old: "2041", New: "2999"}},
-		Conflicts: []Conflict{{Anchor: alice.Anchor, Field: ums.FieldMobile, DirectoryValue: "x", StoreValue: "y"}},
-		Problems:  map[string][]ums.Problem{alice.Anchor: {{Field: ums.FieldExtension, Text: "bad"}}},
-		Mails:     []Mail{{Key: "info:" + alice.Anchor, Kind: ums.MailInfo, Anchor: alice.Anchor}},
-		Released:  []Release{{Anchor: alice.Anchor, Number: "2041"}},
-		Run:       Run{Mode: "full", StartedAt: now, Result: ResultSuccess},
+		Users: []*ums.User{&alice, &bob, &newCarol},
+		Outbox: []UserOutbox{{Anchor: alice.Anchor,
+			Writes:    []ums.FieldWrite{{Field: ums.FieldExtension, Old: "2041", New: "2999"}},
+			Conflicts: []ums.FieldConflict{{Field: ums.FieldMobile, Directory: "x", Store: "y"}},
+			Released:  []string{"2041"}}},
+		Problems: map[string][]ums.Problem{alice.Anchor: {{Field: ums.FieldExtension, Text: "bad"}}},
+		Mails:    []Mail{{Key: "info:" + alice.Anchor, Kind: ums.MailInfo, Anchor: alice.Anchor}},
+		Run:      Run{Mode: "full", StartedAt: now, Result: ResultSuccess},
 	})
 	if err != nil {
 		t.Fatal(err)

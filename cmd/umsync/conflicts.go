@@ -41,10 +41,10 @@ func newConflictsCmd(g *globals) *cobra.Command {
 				out := make([]conflictJSON, 0, len(cs))
 				for _, c := range cs {
 					j := conflictJSON{ID: c.ID, User: c.SAMAccountName, Anchor: c.Anchor, Field: string(c.Field),
-						DirectoryValue: c.DirectoryValue, StoreValue: c.StoreValue,
+						DirectoryValue: c.Directory, StoreValue: c.Store,
 						DetectedAt: c.DetectedAt.UTC().Format(time.RFC3339)}
 					if c.HasBase {
-						j.BaseValue = &c.BaseValue
+						j.BaseValue = &c.Base
 					}
 					out = append(out, j)
 				}
@@ -55,9 +55,9 @@ func newConflictsCmd(g *globals) *cobra.Command {
 			for _, c := range cs {
 				base := "(none)"
 				if c.HasBase {
-					base = fmt.Sprintf("%q", c.BaseValue)
+					base = fmt.Sprintf("%q", c.Base)
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%q\t%q\t%s\n", c.ID, c.SAMAccountName, c.Field, c.DirectoryValue, c.StoreValue, base)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%q\t%q\t%s\n", c.ID, c.SAMAccountName, c.Field, c.Directory, c.Store, base)
 			}
 			fmt.Fprintf(tw, "(%d conflicts)\n", len(cs))
 			return tw.Flush()
@@ -88,9 +88,9 @@ queues umsync's value for AD (the next sync cycle writes it). Audited.`,
 			if err != nil {
 				return err
 			}
-			v, where := c.DirectoryValue, "kept in umsync"
+			v, where := c.Directory, "kept in umsync"
 			if take == "store" {
-				v, where = c.StoreValue, "queued for AD"
+				v, where = c.Store, "queued for AD"
 			}
 			_, err = fmt.Fprintf(g.stdout, "conflict %d resolved: %s %s = %q (%s)\n", id, c.SAMAccountName, c.Field, v, where)
 			return err

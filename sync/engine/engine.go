@@ -449,15 +449,12 @@ func (e *Engine) apply(ctx context.Context, c *cycle) (store.Applied, error) {
 	c.res.Run.Result = ResultSuccess
 	applyStart := e.now()
 	c.res.Run.Duration = applyStart.Sub(c.start)
-	writes, conflicts, settled, released := outboxOf(p)
 	if c.staging {
-		// A standby keeps its store current and records what it would do;
-		// it writes nothing to the directory and leaves conflicts to the
-		// active server.
+		// A standby keeps its store current and records what it would do
+		// (outboxOf leaves out directory writes and conflicts).
 		var b strings.Builder
 		p.Write(&b)
 		c.res.Run.Plan = b.String()
-		writes, conflicts = nil, nil
 	}
 	var mails []store.Mail
 	if e.ums.Mail && !c.staging {
@@ -467,7 +464,7 @@ func (e *Engine) apply(ctx context.Context, c *cycle) (store.Applied, error) {
 	}
 	applied, err := e.store.cycles.ApplyCycle(ctx, store.CycleWrite{
 		Users: p.Users(), Purge: p.Purged(), Run: c.res.Run, Replanned: c.replan,
-		Writes: writes, Conflicts: conflicts, Settled: settled, Released: released, Problems: problemsOf(p),
+		Outbox: outboxOf(p, c.staging), Problems: problemsOf(p),
 		FindDuplicates: p.NumbersMoved(), Mails: mails,
 		WatermarkRead: watermarkRead(c.wm, c.wmOK), ImportEpoch: c.wm.ImportEpoch,
 		Watermark: &store.Watermark{ServiceName: c.st.ServiceName, InvocationID: c.st.InvocationID,
@@ -643,38 +640,31 @@ func problemsOf(p *plan.Plan) map[string][]ums.Problem {
 	return out
 }
 
-// outboxOf lists what a plan writes besides users: directory writes,
-// conflicts, fields on which both sides agree again, and extension numbers
-// given back.
-func outboxOf(p *plan.Plan) ([]store.DirectoryWrite, []store.Conflict, []store.Settled, []store.Release) {
-	var (
-		writes    []store.DirectoryWrite
-		conflicts []store.Conflict
-		settled   []store.Settled
-		released  []store.Release
-	)
+// outboxOf lists what a plan writes besides users, per user: its
+// directory writes and conflicts as planned, the fields on which both sides
+// agree again, and the extension numbers given back. A standby (staging)
+// writes nothing to the directory and leaves conflicts to the active
+// server.
+func outboxOf(p *plan.Plan, staging bool) []store.UserOutbox {
+	var out []store.UserOutbox
 	for _, a := range p.Actions {
-		anchor := a.After.Anchor
+		o := store.UserOutbox{Anchor: a.After.Anchor, Settled: a.Settled}
+		if !staging {
+			o.Writes, o.Conflicts = a.Writes, a.Conflicts
+		}
 		if a.Kind == plan.Purge && a.After.Extension != "" {
-			released = append(released, store.Release{Anchor: anchor, Number: a.After.Extension})
+			o.Released = append(o.Released, a.After.Extension)
 		}
 		for _, c := range a.Changes {
 			if c.Field == ums.FieldExtension && c.Old != "" {
-				released = append(released, store.Release{Anchor: anchor, Number: c.Old})
+				o.Released = append(o.Released, c.Old)
 			}
 		}
-		for _, w := range a.Writes {
-			writes = append(writes, store.DirectoryWrite{Anchor: anchor, Field: w.Field, Old: w.Old, New: w.New})
-		}
-		for _, c := range a.Conflicts {
-			conflicts = append(conflicts, store.Conflict{Anchor: anchor, Field: c.Field, DirectoryValue: c.Directory,
-				StoreValue: c.Store, BaseValue: c.Base, HasBase: c.HasBase})
-		}
-		for _, f := range a.Settled {
-			settled = append(settled, store.Settled{Anchor: anchor, Field: f})
+		if len(o.Writes)+len(o.Conflicts)+len(o.Settled)+len(o.Released) > 0 {
+			out = append(out, o)
 		}
 	}
-	return writes, conflicts, settled, released
+	return out
 }
 
 func (e *Engine) limits() plan.Limits {

@@ -112,7 +112,7 @@ func TestConcurrentADChangeIsNeverOverwritten(t *testing.T) {
 		t.Fatalf("conflicts planned %d, store extension %q", res.Plan.Conflicts(), r.users(t)["staff2"].Extension)
 	}
 	cs, _ := r.store.OpenConflicts(context.Background())
-	if len(cs) != 1 || cs[0].DirectoryValue != "5002" || cs[0].StoreValue != "4002" || cs[0].BaseValue != "3002" {
+	if len(cs) != 1 || cs[0].Directory != "5002" || cs[0].Store != "4002" || cs[0].Base != "3002" {
 		t.Fatalf("open conflicts = %+v", cs)
 	}
 	if v := metric(t, r.reg, "umsync_conflicts_open"); v != 1 {

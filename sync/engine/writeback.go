@@ -28,15 +28,12 @@ type WriteOutbox interface {
 	RetryWrite(ctx context.Context, w store.DirectoryWrite, reason string, next, now time.Time) error
 }
 
-// Results of a directory write; the bounded values of the `result` label.
-const (
-	WriteDone     = "done"
-	WriteRejected = "rejected"
-	WriteFailed   = "failed"
-	WriteRetried  = "retried"
-)
+// writeRetried is the `result` label of a write attempt that failed and is
+// retried later; the other results are the statuses the write ends in.
+const writeRetried = "retried"
 
-var writeResults = []string{WriteDone, WriteRejected, WriteFailed, WriteRetried}
+// writeResults are the bounded values of the `result` label.
+var writeResults = []string{store.WriteDone, store.WriteRejected, store.WriteFailed, writeRetried}
 
 // writeBatch is how many due writes one round takes from the outbox.
 const writeBatch = 100
@@ -77,15 +74,15 @@ func (e *Engine) write(ctx context.Context, log zerolog.Logger, w store.Director
 		crashpoint.Hit("engine.write-after") // AD has it, the outbox does not know yet
 	}
 	now := e.now()
-	status, result, reason := store.WriteDone, WriteDone, ""
+	status, reason := store.WriteDone, ""
 	switch {
 	case err == nil:
 		ev(log.Info()).Str("old", w.Old).Str("new", w.New).Msg("directory written")
 	case errors.Is(err, directory.ErrPrecondition):
-		status, result, reason = store.WriteRejected, WriteRejected, err.Error()
+		status, reason = store.WriteRejected, err.Error()
 		ev(log.Warn()).Err(err).Msg("directory write rejected: the value changed in the directory; the next cycle re-reads the user")
 	case directory.IsPermanent(err) || w.Attempts+1 >= e.cfg.WriteAttempts:
-		status, result, reason = store.WriteFailed, WriteFailed, err.Error()
+		status, reason = store.WriteFailed, err.Error()
 		ev(log.Error()).Err(err).Int("attempts", w.Attempts+1).Msg("directory write failed for good")
 		e.alert(ctx, log, "writes", fmt.Sprintf("A write to AD failed for good: field %s of user %s: %v\n"+
 			"See umsync runs --writes failed (further failures within the hour are not mailed).", w.Field,
@@ -93,13 +90,13 @@ func (e *Engine) write(ctx context.Context, log zerolog.Logger, w store.Director
 	default:
 		next := now.Add(backoff(w.Attempts, e.cfg.WriteRetryMax))
 		ev(log.Warn()).Err(err).Time("next_attempt", next).Msg("directory write failed; will retry")
-		e.metrics.writes.WithLabelValues(WriteRetried).Inc()
+		e.metrics.writes.WithLabelValues(writeRetried).Inc()
 		if err := e.store.outbox.RetryWrite(ctx, w, err.Error(), next, now); err != nil {
 			ev(log.Error()).Err(err).Msg("could not schedule the retry")
 		}
 		return
 	}
-	e.metrics.writes.WithLabelValues(result).Inc()
+	e.metrics.writes.WithLabelValues(status).Inc()
 	if err := e.store.outbox.FinishWrite(ctx, w, status, reason, now); err != nil {
 		ev(log.Error()).Err(err).Msg("could not record the directory write")
 	}

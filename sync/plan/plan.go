@@ -41,10 +41,10 @@ type Action struct {
 	After   ums.User
 	Changes []ums.Change // for update and reactivate; for deactivate, what else changed
 	// Writes are the fields to change in the directory (write-back).
-	Writes []Write
+	Writes []ums.FieldWrite
 	// Conflicts are fields changed differently on both sides (manual
 	// policy): neither side changes.
-	Conflicts []FieldConflict
+	Conflicts []ums.FieldConflict
 	// Settled are two-way fields on which both sides agree now.
 	Settled []ums.Field
 	// License says why the user's license state changed ("" if it did not).
@@ -54,21 +54,6 @@ type Action struct {
 	// left as they are on both sides), rule violations (Validate), an
 	// exhausted extension pool. They replace the user's recorded problems.
 	Problems []ums.Problem
-}
-
-// Write is one field to change in the directory, from the value it was
-// read with (the precondition) to the store's.
-type Write struct {
-	Field    ums.Field
-	Old, New string
-}
-
-// FieldConflict is one field changed differently on both sides.
-type FieldConflict struct {
-	Field            ums.Field
-	Directory, Store string
-	Base             string
-	HasBase          bool
 }
 
 // Rules are the sync rules of the fields; a field without one comes from
@@ -382,10 +367,10 @@ func updated(old, d ums.User, now time.Time, rules Rules) (Action, bool) {
 			next.SetBase(f, bv)
 		}
 		if m.WriteDirectory {
-			a.Writes = append(a.Writes, Write{Field: f, Old: dv, New: m.Store})
+			a.Writes = append(a.Writes, ums.FieldWrite{Field: f, Old: dv, New: m.Store})
 		}
 		if m.Conflict {
-			a.Conflicts = append(a.Conflicts, FieldConflict{Field: f, Directory: dv, Store: sv, Base: bv, HasBase: true})
+			a.Conflicts = append(a.Conflicts, ums.FieldConflict{Field: f, Directory: dv, Store: sv, Base: bv, HasBase: true})
 		}
 	}
 	a.Changes = old.Diff(&next)

@@ -122,7 +122,7 @@ func (a *Action) edit(f ums.Field, v string, write bool) {
 		}
 	}
 	if dir := a.After.BaseOf(f); dir != v {
-		a.Writes = append(a.Writes, Write{Field: f, Old: dir, New: v})
+		a.Writes = append(a.Writes, ums.FieldWrite{Field: f, Old: dir, New: v})
 	}
 }
 

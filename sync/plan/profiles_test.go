@@ -72,7 +72,7 @@ func TestApplyProfiles(t *testing.T) {
 			if tt.wantWrite != (len(a.Writes) == 1) {
 				t.Fatalf("writes %+v, want write=%v", a.Writes, tt.wantWrite)
 			}
-			if tt.wantWrite && (a.Writes[0] != Write{Field: ums.FieldSettings, Old: tt.settings, New: tt.want}) {
+			if tt.wantWrite && (a.Writes[0] != ums.FieldWrite{Field: ums.FieldSettings, Old: tt.settings, New: tt.want}) {
 				t.Errorf("write %+v", a.Writes[0])
 			}
 			if tt.wantWrite && a.After.BaseOf(ums.FieldSettings) != tt.settings {
@@ -95,12 +95,12 @@ func TestApplyProfiles(t *testing.T) {
 func TestApplyProfilesRetargetsThePlannedWrite(t *testing.T) {
 	u := storedUser(dirUser("a-sam", "sam", true), ums.StateActive, "")
 	u.Extension = "2001"
-	a := &Action{Kind: Update, After: u, Writes: []Write{{Field: ums.FieldSettings, Old: "ums1;lang=en", New: ""}}}
+	a := &Action{Kind: Update, After: u, Writes: []ums.FieldWrite{{Field: ums.FieldSettings, Old: "ums1;lang=en", New: ""}}}
 	p := &Plan{Actions: []*Action{a}}
 	if n := p.ApplyProfiles(testProfiles(), nil, now); n != 1 {
 		t.Fatalf("changed %d, want 1", n)
 	}
-	want := Write{Field: ums.FieldSettings, Old: "ums1;lang=en", New: "ums1;vm=phone_login;svc=fax,sms,voice;rings=4;prof=sales"}
+	want := ums.FieldWrite{Field: ums.FieldSettings, Old: "ums1;lang=en", New: "ums1;vm=phone_login;svc=fax,sms,voice;rings=4;prof=sales"}
 	if len(a.Writes) != 1 || a.Writes[0] != want {
 		t.Errorf("writes %+v, want [%+v]", a.Writes, want)
 	}

@@ -26,16 +26,12 @@ func TestChangesFeedPagesWithoutGapOrRepeat(t *testing.T) {
 	if err != nil || start == 0 {
 		t.Fatalf("cursor %d, %v", start, err)
 	}
-	if err := s.EditUser(ctx, users[1].Anchor, "admin", []Edit{{Field: ums.FieldPhone, New: "+4930111"}}, now); err != nil {
-		t.Fatal(err)
-	}
+	editUser(t, s, users[1].Anchor, "admin", []Edit{{Field: ums.FieldPhone, New: "+4930111"}}, now)
 	// users[2] is purged (an import with --replace without it).
 	if _, err := s.ImportUsers(ctx, []ums.User{users[0], users[1], users[3]}, true, false, "test", now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.EditUser(ctx, users[3].Anchor, "admin", []Edit{{Field: ums.FieldMobile, New: "+4917000"}}, now); err != nil {
-		t.Fatal(err)
-	}
+	editUser(t, s, users[3].Anchor, "admin", []Edit{{Field: ums.FieldMobile, New: "+4917000"}}, now)
 	all, end, err := s.Changes(ctx, start, 0)
 	if err != nil {
 		t.Fatal(err)

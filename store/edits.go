@@ -65,13 +65,6 @@ type Edit struct {
 	WriteOld string
 }
 
-// EditUser applies edits to the user with anchor, audits each as actor and
-// queues the directory writes, in one transaction.
-func (s *Store) EditUser(ctx context.Context, anchor, actor string, edits []Edit, now time.Time) error {
-	_, err := s.UpdateUser(ctx, anchor, actor, "set", func(*ums.User) ([]Edit, error) { return edits, nil }, now)
-	return err
-}
-
 // UpdateUser reads the user with anchor and calls change with it inside
 // one transaction: change may set the user's overrides and returns the
 // field edits to apply (each audited as actor under action, its directory

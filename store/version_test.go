@@ -30,9 +30,7 @@ func TestEveryWriteBumpsTheVersion(t *testing.T) {
 	}
 	var seen []int64
 	seen = append(seen, version())
-	if err := s.EditUser(ctx, a.Anchor, "tester", []Edit{{Field: ums.FieldMobile, New: "+491701", Write: true}}, now); err != nil {
-		t.Fatal(err)
-	}
+	editUser(t, s, a.Anchor, "tester", []Edit{{Field: ums.FieldMobile, New: "+491701", Write: true}}, now)
 	seen = append(seen, version())
 	ws, _ := s.PendingWrites(ctx, now.Add(time.Minute), 10)
 	if len(ws) != 1 {
@@ -74,9 +72,7 @@ func TestApplyCycleSkipsStaleUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The admin edits alice after the cycle read her.
-	if err := s.EditUser(ctx, a.Anchor, "admin", []Edit{{Field: ums.FieldMobile, New: "+491709999"}}, now); err != nil {
-		t.Fatal(err)
-	}
+	editUser(t, s, a.Anchor, "admin", []Edit{{Field: ums.FieldMobile, New: "+491709999"}}, now)
 	// An import creates carol meanwhile; the cycle plans her as new.
 	c := testUser("cccccccc-0000-0000-0000-000000000003", "carol", now)
 	c.Department = "imported"

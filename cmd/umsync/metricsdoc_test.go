@@ -39,7 +39,8 @@ var descRE = regexp.MustCompile(`^Desc\{fqName: "([^"]+)", help: ("(?:[^"\\]|\\.
 func umsyncMetrics(t *testing.T) []metricDoc {
 	t.Helper()
 	r := &recorder{}
-	engine.New(engine.DefaultConfig(), engine.DefaultUMSRules(), nil, nil, zerolog.Nop(), r)
+	cfg := defaultConfig()
+	engine.New(cfg.Sync, cfg.umsRules(), nil, nil, zerolog.Nop(), r)
 	directory.NewMetrics(r)
 	mail.NewWorker(mail.DefaultConfig(), mail.Rules{}, nil, nil, nil, zerolog.Nop(), r)
 	apiCfg := api.DefaultConfig()

@@ -69,11 +69,6 @@ type UMSRules struct {
 	PasswordOnActivation bool
 }
 
-// DefaultUMSRules are the rules with nothing configured.
-func DefaultUMSRules() UMSRules {
-	return UMSRules{ExtensionQuarantine: 30 * 24 * time.Hour, Limits: ums.Limits{ExtensionMin: 2, ExtensionMax: 4}}
-}
-
 // profilesFingerprint identifies the profiles and the digit rule: when it
 // changes, every user's settings are computed again. "" without profiles.
 func (r UMSRules) profilesFingerprint() string {

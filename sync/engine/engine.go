@@ -213,17 +213,6 @@ func (e *Engine) Restore(ctx context.Context) error {
 	return nil
 }
 
-// FlushWrites applies the due directory writes now, outside a cycle (each
-// successful cycle does it too). Not while a cycle runs.
-func (e *Engine) FlushWrites(ctx context.Context) error {
-	if !e.running.TryLock() {
-		return ErrBusy
-	}
-	defer e.running.Unlock()
-	e.flushWrites(ctx, e.log)
-	return nil
-}
-
 // LastSuccess is when the last successful cycle ended; zero if never.
 func (e *Engine) LastSuccess() time.Time {
 	n := e.lastSuccess.Load()

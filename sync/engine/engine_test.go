@@ -39,7 +39,8 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	lab := adlab.Require(t)
-	r := &rig{lab: lab, ou: lab.OU(t), reg: prometheus.NewRegistry(), dbDir: t.TempDir(), sync: engine.DefaultConfig(), ums: engine.DefaultUMSRules()}
+	r := &rig{lab: lab, ou: lab.OU(t), reg: prometheus.NewRegistry(), dbDir: t.TempDir(), sync: engine.DefaultConfig(), ums: engine.UMSRules{
+		ExtensionQuarantine: 30 * 24 * time.Hour, Limits: ums.Limits{ExtensionMin: 2, ExtensionMax: 4}}}
 	r.sync.MaxDeactivations, r.sync.MaxDeactivationPercent = 0, 0
 	st, err := store.Open(context.Background(), store.Config{Path: filepath.Join(r.dbDir, "umsync.db"), BusyTimeout: time.Second},
 		zerolog.New(zerolog.NewTestWriter(t)))

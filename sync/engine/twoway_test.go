@@ -25,7 +25,8 @@ func (r *rig) edit(t *testing.T, sam string, write bool, fv ...ums.FieldValue) {
 	for _, x := range fv {
 		edits = append(edits, store.Edit{Field: x.Field, New: x.Value, Write: write, WriteOld: u.BaseOf(x.Field)})
 	}
-	if err := r.store.EditUser(context.Background(), u.Anchor, "tester", edits, time.Now()); err != nil {
+	set := func(*ums.User) ([]store.Edit, error) { return edits, nil }
+	if _, err := r.store.UpdateUser(context.Background(), u.Anchor, "tester", "set", set, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 const userColumns = `anchor, dn, sam_account_name, given_name, surname, display_name, mail, department,
 	extension, phone, mobile, fax_numbers, enabled, state, deactivation_reason, first_seen, updated_at, deactivated_at,
-	settings, base, license, license_since, phantom, overrides, profile, alias_numbers`
+	settings, base, license, license_since, phantom, overrides, alias_numbers`
 
 // selectColumns are the columns a user is read with: the written ones and
 // the row version, which only the store's triggers set.
@@ -36,7 +36,7 @@ func scanUser(r rowScanner) (ums.User, error) {
 	)
 	err := r.Scan(&u.Anchor, &u.DN, &u.SAMAccountName, &u.GivenName, &u.Surname, &u.DisplayName, &u.Mail,
 		&u.Department, &u.Extension, &u.Phone, &u.Mobile, &fax, &enabled, &state, &u.DeactivationReason,
-		&first, &updated, &deactivated, &u.Settings, &base, &license, &licenseSince, &u.Phantom, &u.Overrides, new(string), &alias, &u.Version)
+		&first, &updated, &deactivated, &u.Settings, &base, &license, &licenseSince, &u.Phantom, &u.Overrides, &alias, &u.Version)
 	if err != nil {
 		return u, err
 	}
@@ -124,7 +124,7 @@ func listQuery(f UserFilter) (string, []any) {
 		if p == "-" {
 			p = ""
 		}
-		q += ` AND profile = ?`
+		q += ` AND ` + profileSQL + ` = ?`
 		args = append(args, p)
 	}
 	if f.License != "" {
@@ -234,7 +234,7 @@ func (s *Store) CountByState(ctx context.Context) (map[ums.State]int, error) {
 // row by row).
 const upsertBatch = 50
 
-const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func upsertUsersSQL(rows int) string {
 	return upsertSQL(userColumns, userParams, rows, "")
@@ -256,7 +256,7 @@ func upsertSQL(columns, params string, rows int, extra string) string {
 			updated_at = excluded.updated_at, deactivated_at = excluded.deactivated_at,
 			settings = excluded.settings, base = excluded.base, license = excluded.license,
 			license_since = excluded.license_since, phantom = excluded.phantom,
-			overrides = excluded.overrides, profile = excluded.profile, alias_numbers = excluded.alias_numbers` + extra
+			overrides = excluded.overrides, alias_numbers = excluded.alias_numbers` + extra
 }
 
 // userArgs appends u's column values in userColumns order.
@@ -276,7 +276,7 @@ func userArgs(args []any, u *ums.User) ([]any, error) {
 		u.DisplayName, u.Mail, u.Department, u.Extension, u.Phone, u.Mobile, string(faxJSON), u.Enabled,
 		string(u.State), u.DeactivationReason, formatTime(u.FirstSeen), formatTime(u.UpdatedAt),
 		nullTime(u.DeactivatedAt), u.Settings, encodeBase(u.Base), license(u.License), nullTime(u.LicenseSince), u.Phantom,
-		u.Overrides, ums.ProfileOf(u.Settings), aliasJSON), nil
+		u.Overrides, aliasJSON), nil
 }
 
 // numbersJSON is a list of numbers as stored: a JSON array, [] for none.
@@ -693,11 +693,18 @@ func (s *Store) DeactivatedBefore(ctx context.Context, cutoff time.Time) ([]ums.
 		AND deactivated_at < ? ORDER BY anchor`, string(ums.StateDeactivated), formatTime(cutoff))
 }
 
+// profileSQL is a user row's settings profile in SQL, as ums.ProfileOf
+// reads it: the value of prof=, the last key of the settings ("" if none).
+// A valid settings string holds ";prof=" at most once.
+const profileSQL = `(CASE WHEN instr(settings, ';prof=') > 0
+	THEN substr(settings, instr(settings, ';prof=') + 6) ELSE '' END)`
+
 // ProfileAnchors returns the active users whose settings come from another
 // profile than except, with that profile ("" for none): with the members
 // of each profile's group, all a delta needs to find who moved.
 func (s *Store) ProfileAnchors(ctx context.Context, except string) (map[string]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT anchor, profile FROM users WHERE state = 'active' AND profile != ?`, except)
+	rows, err := s.read.QueryContext(ctx, `SELECT anchor, `+profileSQL+` AS p FROM users
+		WHERE state = 'active' AND p != ?`, except)
 	if err != nil {
 		return nil, fmt.Errorf("store: profiles: %w", err)
 	}

@@ -10,9 +10,9 @@ import (
 	"github.com/umsync/umsync/ums"
 )
 
-// TestProfileSQLIsProfileOf: the queries that filter by profile read it
-// from the settings in SQL as ums.ProfileOf does in Go.
-func TestProfileSQLIsProfileOf(t *testing.T) {
+// TestProfileIsProfileOf: the queries that filter by profile read it from
+// the settings in SQL as ums.ProfileOf does in Go.
+func TestProfileIsProfileOf(t *testing.T) {
 	s, _ := openTest(t)
 	for _, settings := range []string{
 		"",
@@ -23,12 +23,16 @@ func TestProfileSQLIsProfileOf(t *testing.T) {
 		"ums1;cfwd=+4930123;dnd=1;prof=a_b",
 		"prof=x", // no leading ';': not a prof key
 	} {
-		var got string
-		if err := s.read.QueryRow(`SELECT `+profileSQL+` FROM (SELECT ? AS settings)`, settings).Scan(&got); err != nil {
-			t.Fatal(err)
-		}
-		if want := ums.ProfileOf(settings); got != want {
-			t.Errorf("profile of %q in SQL = %q, ums.ProfileOf = %q", settings, got, want)
+		for _, p := range []string{"", "sales", "sales-2", "a_b", "x", "2", "a%b"} {
+			cond, args := profileIs(p)
+			var got bool
+			// cond's placeholders come first in the text, then the settings.
+			if err := s.read.QueryRow(`SELECT `+cond+` FROM (SELECT ? AS settings)`, append(args, settings)...).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if want := ums.ProfileOf(settings) == p; got != want {
+				t.Errorf("profile of %q is %q: SQL says %v, ums.ProfileOf says %v", settings, p, got, want)
+			}
 		}
 	}
 }

@@ -124,8 +124,9 @@ func listQuery(f UserFilter) (string, []any) {
 		if p == "-" {
 			p = ""
 		}
-		q += ` AND ` + profileSQL + ` = ?`
-		args = append(args, p)
+		cond, cargs := profileIs(p)
+		q += ` AND ` + cond
+		args = append(args, cargs...)
 	}
 	if f.License != "" {
 		q += ` AND license = ?`
@@ -693,29 +694,38 @@ func (s *Store) DeactivatedBefore(ctx context.Context, cutoff time.Time) ([]ums.
 		AND deactivated_at < ? ORDER BY anchor`, string(ums.StateDeactivated), formatTime(cutoff))
 }
 
-// profileSQL is a user row's settings profile in SQL, as ums.ProfileOf
-// reads it: the value of prof=, the last key of the settings ("" if none).
-// A valid settings string holds ";prof=" at most once.
-const profileSQL = `(CASE WHEN instr(settings, ';prof=') > 0
-	THEN substr(settings, instr(settings, ';prof=') + 6) ELSE '' END)`
+// profileIs is the SQL condition "the row's settings profile is p" ("":
+// none) and its arguments, as ums.ProfileOf reads the profile: the value
+// of prof=, the last key of the settings. The profile is not a column of
+// its own: it is part of the settings.
+func profileIs(p string) (string, []any) {
+	if p == "" {
+		return `instr(settings, ';prof=') = 0`, nil
+	}
+	tail := ";prof=" + p
+	return `substr(settings, -length(?)) = ?`, []any{tail, tail}
+}
 
 // ProfileAnchors returns the active users whose settings come from another
 // profile than except, with that profile ("" for none): with the members
 // of each profile's group, all a delta needs to find who moved.
 func (s *Store) ProfileAnchors(ctx context.Context, except string) (map[string]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT anchor, `+profileSQL+` AS p FROM users
-		WHERE state = 'active' AND p != ?`, except)
+	cond, args := profileIs(except)
+	rows, err := s.read.QueryContext(ctx, `SELECT anchor, settings FROM users
+		WHERE state = 'active' AND NOT (`+cond+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: profiles: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
-		var a, p string
-		if err := rows.Scan(&a, &p); err != nil {
+		var a, settings string
+		if err := rows.Scan(&a, &settings); err != nil {
 			return nil, fmt.Errorf("store: profiles: %w", err)
 		}
-		out[a] = p
+		if p := ums.ProfileOf(settings); p != except {
+			out[a] = p
+		}
 	}
 	return out, rows.Err()
 }

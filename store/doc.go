@@ -1,12 +1,22 @@
 // Package store is umsync's SQLite store: users keyed by anchor with their
 // merge base, license state and voicemail PIN count, the change-tracking
 // watermark, conflicts, the outbox of directory writes, released extension
-// numbers, per-user problems, settings overrides and profiles, the mail
+// numbers, per-user problems and settings overrides, the mail
 // outbox (idempotency keys, retries) and the hashes of mailed secrets, the
 // audit trail of admin actions, the record of every sync run, imports, online
 // backups, and the schema migrations that built them. A cycle's users,
 // outbox rows (directory writes and mails), conflicts, watermark and run
-// record are written in one transaction.
+// record are written in one transaction (ApplyCycle).
+//
+// The directory writes and conflicts are ums.FieldWrite and
+// ums.FieldConflict, the types sync/plan makes: a cycle hands them over per
+// user (UserOutbox) as the plan made them, and the rows read back
+// (DirectoryWrite, Conflict) embed them. The statuses of a directory write
+// (WritePending …) are defined here only; the engine reports them.
+// outbox.go holds the directory writes, conflicts.go the conflicts,
+// audit.go the audit trail, edits.go an admin's edit of a user
+// (UpdateUser). A user's settings profile is read from its settings (the
+// prof= key), not kept in a column of its own.
 //
 // The database runs in WAL mode with a busy timeout. Writes go through one
 // connection that takes the write lock at BEGIN (_txlock=immediate), so a CLI

@@ -1,7 +1,7 @@
 -- The profile column held the settings' prof= value (ums.ProfileOf), a copy
 -- written with every row and thrown away when a user was read. The two
 -- queries that filter by profile take it from the settings themselves
--- (store/users.go, profileSQL). The column is indexed and named by the
+-- (store/users.go, profileIs). The column is indexed and named by the
 -- row-version trigger, so both go first and the trigger is made again
 -- without it (otherwise as in 0011).
 DROP TRIGGER users_version_update;

@@ -29,6 +29,13 @@
 // stop, license over cap, failed writes) are queued here; the mail worker
 // sends them.
 //
+// The apply step hands the plan's directory writes and conflicts to the
+// store as the plan made them (ums.FieldWrite, ums.FieldConflict, per user
+// in a store.UserOutbox), with the fields settled and the extension
+// numbers given back; a standby leaves out the writes and conflicts. A
+// write ends in one of the store's statuses (store.WriteDone, WriteRejected,
+// WriteFailed); umsync_directory_writes_total counts those and "retried".
+//
 // A user that changed in the store while a cycle ran (an admin's edit, an
 // import) is not written from the cycle's older plan: the store reports it
 // stale, the cycle logs "user changed in the store while the cycle ran"

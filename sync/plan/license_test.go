@@ -102,7 +102,7 @@ func TestApplyLicenses(t *testing.T) {
 	pl := NewDelta(stored, now, nil)
 	pl.Add(dirUser("new1", "new1", true))
 	p, _ := pl.Finish()
-	p.ApplyLicenses(30, stored, now, nil)
+	applyLicenses(t, p, 30, stored, nil)
 	active := 0
 	for _, a := range p.Actions {
 		if a.After.License == ums.LicenseActive {
@@ -117,5 +117,36 @@ func TestApplyLicenses(t *testing.T) {
 	}
 	if p.Actions[0].Kind != Create || p.Actions[0].After.License != ums.LicensePending {
 		t.Errorf("the new user (first seen now, last in line): %s %s", p.Actions[0].Kind, p.Actions[0].After.License)
+	}
+}
+
+// applyLicenses runs ApplyLicenses as the engine does: over the seats of
+// the stored users, adopting the rows of those it must change and running
+// again; the second run must adopt nothing more.
+func applyLicenses(t *testing.T, p *Plan, seats int, stored []ums.User, priority func(u *ums.User) int) {
+	t.Helper()
+	byAnchor := map[string]ums.User{}
+	var facts []Seat
+	for i := range stored {
+		u := &stored[i]
+		byAnchor[u.Anchor] = *u
+		prio := 0
+		if priority != nil {
+			prio = priority(u)
+		}
+		facts = append(facts, Seat{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Eligible: u.Eligible(),
+			License: u.License, Since: u.LicenseSince, FirstSeen: u.FirstSeen, Priority: prio})
+	}
+	adopt := p.ApplyLicenses(seats, facts, now, priority)
+	if adopt == nil {
+		return
+	}
+	var rows []ums.User
+	for _, a := range adopt {
+		rows = append(rows, byAnchor[a])
+	}
+	p.Adopt(rows, now)
+	if again := p.ApplyLicenses(seats, facts, now, priority); again != nil {
+		t.Fatalf("ApplyLicenses after Adopt asks for %v again", again)
 	}
 }

@@ -101,6 +101,15 @@ func (p *Plan) Count(k Kind) int {
 	return n
 }
 
+// Anchors is the set of users the plan acts on.
+func (p *Plan) Anchors() map[string]bool {
+	out := make(map[string]bool, len(p.Actions))
+	for _, a := range p.Actions {
+		out[a.After.Anchor] = true
+	}
+	return out
+}
+
 // Users returns the rows to write (pointers into the plan, not copies).
 func (p *Plan) Users() []*ums.User {
 	out := make([]*ums.User, 0, len(p.Actions))
@@ -276,13 +285,15 @@ func (f *Planner) Gone(anchor string, deleted bool) {
 
 // Purge plans the deletion, for good, of users deactivated before cutoff
 // (their retention has run out), unless this cycle read them again.
-func (f *Planner) Purge(expired []ums.User, cutoff time.Time) {
+func (f *Planner) Purge(expired []ums.User, cutoff time.Time) { purge(f.seen, &f.p, expired, cutoff) }
+
+func purge(seen map[string]int, p *Plan, expired []ums.User, cutoff time.Time) {
 	for _, u := range expired {
-		if _, ok := f.seen[u.Anchor]; ok || u.State != ums.StateDeactivated || !u.DeactivatedAt.Before(cutoff) {
+		if _, ok := seen[u.Anchor]; ok || u.State != ums.StateDeactivated || !u.DeactivatedAt.Before(cutoff) {
 			continue
 		}
-		f.seen[u.Anchor] = len(f.p.Actions)
-		f.p.Actions = append(f.p.Actions, &Action{Kind: Purge, After: u})
+		seen[u.Anchor] = len(p.Actions)
+		p.Actions = append(p.Actions, &Action{Kind: Purge, After: u})
 	}
 }
 
@@ -295,13 +306,7 @@ func (f *Planner) Finish() (*Plan, error) {
 	if f.full && p.Read == 0 && len(f.stored) > 0 {
 		return nil, ErrEmptyRead
 	}
-	kept := p.Actions[:0]
-	for _, a := range p.Actions {
-		if a.Kind != "" {
-			kept = append(kept, a)
-		}
-	}
-	p.Actions = kept
+	p.Actions = kept(p.Actions)
 	if f.full {
 		for i := range f.stored {
 			s := f.stored[i]

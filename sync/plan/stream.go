@@ -46,7 +46,7 @@ func NewStream(now time.Time, rules Rules, page PageRules) *Stream {
 // earlier reading) against stored, the store's rows of them (those it
 // has; any order). It returns how many users of the page changed.
 func (s *Stream) Page(stored, read []ums.User) int {
-	pp := newPlanner(false, stored, s.now, s.rules)
+	pp := NewDelta(stored, s.now, s.rules)
 	for _, d := range read {
 		pp.Add(d)
 	}

@@ -25,14 +25,7 @@ type Seat struct {
 	ref int // ApplyLicenses' index of the user
 }
 
-// LicenseChange is one user's new license state and why.
-type LicenseChange struct {
-	Anchor, SAMAccountName string
-	From, To               ums.LicenseState
-	Reason                 string
-}
-
-// Licenses applies the seat cap deterministically (ixi-UMS deactivates "the
+// licenses applies the seat cap deterministically (ixi-UMS deactivates "the
 // first users read out", which depends on read order):
 //
 //   - a user who is not eligible holds no license;
@@ -44,18 +37,9 @@ type LicenseChange struct {
 //     the time they were first seen, then sAMAccountName;
 //   - the rest wait as pending and get a seat when one frees.
 //
-// seats <= 0 means no cap: every eligible user is active. It returns the
-// users whose state changes, in a stable order.
-func Licenses(seats int, users []Seat) []LicenseChange {
-	var out []LicenseChange
-	licenses(seats, slices.Clone(users), func(u Seat, to ums.LicenseState, reason string) {
-		out = append(out, LicenseChange{u.Anchor, u.SAMAccountName, u.License, to, reason})
-	})
-	return out
-}
-
-// licenses calls change for every user whose state changes (see Licenses).
-// It reorders users in place.
+// seats <= 0 means no cap: every eligible user is active. It calls change
+// for every user whose state changes, in a stable order, and reorders
+// users in place.
 func licenses(seats int, users []Seat, change func(u Seat, to ums.LicenseState, reason string)) {
 	set := func(u Seat, to ums.LicenseState, reason string) {
 		if u.License != to {

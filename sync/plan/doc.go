@@ -23,7 +23,7 @@
 // The UMS rules are applied to a finished plan, still without I/O: phantom
 // users (ApplyPhantoms), the extension pool (AssignExtensions), settings
 // profiles (ApplyProfiles: effective settings, the MiVoice digit rule), the
-// license cap (ApplyLicenses, Licenses; free seats by profile priority) and
+// license cap (ApplyLicenses; free seats by profile priority) and
 // validation (Validate); the engine hands them what they need to know of
 // the store and the directory as compact facts (Seat, the numbers taken,
 // group members), never every stored row. A rule that must change a stored

@@ -125,7 +125,7 @@ func (d *daemon) reload() {
 	if err := d.sched.Load().Stop(); err != nil {
 		log.Warn().Err(err).Msg("reload: the running cycle did not stop in time; it ends on its own")
 	}
-	d.parts.engine.Reconfigure(cfg.Sync, cfg.umsRules(), dir)
+	d.parts.engine.Reconfigure(cfg.syncConfig(), cfg.umsRules(), dir)
 	if dir != d.parts.dir {
 		d.parts.dir.Close()
 		d.parts.dir = dir

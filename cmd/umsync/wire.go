@@ -48,7 +48,7 @@ func wire(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.R
 		return nil, err
 	}
 	return &parts{lock: lock, store: st, dir: dir, dirMetrics: dm,
-		engine: engine.New(cfg.Sync, cfg.umsRules(), dir, st, log, reg)}, nil
+		engine: engine.New(cfg.syncConfig(), cfg.umsRules(), dir, st, log, reg)}, nil
 }
 
 // umsRules gathers the UMS rules from their config sections (validated).
@@ -72,4 +72,12 @@ func (c *Config) umsRules() engine.UMSRules {
 // writer lock (last: nobody else may write before the store is closed).
 func (p *parts) close() error {
 	return errors.Join(p.dir.Close(), p.store.Close(), p.lock.Unlock())
+}
+
+// syncConfig is the engine's config: the sync: section, planning a full
+// cycle a directory page at a time.
+func (c *Config) syncConfig() engine.Config {
+	s := c.Sync
+	s.PageSize = c.Directory.PageSize
+	return s
 }

@@ -44,6 +44,9 @@ type Config struct {
 	// a write gets before it is marked failed.
 	WriteRetryMax time.Duration `yaml:"write_retry_max"`
 	WriteAttempts int           `yaml:"write_attempts"`
+	// PageSize is how many users a full cycle plans at a time (the
+	// directory's page_size; 0: DefaultPageSize). Not a key of its own.
+	PageSize int `yaml:"-"`
 }
 
 // UMSRules are the UMS rules a cycle applies, each from its own config

@@ -135,6 +135,10 @@ type Engine struct {
 	// storeErr is why the last cycle could not write the store (nil after
 	// a success): a full disk, a read-only folder.
 	storeErr atomic.Pointer[error]
+	// onPage, when set (tests only), is told after each page of a full
+	// read how many full user rows the planner held for it: the page, its
+	// stored rows and the changed users so far.
+	onPage func(held int)
 }
 
 // StoreError is why the last cycle failed to write the store, nil if it
@@ -265,6 +269,9 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	if err := e.begin(ctx, c); err != nil {
 		return e.fail(ctx, c, err)
 	}
+	if err := e.gather(ctx, c); err != nil {
+		return e.fail(ctx, c, err)
+	}
 	if err := e.read(ctx, c); err != nil {
 		return e.fail(ctx, c, err)
 	}
@@ -303,6 +310,7 @@ type cycle struct {
 	wmOK   bool            // false: none yet
 	mode   Mode
 	replan []string // users an earlier cycle could not write
+	groups groups   // the group memberships the rules read
 
 	read      readResult // until planned
 	pos       directory.Position
@@ -355,11 +363,11 @@ func (e *Engine) read(ctx context.Context, c *cycle) error {
 		e.readCount.Store(0)
 		stop := make(chan struct{})
 		go e.logProgress(c.log, c.opts.ProgressEvery, time.Now(), stop)
-		c.read, err = e.readFull(ctx, c.st, c.start, c.log)
+		c.read, err = e.readFull(ctx, c)
 		close(stop)
 		e.readCount.Store(-1)
 	} else {
-		c.read, err = e.readDelta(ctx, c.st, c.wm, c.replan, c.start, c.log)
+		c.read, err = e.readDelta(ctx, c)
 	}
 	e.metrics.entriesRead.Add(float64(c.read.read))
 	if err != nil {
@@ -374,21 +382,24 @@ func (e *Engine) read(ctx context.Context, c *cycle) error {
 func (e *Engine) plan(ctx context.Context, c *cycle) error {
 	r := c.read
 	c.read = readResult{} // the plan holds what is left to write; let the rest go
+	var (
+		expired []ums.User
+		cutoff  time.Time
+		err     error
+	)
 	if e.cfg.Retention > 0 {
-		cutoff := c.start.Add(-e.cfg.Retention)
-		expired, err := e.store.users.DeactivatedBefore(ctx, cutoff)
-		if err != nil {
+		cutoff = c.start.Add(-e.cfg.Retention)
+		if expired, err = e.store.users.DeactivatedBefore(ctx, cutoff); err != nil {
 			return staged(StageApply, err)
 		}
-		r.planner.Purge(expired, cutoff)
 	}
 	crashpoint.Hit("engine.read")
-	p, err := r.planner.Finish()
+	p, err := r.finish(expired, cutoff)
 	if err != nil {
 		return staged(StagePlan, err)
 	}
 	c.pos = r.pos
-	if err := e.applyRules(ctx, c.mode, c.st, c.wm, p, r.stored, c.start, c.log); err != nil {
+	if err := e.applyRules(ctx, c, p); err != nil {
 		return restaged(err)
 	}
 	crashpoint.Hit("engine.planned")

@@ -7,7 +7,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/umsync/umsync/directory"
-	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/plan"
 	"github.com/umsync/umsync/ums"
 )
@@ -32,37 +31,123 @@ type DirectoryReader interface {
 		skip func(dn string, err error)) (map[string]bool, error)
 }
 
-// UserStore reads the stored users a cycle plans against.
+// UserStore reads the stored users a cycle plans against: those of a page
+// or of a delta by anchor, the ones a rule changes, never the whole store
+// at once.
 type UserStore interface {
-	AllUsers(ctx context.Context) ([]ums.User, error)
 	UsersByAnchor(ctx context.Context, anchors []string) ([]ums.User, error)
+	// AnchorStates maps every stored user to whether it is active.
+	AnchorStates(ctx context.Context) (map[string]bool, error)
 	DeactivatedBefore(ctx context.Context, cutoff time.Time) ([]ums.User, error)
+	// UserPages calls fn with every stored user, size at a time.
+	UserPages(ctx context.Context, size int, fn func([]ums.User) error) error
 }
 
-// readResult is what a read leaves for planning.
+// readResult is what a read leaves for planning: a delta's planner, or a
+// full cycle's stream with the store's users it did not read.
 type readResult struct {
-	planner *plan.Planner
-	pos     directory.Position // the watermark to store with the changes
-	read    int
-	stored  []ums.User // a full cycle's stored users (for the rules); nil for a delta
+	delta  *plan.Planner
+	stream *plan.Stream
+	active map[string]bool    // a full cycle: every stored user, and whether it is active
+	gone   []ums.User         // a full cycle: the active stored users not read
+	pos    directory.Position // the watermark to store with the changes
+	read   int
 }
 
-// readFull reads every user in scope and plans while reading: only changed
-// users are kept. The directory delivers a user twice when it changed
-// during the read; the planner keeps the later reading.
-func (e *Engine) readFull(ctx context.Context, st directory.ServerState, start time.Time, log zerolog.Logger) (readResult, error) {
-	stored, err := e.store.users.AllUsers(ctx)
-	if err != nil {
-		return readResult{}, staged(StageApply, err)
+// finish plans the purge of the users whose retention ran out (expired)
+// and returns the plan.
+func (r *readResult) finish(expired []ums.User, cutoff time.Time) (*plan.Plan, error) {
+	if r.stream != nil {
+		r.stream.Purge(expired, cutoff)
+		return r.stream.Finish(r.gone, r.active)
 	}
-	r := readResult{planner: plan.NewFull(stored, start.UTC(), e.fields), stored: stored}
-	r.pos, err = e.dir.read.Users(ctx, st, func(u ums.User) error {
+	r.delta.Purge(expired, cutoff)
+	return r.delta.Finish()
+}
+
+// DefaultPageSize is how many users a full cycle plans at a time when
+// Config.PageSize is not set.
+const DefaultPageSize = 1000
+
+// readFull reads every user in scope and plans page by page while reading
+// (plan.Stream): a page of entries, the stored rows of those users, the
+// page rules; only changed users are kept. The store is asked on a
+// goroutine of its own, so the directory read does not wait for it. The
+// directory delivers a user twice when it changed during the read; the
+// later reading wins. After the read, the active stored users not read
+// are fetched: they are out of scope.
+func (e *Engine) readFull(ctx context.Context, c *cycle) (readResult, error) {
+	r := readResult{stream: plan.NewStream(c.start.UTC(), e.fields, c.groups.pageRules())}
+	size := e.cfg.PageSize
+	if size <= 0 {
+		size = DefaultPageSize
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	pages := make(chan []ums.User, 1)
+	planned := make(chan error, 1)
+	go func() { planned <- e.planPages(ctx, r.stream, pages, cancel) }()
+	batch := make([]ums.User, 0, size)
+	var err error
+	r.pos, err = e.dir.read.Users(ctx, c.st, func(u ums.User) error {
 		r.read++
 		e.readCount.Store(int64(r.read))
-		r.planner.Add(u)
+		if batch = append(batch, u); len(batch) < size {
+			return nil
+		}
+		select {
+		case pages <- batch:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		batch = make([]ums.User, 0, size)
 		return nil
-	}, skipLogger(log))
-	return r, staged(StageRead, err)
+	}, skipLogger(c.log))
+	if err == nil && len(batch) > 0 {
+		pages <- batch
+	}
+	close(pages)
+	if perr := <-planned; perr != nil {
+		return r, staged(StageApply, perr)
+	}
+	if err != nil {
+		return r, staged(StageRead, err)
+	}
+	if r.active, err = e.store.users.AnchorStates(ctx); err != nil {
+		return r, staged(StageApply, err)
+	}
+	if r.gone, err = e.store.users.UsersByAnchor(ctx, r.stream.Unseen(r.active)); err != nil {
+		return r, staged(StageApply, err)
+	}
+	return r, nil
+}
+
+// planPages plans each page sent on pages against the stored rows of its
+// users, until pages is closed. A store error cancels the read; the pages
+// still sent are drained.
+func (e *Engine) planPages(ctx context.Context, s *plan.Stream, pages <-chan []ums.User, cancel context.CancelCauseFunc) error {
+	var failed error
+	anchors := []string{}
+	for page := range pages {
+		if failed != nil {
+			continue
+		}
+		anchors = anchors[:0]
+		for _, u := range page {
+			anchors = append(anchors, u.Anchor)
+		}
+		stored, err := e.store.users.UsersByAnchor(ctx, anchors)
+		if err != nil {
+			failed = err
+			cancel(err)
+			continue
+		}
+		s.Page(stored, page)
+		if e.onPage != nil {
+			e.onPage(len(stored) + len(page) + s.Changed())
+		}
+	}
+	return failed
 }
 
 // readDelta reads what changed since the watermark and plans it against
@@ -71,23 +156,23 @@ func (e *Engine) readFull(ctx context.Context, st directory.ServerState, start t
 // replan are users an earlier cycle did not write because they changed
 // while it ran: they are read again by anchor (the delta may not show
 // them), and one not found in scope now is gone.
-func (e *Engine) readDelta(ctx context.Context, st directory.ServerState, wm store.Watermark, replan []string,
-	start time.Time, log zerolog.Logger) (readResult, error) {
+func (e *Engine) readDelta(ctx context.Context, c *cycle) (readResult, error) {
+	st, log := c.st, c.log
 	var (
 		r       readResult
 		changed []ums.User
 		gone    []directory.Gone
 		err     error
 	)
-	r.pos, err = e.dir.read.Changes(ctx, st, directory.Position{USN: wm.USN, Cookie: wm.Cookie}, func(u ums.User) error {
+	r.pos, err = e.dir.read.Changes(ctx, st, directory.Position{USN: c.wm.USN, Cookie: c.wm.Cookie}, func(u ums.User) error {
 		changed = append(changed, u)
 		return nil
 	}, func(g directory.Gone) error {
 		gone = append(gone, g)
 		return nil
 	}, skipLogger(log))
-	if err == nil && len(replan) > 0 {
-		err = e.readReplan(ctx, st, replan, &changed, &gone, log)
+	if err == nil && len(c.replan) > 0 {
+		err = e.readReplan(ctx, st, c.replan, &changed, &gone, log)
 	}
 	r.read = len(changed)
 	if err != nil {
@@ -104,12 +189,12 @@ func (e *Engine) readDelta(ctx context.Context, st directory.ServerState, wm sto
 	if err != nil {
 		return r, staged(StageApply, err)
 	}
-	r.planner = plan.NewDelta(stored, start.UTC(), e.fields)
+	r.delta = plan.NewDelta(stored, c.start.UTC(), e.fields)
 	for _, u := range changed {
-		r.planner.Add(u)
+		r.delta.Add(u)
 	}
 	for _, g := range gone {
-		r.planner.Gone(g.Anchor, g.Deleted)
+		r.delta.Gone(g.Anchor, g.Deleted)
 		log.Debug().Str("user_anchor", g.Anchor).Str("dn", g.DN).Bool("deleted", g.Deleted).Msg("changed object out of scope")
 	}
 	return r, nil

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -25,66 +27,96 @@ type DirectoryFacts interface {
 }
 
 // RuleStore gives the rules compact projections of the store instead of
-// every row: phantom marks, profile names, numbers taken, counts.
+// every row: phantom marks, profile names, seats, numbers taken, counts —
+// and the rows of the few users a rule changes.
 type RuleStore interface {
 	PhantomAnchors(ctx context.Context) (map[string]bool, error)
 	ProfileAnchors(ctx context.Context, except string) (map[string]string, error)
+	SeatFacts(ctx context.Context) ([]store.SeatFact, error)
+	UsersWithoutExtension(ctx context.Context) ([]ums.User, error)
 	TakenExtensions(ctx context.Context, restingSince time.Time) (map[string]bool, error)
 	CountByState(ctx context.Context) (map[ums.State]int, error)
+}
+
+// groups are the directory's group memberships a cycle's rules read,
+// gathered before the directory read: a full cycle applies them page by
+// page.
+type groups struct {
+	phantoms map[string]bool // nil: no phantom group configured
+	profiles *plan.Profiles  // nil: no profiles
+}
+
+// pageRules are the rules a full cycle applies to every page it reads.
+func (g groups) pageRules() plan.PageRules {
+	return plan.PageRules{Phantoms: g.phantoms, Profiles: g.profiles}
+}
+
+// gather reads the phantom group's and each profile group's members (a
+// membership change does not touch the user entry, so every cycle asks).
+func (e *Engine) gather(ctx context.Context, c *cycle) error {
+	var err error
+	if c.groups.phantoms, err = e.dir.facts.Phantoms(ctx, c.st); err != nil {
+		return staged(StageRead, err)
+	}
+	if len(e.ums.Profiles) == 0 {
+		return nil
+	}
+	ps := &plan.Profiles{List: e.ums.Profiles, VoicemailDigits: e.ums.VoicemailDigits,
+		Members: make([]map[string]bool, len(e.ums.Profiles)),
+		Write:   e.fields.Get(ums.FieldSettings).Direction != plan.FromDirectory}
+	for i, pr := range e.ums.Profiles {
+		if pr.Group == "" {
+			continue
+		}
+		if ps.Members[i], err = e.dir.facts.Members(ctx, c.st, pr.Group); err != nil {
+			return staged(StageRead, fmt.Errorf("profile %s: %w", pr.Name, err))
+		}
+	}
+	c.groups.profiles = ps
+	return nil
 }
 
 // applyRules adds the UMS rules to a plan, in order: phantom users, the
 // extension pool, settings profiles, the license cap (which ranks by
 // profile), validation. For each rule the engine gathers the facts that
-// sync/plan's decisions take (store and directory queries, only those the
-// plan makes due) and lets plan decide and apply. all is every stored user
-// of a full cycle (nil in a delta: fetched only if a rule needs it).
-func (e *Engine) applyRules(ctx context.Context, mode Mode, st directory.ServerState, wm store.Watermark,
-	p *plan.Plan, all []ums.User, start time.Time, log zerolog.Logger) error {
-	full := mode == ModeFull
-	flips, err := e.applyPhantoms(ctx, full, st, p, start)
+// sync/plan's decisions take — compact projections, and the rows of only
+// the users a rule changes — and lets plan decide and apply.
+func (e *Engine) applyRules(ctx context.Context, c *cycle, p *plan.Plan) error {
+	full := c.mode == ModeFull
+	flips, err := e.applyPhantoms(ctx, full, c.groups.phantoms, p, c.start)
 	if err != nil {
 		return err
 	}
 	if plan.ExtensionsDue(e.ums.ExtensionRanges, full, p) {
 		var also []ums.User // a delta hands out numbers to the users in the plan only
 		if full {
-			also = all
-		}
-		if err := e.assignExtensions(ctx, st, p, also, start, log); err != nil {
-			return err
-		}
-	}
-	if len(e.ums.Profiles) > 0 {
-		if err := e.applyProfiles(ctx, mode, st, wm, p, all, start, log); err != nil {
-			return err
-		}
-	}
-	if plan.LicenseDue(full, wm.LicenseSeats, e.ums.LicenseSeats, flips, p) {
-		if all == nil {
-			if all, err = e.store.users.AllUsers(ctx); err != nil {
+			if also, err = e.store.rules.UsersWithoutExtension(ctx); err != nil {
 				return staged(StageApply, err)
 			}
 		}
-		var priority func(*ums.User) int
-		if len(e.ums.Profiles) > 0 {
-			priority = func(u *ums.User) int { return e.ums.Profiles.Priority(ums.ProfileOf(u.Settings)) }
+		if err := e.assignExtensions(ctx, c.st, p, also, c.start, c.log); err != nil {
+			return err
 		}
-		p.ApplyLicenses(e.ums.LicenseSeats, all, start.UTC(), priority)
+	}
+	if c.groups.profiles != nil {
+		if err := e.applyProfiles(ctx, c, p); err != nil {
+			return err
+		}
+	}
+	if plan.LicenseDue(full, c.wm.LicenseSeats, e.ums.LicenseSeats, flips, p) {
+		if err := e.applyLicenses(ctx, p, c.start); err != nil {
+			return err
+		}
 	}
 	p.Validate(e.ums.Limits)
 	return nil
 }
 
-// applyPhantoms gathers the phantom group's members and the store's marks,
-// and the stored users whose mark flipped (plan.PhantomFlips); it returns
-// how many users' marks changed.
-func (e *Engine) applyPhantoms(ctx context.Context, full bool, st directory.ServerState, p *plan.Plan,
+// applyPhantoms compares the phantom group's members with the store's
+// marks, and updates the stored users whose mark flipped
+// (plan.PhantomFlips); it returns how many users' marks changed.
+func (e *Engine) applyPhantoms(ctx context.Context, full bool, members map[string]bool, p *plan.Plan,
 	start time.Time) (int, error) {
-	members, err := e.dir.facts.Phantoms(ctx, st)
-	if err != nil {
-		return 0, staged(StageRead, err)
-	}
 	if !plan.PhantomsDue(members != nil, full) {
 		return 0, nil
 	}
@@ -125,33 +157,31 @@ func (e *Engine) assignExtensions(ctx context.Context, st directory.ServerState,
 }
 
 // applyProfiles computes the effective settings (plan.ApplyProfiles) of the
-// users in the plan and of the stored users that need it: everyone in a
-// full cycle or when the profiles changed since the last cycle; in a delta
-// only those plan.ProfileMoves names (membership changes do not touch the
-// user entry, so every cycle asks the directory for each profile group's
-// members).
-func (e *Engine) applyProfiles(ctx context.Context, mode Mode, st directory.ServerState, wm store.Watermark,
-	p *plan.Plan, all []ums.User, start time.Time, log zerolog.Logger) error {
-	ps := plan.Profiles{List: e.ums.Profiles, VoicemailDigits: e.ums.VoicemailDigits,
-		Members: make([]map[string]bool, len(e.ums.Profiles)),
-		Write:   e.fields.Get(ums.FieldSettings).Direction != plan.FromDirectory}
-	for i, pr := range e.ums.Profiles {
-		if pr.Group == "" {
-			continue
-		}
-		m, err := e.dir.facts.Members(ctx, st, pr.Group)
-		if err != nil {
-			return staged(StageRead, fmt.Errorf("profile %s: %w", pr.Name, err))
-		}
-		ps.Members[i] = m
-	}
-	also := all
-	var err error
+// users in the plan and of the stored users that need it. A full cycle's
+// pages brought in every user read whose settings change; when the
+// profiles changed since the last cycle, a delta pages through the store
+// for them; otherwise a delta looks at the users plan.ProfileMoves names
+// (their group membership changed).
+func (e *Engine) applyProfiles(ctx context.Context, c *cycle, p *plan.Plan) error {
+	ps := c.groups.profiles
+	now := c.start.UTC()
+	var also []ums.User
 	switch {
-	case mode == ModeFull:
-	case wm.Profiles != e.ums.profilesFingerprint():
-		log.Info().Msg("settings profiles changed: computing every user's settings again")
-		if also, err = e.store.users.AllUsers(ctx); err != nil {
+	case c.mode == ModeFull:
+	case c.wm.Profiles != e.ums.profilesFingerprint():
+		c.log.Info().Msg("settings profiles changed: computing every user's settings again")
+		inPlan := p.Anchors()
+		size := max(e.cfg.PageSize, DefaultPageSize)
+		if err := e.store.users.UserPages(ctx, size, func(page []ums.User) error {
+			var due []ums.User
+			for i := range page {
+				if !inPlan[page[i].Anchor] && ps.Due(&page[i]) {
+					due = append(due, page[i])
+				}
+			}
+			p.Adopt(due, now)
+			return nil
+		}); err != nil {
 			return staged(StageApply, err)
 		}
 	default:
@@ -160,14 +190,62 @@ func (e *Engine) applyProfiles(ctx context.Context, mode Mode, st directory.Serv
 		if err != nil {
 			return staged(StageApply, err)
 		}
-		if also, err = e.store.users.UsersByAnchor(ctx, plan.ProfileMoves(&ps, stored)); err != nil {
+		if also, err = e.store.users.UsersByAnchor(ctx, plan.ProfileMoves(ps, stored)); err != nil {
 			return staged(StageApply, err)
 		}
 	}
-	if n := p.ApplyProfiles(ps, also, start.UTC()); n > 0 {
-		log.Info().Int("users", n).Msg("settings computed from profiles changed")
+	if n := p.ApplyProfiles(*ps, also, now); n > 0 {
+		c.log.Info().Int("users", n).Msg("settings computed from profiles changed")
 	}
 	return nil
+}
+
+// applyLicenses runs the license cap over the plan and the store's seats
+// (compact facts); the stored users whose license changes are fetched and
+// adopted into the plan, then the cap runs again and applies.
+func (e *Engine) applyLicenses(ctx context.Context, p *plan.Plan, start time.Time) error {
+	facts, err := e.store.rules.SeatFacts(ctx)
+	if err != nil {
+		return staged(StageApply, err)
+	}
+	var priority func(*ums.User) int
+	if len(e.ums.Profiles) > 0 {
+		priority = func(u *ums.User) int { return e.ums.Profiles.Priority(ums.ProfileOf(u.Settings)) }
+	}
+	seats := make([]plan.Seat, len(facts))
+	for i, f := range facts {
+		seats[i] = plan.Seat{Anchor: f.Anchor, SAMAccountName: f.SAMAccountName, Eligible: f.Eligible,
+			License: f.License, Since: f.Since, FirstSeen: f.FirstSeen}
+		if priority != nil {
+			seats[i].Priority = e.ums.Profiles.Priority(ums.ProfileOf(f.Settings))
+		}
+	}
+	now := start.UTC()
+	// A user may change in the store between the facts and its row: then
+	// the second run asks for more. Three rounds settle any such race.
+	for range 3 {
+		adopt := p.ApplyLicenses(e.ums.LicenseSeats, seats, now, priority)
+		if adopt == nil {
+			return nil
+		}
+		rows, err := e.store.users.UsersByAnchor(ctx, adopt)
+		if err != nil {
+			return staged(StageApply, err)
+		}
+		p.Adopt(rows, now)
+		if len(rows) < len(adopt) { // deleted since (an import): it holds no seat now
+			found := make(map[string]bool, len(rows))
+			for _, u := range rows {
+				found[u.Anchor] = true
+			}
+			for i := range seats {
+				if !found[seats[i].Anchor] && slices.Contains(adopt, seats[i].Anchor) {
+					seats[i].Eligible, seats[i].License = false, ums.LicenseNone
+				}
+			}
+		}
+	}
+	return staged(StagePlan, errors.New("license cap: the store kept changing under the plan; the next cycle tries again"))
 }
 
 // activeUsers is how many users were active before the cycle, for the

@@ -87,13 +87,21 @@ func TestPurge(t *testing.T) {
 	recent.DeactivatedAt = cutoff.Add(time.Hour)
 	for _, full := range []bool{false, true} {
 		stored := []ums.User{old, back, recent}
-		pl := NewDelta(stored, now, nil)
+		read := []ums.User{dirUser("b1", "back", true)} // came back: reactivated, not purged
+		var (
+			p   *Plan
+			err error
+		)
 		if full {
-			pl = NewFull(stored, now, nil)
+			s := newFullStream(read, stored, now, nil, PageRules{}, 1)
+			s.Purge(stored, cutoff)
+			p, err = s.Finish(unseenRows(s, stored), anchorStates(stored))
+		} else {
+			pl := NewDelta(stored, now, nil)
+			pl.Add(read[0])
+			pl.Purge(stored, cutoff)
+			p, err = pl.Finish()
 		}
-		pl.Add(dirUser("b1", "back", true)) // came back: reactivated, not purged
-		pl.Purge([]ums.User{old, back, recent}, cutoff)
-		p, err := pl.Finish()
 		if err != nil {
 			t.Fatal(err)
 		}

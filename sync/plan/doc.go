@@ -3,11 +3,16 @@
 // change — creations, updates, deactivations, reactivations — without doing
 // any I/O. Dry-run prints a Plan; sync/engine applies it.
 //
-// A plan is built while the directory is read (Planner.Add per user, Gone
-// per changed object out of scope, then Finish), keeping only the users
-// that change: a read of 50,000 users holds no second copy of them.
-// A user read twice (it changed during the read) counts once; the later
-// reading wins.
+// A delta's plan is built by a Planner (Add per user read, Gone per
+// changed object out of scope, then Finish) over the stored rows of just
+// those users. A full cycle's plan is built page by page by a Stream:
+// each Page brings a page of users read and their stored rows, merges
+// them, applies the page rules (phantom marks; which unchanged users a
+// settings profile will change) and keeps only the users that change. An
+// unchanged user leaves just its anchor behind, so a full cycle of 50,000
+// users in step holds one page of rows, never the store. Unseen names the
+// active stored users not read; Finish deactivates them. A user read twice
+// (it changed during the read) counts once; the later reading wins.
 //
 // Fields edited on both sides (or mastered by the UMS) go through a
 // three-way merge (Merge) against the base, the last value both sides
@@ -18,9 +23,13 @@
 // The UMS rules are applied to a finished plan, still without I/O: phantom
 // users (ApplyPhantoms), the extension pool (AssignExtensions), settings
 // profiles (ApplyProfiles: effective settings, the MiVoice digit rule), the
-// license cap (ApplyLicenses, Licenses; free seats by profile priority) and
+// license cap (ApplyLicenses; free seats by profile priority) and
 // validation (Validate); the engine hands them what they need to know of
-// the store and the directory. Which of those facts a cycle must gather,
+// the store and the directory as compact facts (Seat, the numbers taken,
+// group members), never every stored row. A rule that must change a stored
+// user outside the plan says so — ApplyLicenses returns the anchors,
+// Profiles.Due tells a row that needs its profile — and the engine brings
+// just those rows in (Adopt) before the rule applies. Which of those facts a cycle must gather,
 // and over whom a rule runs, is decided here too (due.go): PhantomsDue and
 // PhantomFlips (whose phantom mark changed), ExtensionsDue, ProfileMoves
 // (who moved to another profile in a delta), LicenseDue, NumbersMoved

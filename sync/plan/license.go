@@ -25,14 +25,7 @@ type Seat struct {
 	ref int // ApplyLicenses' index of the user
 }
 
-// LicenseChange is one user's new license state and why.
-type LicenseChange struct {
-	Anchor, SAMAccountName string
-	From, To               ums.LicenseState
-	Reason                 string
-}
-
-// Licenses applies the seat cap deterministically (ixi-UMS deactivates "the
+// licenses applies the seat cap deterministically (ixi-UMS deactivates "the
 // first users read out", which depends on read order):
 //
 //   - a user who is not eligible holds no license;
@@ -44,18 +37,9 @@ type LicenseChange struct {
 //     the time they were first seen, then sAMAccountName;
 //   - the rest wait as pending and get a seat when one frees.
 //
-// seats <= 0 means no cap: every eligible user is active. It returns the
-// users whose state changes, in a stable order.
-func Licenses(seats int, users []Seat) []LicenseChange {
-	var out []LicenseChange
-	licenses(seats, slices.Clone(users), func(u Seat, to ums.LicenseState, reason string) {
-		out = append(out, LicenseChange{u.Anchor, u.SAMAccountName, u.License, to, reason})
-	})
-	return out
-}
-
-// licenses calls change for every user whose state changes (see Licenses).
-// It reorders users in place.
+// seats <= 0 means no cap: every eligible user is active. It calls change
+// for every user whose state changes, in a stable order, and reorders
+// users in place.
 func licenses(seats int, users []Seat, change func(u Seat, to ums.LicenseState, reason string)) {
 	set := func(u Seat, to ums.LicenseState, reason string) {
 		if u.License != to {
@@ -125,32 +109,26 @@ func licenses(seats int, users []Seat, change func(u Seat, to ums.LicenseState, 
 	}
 }
 
-// ApplyLicenses runs the seat cap over current — every user in the store
-// as this plan leaves it — and adds the changes to the plan: into a user's
-// action, or as an update of its own. A user is eligible when active.
-// now stamps the seats granted; priority ranks the users waiting for a
-// seat (lower first; nil ranks all alike), by their settings profile.
-func (p *Plan) ApplyLicenses(seats int, current []ums.User, now time.Time, priority func(u *ums.User) int) {
-	if seats <= 0 {
-		p.applyNoCap(current, now)
-		return
-	}
-	// refs[i] is the user behind seat i: action j's After, or a stored user
-	// (u, with action -1).
-	type ref struct {
-		u      *ums.User
-		action int
-	}
-	var idx map[string]int
-	if len(current) > 0 {
-		idx = make(map[string]int, len(p.Actions))
-		for i, a := range p.Actions {
-			idx[a.After.Anchor] = i
+// ApplyLicenses runs the seat cap over the users of the plan and outside:
+// the stored users the plan does not act on, as compact seats (the ones
+// eligible or holding a license; a seat of a user in the plan is ignored).
+// The changes go into the users' actions. When a user outside the plan
+// must change, it changes nothing and returns those users' anchors,
+// sorted: the caller fetches their rows, adds them (Adopt) and calls it
+// again, so a full cycle holds the rows of only the users whose license
+// changes. A user is eligible when active and not a phantom. now stamps
+// the seats granted; priority ranks the users of the plan waiting for a
+// seat (lower first; nil ranks all alike; outside seats carry theirs).
+func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority func(u *ums.User) int) (adopt []string) {
+	inPlan := make(map[string]bool, len(p.Actions))
+	list := make([]Seat, 0, len(outside)+len(p.Actions))
+	refs := make([]int, 0, cap(list)) // action index behind each seat; -1 outside the plan
+	for j, a := range p.Actions {
+		inPlan[a.After.Anchor] = true
+		if a.Kind == Purge {
+			continue
 		}
-	}
-	refs := make([]ref, 0, len(current)+len(p.Actions))
-	list := make([]Seat, 0, len(current)+len(p.Actions))
-	add := func(u *ums.User, action int) {
+		u := &a.After
 		lic := u.License
 		if lic == "" {
 			lic = ums.LicenseNone
@@ -159,91 +137,64 @@ func (p *Plan) ApplyLicenses(seats int, current []ums.User, now time.Time, prior
 		if priority != nil {
 			prio = priority(u)
 		}
-		list = append(list, Seat{SAMAccountName: u.SAMAccountName, Eligible: u.Eligible(),
+		list = append(list, Seat{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Eligible: u.Eligible(),
 			License: lic, Since: u.LicenseSince, FirstSeen: u.FirstSeen, Priority: prio, ref: len(refs)})
-		refs = append(refs, ref{u, action})
+		refs = append(refs, j)
 	}
-	inCurrent := 0
-	for i := range current {
-		if j, ok := idx[current[i].Anchor]; ok {
-			inCurrent++
-			if p.Actions[j].Kind != Purge {
-				add(&p.Actions[j].After, j)
-			}
+	for _, s := range outside {
+		if inPlan[s.Anchor] {
 			continue
 		}
-		add(&current[i], -1)
-	}
-	if inCurrent < len(p.Actions) { // created in this cycle: not in the store yet
-		seen := make(map[string]bool, len(current))
-		for i := range current {
-			seen[current[i].Anchor] = true
+		if s.License == "" {
+			s.License = ums.LicenseNone
 		}
-		for j := range p.Actions {
-			if p.Actions[j].Kind == Create && !seen[p.Actions[j].After.Anchor] {
-				add(&p.Actions[j].After, j)
-			}
-		}
+		s.ref = len(refs)
+		list = append(list, s)
+		refs = append(refs, -1)
 	}
+	type change struct {
+		action int
+		to     ums.LicenseState
+		reason string
+	}
+	var changes []change
 	licenses(seats, list, func(s Seat, to ums.LicenseState, reason string) {
-		r := refs[s.ref]
-		if r.action < 0 {
-			next := *r.u
-			next.UpdatedAt = now
-			p.Actions = append(p.Actions, &Action{Kind: Update, After: next})
-			r.action = len(p.Actions) - 1
-		}
-		// By index: appending may have moved the actions.
-		u := &p.Actions[r.action].After
-		u.License, u.LicenseSince = to, time.Time{}
-		if to == ums.LicenseActive {
-			u.LicenseSince = now
-		}
-		p.Actions[r.action].License = reason
-	})
-	sortActions(p.Actions)
-}
-
-// applyNoCap is ApplyLicenses without a cap: every eligible user holds a
-// license, nobody waits. It needs no ranking, so it builds nothing of the
-// size of the directory (a first sync of 50,000 users grants 50,000).
-func (p *Plan) applyNoCap(current []ums.User, now time.Time) {
-	want := func(u *ums.User) (ums.LicenseState, string) {
-		if u.Eligible() {
-			return ums.LicenseActive, "no license cap"
-		}
-		return ums.LicenseNone, "not eligible (deactivated, out of scope or phantom)"
-	}
-	set := func(u *ums.User, a *Action) {
-		to, reason := want(u)
-		if u.License == to || (u.License == "" && to == ums.LicenseNone) {
+		if refs[s.ref] < 0 {
+			adopt = append(adopt, s.Anchor)
 			return
 		}
-		u.License, u.LicenseSince = to, time.Time{}
-		if to == ums.LicenseActive {
+		changes = append(changes, change{refs[s.ref], to, reason})
+	})
+	if len(adopt) > 0 {
+		slices.Sort(adopt)
+		return adopt
+	}
+	for _, c := range changes {
+		u := &p.Actions[c.action].After
+		u.License, u.LicenseSince = c.to, time.Time{}
+		if c.to == ums.LicenseActive {
 			u.LicenseSince = now
 		}
-		a.License = reason
+		p.Actions[c.action].License = c.reason
 	}
-	acted := make(map[string]bool, len(p.Actions))
-	for i := range p.Actions {
-		a := p.Actions[i]
-		acted[a.After.Anchor] = true
-		if a.Kind != Purge {
-			set(&a.After, a)
-		}
+	return nil
+}
+
+// Adopt adds an update without changes for each stored user in rows that
+// the plan does not act on yet, for a rule to change (ApplyLicenses).
+func (p *Plan) Adopt(rows []ums.User, now time.Time) {
+	if len(rows) == 0 {
+		return
 	}
-	for i := range current {
-		u := current[i]
-		if acted[u.Anchor] {
-			continue
+	inPlan := make(map[string]bool, len(p.Actions))
+	for _, a := range p.Actions {
+		inPlan[a.After.Anchor] = true
+	}
+	for _, u := range rows {
+		if !inPlan[u.Anchor] {
+			u.UpdatedAt = now
+			p.Actions = append(p.Actions, &Action{Kind: Update, After: u})
 		}
-		if to, _ := want(&u); u.License == to || (u.License == "" && to == ums.LicenseNone) {
-			continue
-		}
-		u.UpdatedAt = now
-		p.Actions = append(p.Actions, &Action{Kind: Update, After: u})
-		set(&p.Actions[len(p.Actions)-1].After, p.Actions[len(p.Actions)-1])
 	}
 	sortActions(p.Actions)
 }

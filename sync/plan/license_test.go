@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestLicenses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
-			for _, c := range Licenses(tt.seats, tt.users) {
+			for _, c := range licenseChanges(tt.seats, tt.users) {
 				got = append(got, fmt.Sprintf("%s:%s>%s", c.SAMAccountName, c.From, c.To))
 				if c.Reason == "" {
 					t.Errorf("%s: no reason", c.SAMAccountName)
@@ -76,13 +77,13 @@ func TestLicensesIsDeterministic(t *testing.T) {
 	for i := range 15 {
 		users = append(users, seat(fmt.Sprintf("u%02d", i), true, ums.LicenseNone, 0, i%4, 0))
 	}
-	first := Licenses(10, users)
+	first := licenseChanges(10, users)
 	for k := range 5 {
 		rev := make([]Seat, len(users))
 		for i := range users {
 			rev[(i*7+k)%len(users)] = users[i]
 		}
-		again := Licenses(10, rev)
+		again := licenseChanges(10, rev)
 		if fmt.Sprint(again) != fmt.Sprint(first) {
 			t.Fatalf("order %d gave %v, want %v", k, again, first)
 		}
@@ -102,7 +103,7 @@ func TestApplyLicenses(t *testing.T) {
 	pl := NewDelta(stored, now, nil)
 	pl.Add(dirUser("new1", "new1", true))
 	p, _ := pl.Finish()
-	p.ApplyLicenses(30, stored, now, nil)
+	applyLicenses(t, p, 30, stored, nil)
 	active := 0
 	for _, a := range p.Actions {
 		if a.After.License == ums.LicenseActive {
@@ -118,4 +119,52 @@ func TestApplyLicenses(t *testing.T) {
 	if p.Actions[0].Kind != Create || p.Actions[0].After.License != ums.LicensePending {
 		t.Errorf("the new user (first seen now, last in line): %s %s", p.Actions[0].Kind, p.Actions[0].After.License)
 	}
+}
+
+// applyLicenses runs ApplyLicenses as the engine does: over the seats of
+// the stored users, adopting the rows of those it must change and running
+// again; the second run must adopt nothing more.
+func applyLicenses(t *testing.T, p *Plan, seats int, stored []ums.User, priority func(u *ums.User) int) {
+	t.Helper()
+	byAnchor := map[string]ums.User{}
+	var facts []Seat
+	for i := range stored {
+		u := &stored[i]
+		byAnchor[u.Anchor] = *u
+		prio := 0
+		if priority != nil {
+			prio = priority(u)
+		}
+		facts = append(facts, Seat{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Eligible: u.Eligible(),
+			License: u.License, Since: u.LicenseSince, FirstSeen: u.FirstSeen, Priority: prio})
+	}
+	adopt := p.ApplyLicenses(seats, facts, now, priority)
+	if adopt == nil {
+		return
+	}
+	var rows []ums.User
+	for _, a := range adopt {
+		rows = append(rows, byAnchor[a])
+	}
+	p.Adopt(rows, now)
+	if again := p.ApplyLicenses(seats, facts, now, priority); again != nil {
+		t.Fatalf("ApplyLicenses after Adopt asks for %v again", again)
+	}
+}
+
+// LicenseChange is one user's new license state and why.
+type LicenseChange struct {
+	Anchor, SAMAccountName string
+	From, To               ums.LicenseState
+	Reason                 string
+}
+
+// licenseChanges runs the seat cap over a copy of users and returns the
+// changes.
+func licenseChanges(seats int, users []Seat) []LicenseChange {
+	var out []LicenseChange
+	licenses(seats, slices.Clone(users), func(u Seat, to ums.LicenseState, reason string) {
+		out = append(out, LicenseChange{u.Anchor, u.SAMAccountName, u.License, to, reason})
+	})
+	return out
 }

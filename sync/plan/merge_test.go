@@ -91,9 +91,7 @@ func TestUnreadableSettingsAreLeftAlone(t *testing.T) {
 	rules := Rules{ums.FieldSettings: {Direction: ToDirectory}}
 	d := dirUser("a1", "alice", true)
 	d.Settings = "ums2;vm=phone_login;hologram=on"
-	pl := NewFull(nil, now, rules)
-	pl.Add(d)
-	p, _ := pl.Finish()
+	p, _ := fullIn([]ums.User{d}, nil, now, rules, 1)
 	a := p.Actions[0]
 	if a.After.Settings != "" || len(a.Problems) != 1 || !strings.Contains(a.Problems[0].Text, `version "ums2"`) {
 		t.Errorf("new user: settings %q, problems %v", a.After.Settings, a.Problems)
@@ -101,7 +99,7 @@ func TestUnreadableSettingsAreLeftAlone(t *testing.T) {
 	stored := storedUser(dirUser("a1", "alice", true), ums.StateActive, "")
 	stored.Settings = "ums1;svc=fax"
 	stored.SetBase(ums.FieldSettings, "ums1;svc=fax")
-	pl = NewDelta([]ums.User{stored}, now, rules)
+	pl := NewDelta([]ums.User{stored}, now, rules)
 	pl.Add(d)
 	p, _ = pl.Finish()
 	a = p.Actions[0]

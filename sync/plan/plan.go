@@ -86,6 +86,15 @@ func (p *Plan) Count(k Kind) int {
 	return n
 }
 
+// Anchors is the set of users the plan acts on.
+func (p *Plan) Anchors() map[string]bool {
+	out := make(map[string]bool, len(p.Actions))
+	for _, a := range p.Actions {
+		out[a.After.Anchor] = true
+	}
+	return out
+}
+
 // Users returns the rows to write (pointers into the plan, not copies).
 func (p *Plan) Users() []*ums.User {
 	out := make([]*ums.User, 0, len(p.Actions))
@@ -162,40 +171,26 @@ func (p *Plan) Purged() []*ums.User {
 	return out
 }
 
-// Planner builds the plan of one cycle while the directory is read: Add
-// each user read as it arrives, Gone each changed object that left the
-// scope (delta), Purge the users whose retention ran out, then Finish. Only
-// changed users are kept, so a read of 50,000 unchanged users holds no copy
-// of them.
+// Planner builds the plan of a delta cycle while the directory is read:
+// Add each user read as it arrives, Gone each changed object that left the
+// scope, Purge the users whose retention ran out, then Finish. Only
+// changed users are kept. (A full cycle plans page by page: Stream.)
 type Planner struct {
-	full     bool
 	rules    Rules
 	byAnchor map[string]*ums.User
-	stored   []ums.User
 	now      time.Time
 	seen     map[string]int // anchor -> index in p.Actions, or -1 if unchanged
 	p        Plan
 }
 
-// NewFull starts a full plan: stored is every user in the store, and each
-// active one that is not read is out of scope. now stamps the changed rows.
-func NewFull(stored []ums.User, now time.Time, rules Rules) *Planner {
-	return newPlanner(true, stored, now, rules)
-}
-
 // NewDelta starts a delta plan: stored holds (at least) the store's users
 // among the changed objects; users not mentioned stay as they are.
 func NewDelta(stored []ums.User, now time.Time, rules Rules) *Planner {
-	return newPlanner(false, stored, now, rules)
-}
-
-func newPlanner(full bool, stored []ums.User, now time.Time, rules Rules) *Planner {
 	byAnchor := make(map[string]*ums.User, len(stored))
 	for i := range stored {
 		byAnchor[stored[i].Anchor] = &stored[i]
 	}
-	return &Planner{full: full, rules: rules, byAnchor: byAnchor, stored: stored, now: now,
-		seen: make(map[string]int, len(stored))}
+	return &Planner{rules: rules, byAnchor: byAnchor, now: now, seen: make(map[string]int, len(stored))}
 }
 
 // Add plans one user read from the directory. A user added again (it changed
@@ -261,45 +256,24 @@ func (f *Planner) Gone(anchor string, deleted bool) {
 
 // Purge plans the deletion, for good, of users deactivated before cutoff
 // (their retention has run out), unless this cycle read them again.
-func (f *Planner) Purge(expired []ums.User, cutoff time.Time) {
+func (f *Planner) Purge(expired []ums.User, cutoff time.Time) { purge(f.seen, &f.p, expired, cutoff) }
+
+func purge(seen map[string]int, p *Plan, expired []ums.User, cutoff time.Time) {
 	for _, u := range expired {
-		if _, ok := f.seen[u.Anchor]; ok || u.State != ums.StateDeactivated || !u.DeactivatedAt.Before(cutoff) {
+		if _, ok := seen[u.Anchor]; ok || u.State != ums.StateDeactivated || !u.DeactivatedAt.Before(cutoff) {
 			continue
 		}
-		f.seen[u.Anchor] = len(f.p.Actions)
-		f.p.Actions = append(f.p.Actions, &Action{Kind: Purge, After: u})
+		seen[u.Anchor] = len(p.Actions)
+		p.Actions = append(p.Actions, &Action{Kind: Purge, After: u})
 	}
 }
 
-// Finish returns the plan. A full plan deactivates every active stored user
-// that was not read, and refuses a read of 0 users while the store has users.
+// Finish returns the plan.
 func (f *Planner) Finish() (*Plan, error) {
 	p := &Plan{}
 	*p = f.p
-	defer func() { f.p, f.seen, f.byAnchor = Plan{}, nil, nil }() // a plan of 50,000 must not keep the planner's maps alive
-	if f.full && p.Read == 0 && len(f.stored) > 0 {
-		return nil, ErrEmptyRead
-	}
-	kept := p.Actions[:0]
-	for _, a := range p.Actions {
-		if a.Kind != "" {
-			kept = append(kept, a)
-		}
-	}
-	p.Actions = kept
-	if f.full {
-		for i := range f.stored {
-			s := f.stored[i]
-			if _, ok := f.seen[s.Anchor]; ok {
-				continue
-			}
-			if s.State == ums.StateDeactivated {
-				p.Unchanged++
-				continue
-			}
-			p.Actions = append(p.Actions, &Action{Kind: Deactivate, After: deactivated(s, ReasonNotInScope, f.now)})
-		}
-	}
+	f.p, f.seen, f.byAnchor = Plan{}, nil, nil
+	p.Actions = kept(p.Actions)
 	sortActions(p.Actions)
 	return p, nil
 }
@@ -455,14 +429,4 @@ func (p *Plan) Write(w io.Writer) error {
 	b.WriteByte('\n')
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// Full plans a full cycle from a complete read of the directory: every
-// active store user not read is out of scope. now stamps the changed rows.
-func Full(dir []ums.User, stored []ums.User, now time.Time) (*Plan, error) {
-	f := NewFull(stored, now, nil)
-	for _, d := range dir {
-		f.Add(d)
-	}
-	return f.Finish()
 }

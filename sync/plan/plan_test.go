@@ -301,3 +301,54 @@ func TestDeactivationsNamesUsers(t *testing.T) {
 		t.Errorf("no deactivations: %q", got)
 	}
 }
+
+// Full plans a full cycle as the engine does, through a Stream in pages
+// of two users (so a user read twice may cross pages): each page with the
+// stored rows of its users, then the active stored users not read.
+func Full(dir []ums.User, stored []ums.User, now time.Time) (*Plan, error) {
+	return fullIn(dir, stored, now, nil, 2)
+}
+
+func fullIn(dir []ums.User, stored []ums.User, now time.Time, rules Rules, page int) (*Plan, error) {
+	s := newFullStream(dir, stored, now, rules, PageRules{}, page)
+	return s.Finish(unseenRows(s, stored), anchorStates(stored))
+}
+
+func newFullStream(dir []ums.User, stored []ums.User, now time.Time, rules Rules, pr PageRules, page int) *Stream {
+	s := NewStream(now, rules, pr)
+	for len(dir) > 0 {
+		n := min(page, len(dir))
+		var rows []ums.User
+		for _, u := range stored {
+			for _, d := range dir[:n] {
+				if d.Anchor == u.Anchor {
+					rows = append(rows, u)
+					break
+				}
+			}
+		}
+		s.Page(rows, dir[:n])
+		dir = dir[n:]
+	}
+	return s
+}
+
+func anchorStates(stored []ums.User) map[string]bool {
+	out := map[string]bool{}
+	for _, u := range stored {
+		out[u.Anchor] = u.State == ums.StateActive
+	}
+	return out
+}
+
+func unseenRows(s *Stream, stored []ums.User) []ums.User {
+	var out []ums.User
+	for _, a := range s.Unseen(anchorStates(stored)) {
+		for _, u := range stored {
+			if u.Anchor == a {
+				out = append(out, u)
+			}
+		}
+	}
+	return out
+}

@@ -39,37 +39,19 @@ func (ps *Profiles) Of(anchor string) int {
 // It returns how many users' settings changed.
 func (p *Plan) ApplyProfiles(ps Profiles, also []ums.User, now time.Time) int {
 	changed := 0
-	apply := func(u *ums.User, a *Action) *Action {
-		if !u.Eligible() {
-			return a
+	apply := func(u *ums.User, a *Action) {
+		enc, problems, ok := ps.effective(u)
+		if !ok || (enc == u.Settings && len(problems) == 0) {
+			return
 		}
-		cur, err := ums.ParseSettings(u.Settings)
-		if err != nil {
-			return a
+		if a == nil {
+			a = p.update(*u, now)
 		}
-		o, err := ums.ParseOverrides(u.Overrides)
-		if err != nil {
-			if a == nil {
-				a = p.update(*u, now)
-			}
-			a.Problems = append(a.Problems, ums.Problem{Field: ums.FieldSettings, Text: "overrides left out: " + err.Error()})
-			o = ums.Overrides{}
-		}
-		s, problem := ps.List.Effective(ps.Of(u.Anchor), o, cur, u.Extension, ps.VoicemailDigits)
-		if enc := s.Encode(); enc != u.Settings {
-			if a == nil {
-				a = p.update(*u, now)
-			}
+		if enc != u.Settings {
 			a.edit(ums.FieldSettings, enc, ps.Write)
 			changed++
 		}
-		if problem != nil {
-			if a == nil {
-				a = p.update(*u, now)
-			}
-			a.Problems = append(a.Problems, *problem)
-		}
-		return a
+		a.Problems = append(a.Problems, problems...)
 	}
 	inPlan := make(map[string]bool, len(p.Actions))
 	for _, a := range p.Actions {
@@ -85,6 +67,37 @@ func (p *Plan) ApplyProfiles(ps Profiles, also []ums.User, now time.Time) int {
 	}
 	sortActions(p.Actions)
 	return changed
+}
+
+// Due says whether ApplyProfiles would change the stored user u: its
+// settings differ from its effective ones, or it has a problem with them
+// to record.
+func (ps *Profiles) Due(u *ums.User) bool {
+	enc, problems, ok := ps.effective(u)
+	return ok && (enc != u.Settings || len(problems) > 0)
+}
+
+// effective is u's effective settings, encoded, and the problems with
+// them; ok is false when its settings are left alone (not eligible, or
+// settings umsync cannot read).
+func (ps *Profiles) effective(u *ums.User) (enc string, problems []ums.Problem, ok bool) {
+	if !u.Eligible() {
+		return "", nil, false
+	}
+	cur, err := ums.ParseSettings(u.Settings)
+	if err != nil {
+		return "", nil, false
+	}
+	o, err := ums.ParseOverrides(u.Overrides)
+	if err != nil {
+		problems = append(problems, ums.Problem{Field: ums.FieldSettings, Text: "overrides left out: " + err.Error()})
+		o = ums.Overrides{}
+	}
+	s, problem := ps.List.Effective(ps.Of(u.Anchor), o, cur, u.Extension, ps.VoicemailDigits)
+	if problem != nil {
+		problems = append(problems, *problem)
+	}
+	return s.Encode(), problems, true
 }
 
 // update adds an update action for the stored user u and returns it.

@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/umsync/umsync/ums"
+)
+
+// The projections below give a cycle's global rules a few columns of every
+// user instead of every row: a full cycle of 50,000 users holds these, and
+// fetches the full rows of only the users a rule changes.
+
+// AnchorStates maps every stored user's anchor to whether it is active:
+// what a full cycle compares its read with (users not read are out of
+// scope).
+func (s *Store) AnchorStates(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT anchor, state = ? FROM users`, string(ums.StateActive))
+	if err != nil {
+		return nil, fmt.Errorf("store: anchors: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var (
+			a      string
+			active bool
+		)
+		if err := rows.Scan(&a, &active); err != nil {
+			return nil, fmt.Errorf("store: anchors: %w", err)
+		}
+		out[a] = active
+	}
+	return out, rows.Err()
+}
+
+// SeatFact is a stored user as the license cap sees it.
+type SeatFact struct {
+	Anchor, SAMAccountName string
+	Eligible               bool // active and not a phantom
+	License                ums.LicenseState
+	Since, FirstSeen       time.Time
+	Settings               string // for the profile's priority
+}
+
+// SeatFacts lists the users the license cap ranks: the eligible ones and
+// any other holding or waiting for a seat (to take it back).
+func (s *Store) SeatFacts(ctx context.Context) ([]SeatFact, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT anchor, sam_account_name, state = ? AND phantom = 0, license,
+		license_since, first_seen, settings FROM users WHERE (state = ? AND phantom = 0) OR license != ?`,
+		string(ums.StateActive), string(ums.StateActive), string(ums.LicenseNone))
+	if err != nil {
+		return nil, fmt.Errorf("store: seats: %w", err)
+	}
+	defer rows.Close()
+	var out []SeatFact
+	for rows.Next() {
+		var (
+			f       SeatFact
+			license string
+			since   sql.NullString
+			first   string
+		)
+		if err := rows.Scan(&f.Anchor, &f.SAMAccountName, &f.Eligible, &license, &since, &first, &f.Settings); err != nil {
+			return nil, fmt.Errorf("store: seats: %w", err)
+		}
+		f.License = ums.LicenseState(license)
+		if since.Valid {
+			if f.Since, err = parseTime(since.String); err != nil {
+				return nil, fmt.Errorf("store: seats: user %s: license_since: %w", f.Anchor, err)
+			}
+		}
+		if f.FirstSeen, err = parseTime(first); err != nil {
+			return nil, fmt.Errorf("store: seats: user %s: first_seen: %w", f.Anchor, err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// UsersWithoutExtension returns the eligible users (active, not phantoms) whose
+// extension is empty: the ones the extension pool serves.
+func (s *Store) UsersWithoutExtension(ctx context.Context) ([]ums.User, error) {
+	return s.queryUsers(ctx, `SELECT `+selectColumns+` FROM users WHERE state = ? AND phantom = 0 AND extension = ''`,
+		string(ums.StateActive))
+}
+
+// UserPages calls fn with every user, size rows at a time in anchor
+// order: a rule that must see every stored user (settings profiles that
+// changed) holds one page, not the store.
+func (s *Store) UserPages(ctx context.Context, size int, fn func([]ums.User) error) error {
+	after := ""
+	for {
+		page, err := s.queryUsers(ctx, `SELECT `+selectColumns+` FROM users WHERE anchor > ? ORDER BY anchor LIMIT ?`,
+			after, size)
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		after = page[len(page)-1].Anchor
+	}
+}

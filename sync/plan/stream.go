@@ -1,0 +1,178 @@
+package plan
+
+import (
+	"time"
+
+	"github.com/umsync/umsync/ums"
+)
+
+// Stream plans a full cycle page by page, while the directory is read:
+// each Page brings a page of users read and the stored rows of those
+// users, plans them against each other, applies the rules that need only
+// the user itself (PageRules) and keeps what changed. An unchanged user
+// leaves nothing behind but its anchor in the seen set, so a nightly full
+// cycle of 50,000 users in step holds one page of rows at a time, never
+// the whole store.
+//
+// After the read, Unseen names the active stored users the cycle did not
+// read (the engine fetches their rows) and Finish deactivates them. The
+// rules that rank everyone (the license cap, the extension pool) run on
+// the finished plan over compact facts (Seat, and the rows Adopt brings
+// in).
+type Stream struct {
+	rules Rules
+	now   time.Time
+	page  PageRules
+	seen  map[string]int // anchor -> index in p.Actions, or -1 if unchanged
+	p     Plan
+}
+
+// PageRules are the rules a full cycle applies to every user it reads,
+// changed or not, with the user's row in hand.
+type PageRules struct {
+	// Phantoms are the users in scope marked phantom; nil clears every
+	// mark (no phantom group).
+	Phantoms map[string]bool
+	// Profiles compute the effective settings (nil: no profiles).
+	Profiles *Profiles
+}
+
+// NewStream starts a full plan; now stamps the changed rows.
+func NewStream(now time.Time, rules Rules, page PageRules) *Stream {
+	return &Stream{rules: rules, now: now, page: page, seen: map[string]int{}}
+}
+
+// Page plans the users read (in read order; a user read again replaces its
+// earlier reading) against stored, the store's rows of them (those it
+// has; any order). It returns how many users of the page changed.
+func (s *Stream) Page(stored, read []ums.User) int {
+	pp := NewDelta(stored, s.now, s.rules)
+	for _, d := range read {
+		pp.Add(d)
+	}
+	p := &pp.p
+	p.Actions = kept(p.Actions)
+	inPlan := make(map[string]bool, len(p.Actions))
+	for _, a := range p.Actions {
+		inPlan[a.After.Anchor] = true
+	}
+	// The stored rows of the users the merge left alone: the page rules
+	// may still change them (a phantom mark, a profile's settings).
+	var rest []ums.User
+	for i := range stored {
+		if _, read := pp.seen[stored[i].Anchor]; read && !inPlan[stored[i].Anchor] {
+			rest = append(rest, stored[i])
+		}
+	}
+	p.ApplyPhantoms(s.page.Phantoms, rest, s.now)
+	if ps := s.page.Profiles; ps != nil {
+		// Profiles are applied once, to the finished plan (after the
+		// extension pool, whose numbers the digit rule reads): here the
+		// users they will change only join the plan.
+		var due []ums.User
+		for i := range rest {
+			u := rest[i]
+			u.Phantom = s.page.Phantoms[u.Anchor]
+			if ps.Due(&u) {
+				due = append(due, u)
+			}
+		}
+		p.Adopt(due, s.now)
+	}
+	changed := make(map[string]*Action, len(p.Actions))
+	for _, a := range p.Actions {
+		changed[a.After.Anchor] = a
+	}
+	for anchor := range pp.seen {
+		s.put(anchor, changed[anchor])
+	}
+	return len(changed)
+}
+
+// put records anchor's action (nil: unchanged), replacing the one of an
+// earlier page.
+func (s *Stream) put(anchor string, a *Action) {
+	prev, again := s.seen[anchor]
+	switch {
+	case !again:
+		s.p.Read++
+	case prev >= 0 && a != nil:
+		s.p.Actions[prev] = a
+		return
+	case prev >= 0: // changed before, back to the stored value now
+		s.p.Actions[prev] = &Action{} // dropped in Finish
+		s.seen[anchor] = -1
+		s.p.Unchanged++
+		return
+	default: // unchanged before
+		s.p.Unchanged--
+	}
+	if a != nil {
+		s.seen[anchor] = len(s.p.Actions)
+		s.p.Actions = append(s.p.Actions, a)
+	} else {
+		s.seen[anchor] = -1
+		s.p.Unchanged++
+	}
+}
+
+// Purge plans the deletion, for good, of users deactivated before cutoff
+// (their retention has run out), unless this cycle read them again.
+func (s *Stream) Purge(expired []ums.User, cutoff time.Time) { purge(s.seen, &s.p, expired, cutoff) }
+
+// Changed is how many users the plan changes so far: the full rows the
+// stream holds besides a page.
+func (s *Stream) Changed() int { return len(s.p.Actions) }
+
+// Unseen lists the active stored users (active maps every stored user's
+// anchor to whether it is active) that the cycle did not read: they are
+// out of scope now, and the engine fetches their rows for Finish.
+func (s *Stream) Unseen(active map[string]bool) []string {
+	var out []string
+	for a, on := range active {
+		if _, ok := s.seen[a]; !ok && on {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Finish returns the plan: the users read that changed, and the users in
+// gone (the rows of Unseen) deactivated as out of scope. active is every
+// stored user, as given to Unseen; a read of 0 users while the store holds
+// some is refused. Stored users neither read nor active count as
+// unchanged.
+func (s *Stream) Finish(gone []ums.User, active map[string]bool) (*Plan, error) {
+	p := &Plan{}
+	*p = s.p
+	defer func() { s.p, s.seen = Plan{}, nil }() // a plan of 50,000 must not keep the seen set alive
+	if p.Read == 0 && len(active) > 0 {
+		return nil, ErrEmptyRead
+	}
+	p.Actions = kept(p.Actions)
+	for _, u := range gone {
+		if _, ok := s.seen[u.Anchor]; ok || u.State != ums.StateActive {
+			continue
+		}
+		s.seen[u.Anchor] = len(p.Actions)
+		p.Actions = append(p.Actions, &Action{Kind: Deactivate, After: deactivated(u, ReasonNotInScope, s.now)})
+	}
+	for a, on := range active {
+		if _, ok := s.seen[a]; !ok && !on {
+			p.Unchanged++
+		}
+	}
+	sortActions(p.Actions)
+	return p, nil
+}
+
+// kept drops the actions emptied by a later reading of their user.
+func kept(actions []*Action) []*Action {
+	out := actions[:0]
+	for _, a := range actions {
+		if a.Kind != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}

@@ -1,0 +1,166 @@
+package plan
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/umsync/umsync/ums"
+)
+
+// TestStreamPageSizeDoesNotMatter: the same read planned in pages of 1, 2,
+// 3 … users, or all at once, gives the same plan — a user read twice
+// across pages included.
+func TestStreamPageSizeDoesNotMatter(t *testing.T) {
+	alice, bob, carol := dirUser("a1", "alice", true), dirUser("b2", "bob", true), dirUser("c3", "carol", true)
+	dave, erin := dirUser("d4", "dave", false), dirUser("e5", "erin", true)
+	bobChanged := bob
+	bobChanged.Department = "Sales"
+	carolChanged := carol
+	carolChanged.Mobile = "+4915112345678"
+	stored := []ums.User{
+		storedUser(alice, ums.StateActive, ""),
+		storedUser(bob, ums.StateActive, ""),
+		storedUser(carol, ums.StateActive, ""),
+		storedUser(dave, ums.StateActive, ""),
+		storedUser(dirUser("g7", "gone", true), ums.StateActive, ""),
+		storedUser(dirUser("o8", "old", false), ums.StateDeactivated, ReasonDisabled),
+	}
+	read := []ums.User{alice, bobChanged, carol, dave, erin, bob, carolChanged} // bob back, carol changed late
+	want := printed(t, read, stored, len(read))
+	for page := 1; page < len(read); page++ {
+		if got := printed(t, read, stored, page); got != want {
+			t.Errorf("pages of %d:\n%s\nall at once:\n%s", page, got, want)
+		}
+	}
+	for _, line := range []string{"create     erin", "update     carol", "deactivate dave", "deactivate gone",
+		"read 5, create 1, update 1, reactivate 0, deactivate 2, purge 0, unchanged 3"} {
+		if !strings.Contains(want, line) {
+			t.Errorf("plan lacks %q:\n%s", line, want)
+		}
+	}
+}
+
+func printed(t *testing.T, read, stored []ums.User, page int) string {
+	t.Helper()
+	p, err := fullIn(read, stored, now, nil, page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := p.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestStreamEmptyRead: a full read of nobody while the store has users is
+// refused; into an empty store it is an empty plan.
+func TestStreamEmptyRead(t *testing.T) {
+	stored := []ums.User{storedUser(dirUser("a1", "alice", true), ums.StateDeactivated, ReasonDisabled)}
+	if _, err := fullIn(nil, stored, now, nil, 1); !errors.Is(err, ErrEmptyRead) {
+		t.Errorf("empty read over a store with a (deactivated) user: %v, want ErrEmptyRead", err)
+	}
+	if p, err := fullIn(nil, nil, now, nil, 1); err != nil || len(p.Actions) != 0 {
+		t.Errorf("empty read into an empty store: %v, %v", p, err)
+	}
+}
+
+// TestStreamPageRules: the rules applied to every user of a page, changed
+// or not. Each case is one stored user read unchanged from the directory.
+func TestStreamPageRules(t *testing.T) {
+	inStep := func(u ums.User) ums.User { // settings as the staff profile makes them
+		u.Settings = "ums1;svc=fax;prof=staff"
+		return u
+	}
+	tests := []struct {
+		name     string
+		stored   ums.User
+		phantoms map[string]bool
+		profiles bool
+		want     Kind // "" : not in the plan
+		phantom  bool
+	}{
+		{name: "in step, no rules", stored: dirUser("a1", "alice", true)},
+		{name: "joined the phantom group: marked", stored: dirUser("a1", "alice", true),
+			phantoms: map[string]bool{"a1": true}, want: Update, phantom: true},
+		{name: "phantom group gone: mark cleared", stored: func() ums.User { u := dirUser("a1", "alice", true); u.Phantom = true; return u }(),
+			want: Update},
+		{name: "settings from its profile already", stored: inStep(dirUser("a1", "alice", true)), profiles: true},
+		{name: "profile's settings differ: joins the plan for ApplyProfiles", stored: dirUser("a1", "alice", true),
+			profiles: true, want: Update},
+		{name: "phantom: no profile", stored: func() ums.User { u := dirUser("a1", "alice", true); u.Phantom = true; return u }(),
+			phantoms: map[string]bool{"a1": true}, profiles: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr := PageRules{Phantoms: tt.phantoms}
+			if tt.profiles {
+				ps := testProfiles()
+				pr.Profiles = &ps
+			}
+			read := tt.stored
+			stored := storedUser(tt.stored, ums.StateActive, "")
+			s := NewStream(now, nil, pr)
+			if n := s.Page([]ums.User{stored}, []ums.User{read}); (n == 1) != (tt.want != "") {
+				t.Errorf("Page says %d changed, want the user changed: %v", n, tt.want != "")
+			}
+			p, err := s.Finish(nil, map[string]bool{stored.Anchor: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == "" {
+				if len(p.Actions) != 0 || p.Unchanged != 1 {
+					t.Errorf("planned %d actions, unchanged %d; want the user left alone", len(p.Actions), p.Unchanged)
+				}
+				return
+			}
+			if len(p.Actions) != 1 || p.Actions[0].Kind != tt.want || p.Actions[0].After.Phantom != tt.phantom {
+				t.Fatalf("actions %+v, want one %s with phantom %v", p.Actions, tt.want, tt.phantom)
+			}
+			if tt.profiles {
+				if p.ApplyProfiles(*pr.Profiles, nil, now); p.Actions[0].After.Settings != "ums1;svc=fax;prof=staff" {
+					t.Errorf("after ApplyProfiles: settings %q", p.Actions[0].After.Settings)
+				}
+			}
+		})
+	}
+}
+
+// TestApplyLicensesAdopts: a stored user outside the plan whose license
+// must change is named, and nothing changes until its row is adopted.
+func TestApplyLicensesAdopts(t *testing.T) {
+	waiting := storedUser(dirUser("w1", "waiting", true), ums.StateActive, "")
+	waiting.License = ums.LicensePending
+	holder := storedUser(dirUser("h1", "holder", true), ums.StateActive, "")
+	holder.License, holder.LicenseSince = ums.LicenseActive, t0
+	gone := storedUser(dirUser("g1", "gone", true), ums.StateActive, "")
+	gone.License, gone.LicenseSince = ums.LicenseActive, t0
+	pl := NewDelta([]ums.User{gone}, now, nil)
+	pl.Gone("g1", true) // deactivated in this plan: its seat frees
+	p, _ := pl.Finish()
+	seats := []Seat{
+		{Anchor: "w1", SAMAccountName: "waiting", Eligible: true, License: ums.LicensePending, FirstSeen: t0},
+		{Anchor: "h1", SAMAccountName: "holder", Eligible: true, License: ums.LicenseActive, Since: t0, FirstSeen: t0},
+		{Anchor: "g1", SAMAccountName: "gone", Eligible: true, License: ums.LicenseActive, Since: t0, FirstSeen: t0}, // the plan's row wins
+	}
+	adopt := p.ApplyLicenses(2, seats, now, nil)
+	if !slices.Equal(adopt, []string{"w1"}) {
+		t.Fatalf("adopt %v, want [w1] (the freed seat goes to the waiting user)", adopt)
+	}
+	if p.Actions[0].After.License != ums.LicenseActive || p.Actions[0].License != "" {
+		t.Fatalf("changed before the adoption: %+v", p.Actions[0])
+	}
+	p.Adopt([]ums.User{waiting}, now)
+	if again := p.ApplyLicenses(2, seats, now, nil); again != nil {
+		t.Fatalf("after Adopt: adopt %v", again)
+	}
+	got := map[string]ums.LicenseState{}
+	for _, a := range p.Actions {
+		got[a.After.SAMAccountName] = a.After.License
+	}
+	if len(p.Actions) != 2 || got["waiting"] != ums.LicenseActive || got["gone"] != ums.LicenseNone {
+		t.Errorf("licenses %v in %d actions, want waiting active and gone none", got, len(p.Actions))
+	}
+}

@@ -46,8 +46,9 @@ type Config struct {
 	WriteAttempts int           `yaml:"write_attempts"`
 }
 
-// UMSRules are the UMS rules a cycle applies, each from its own config
-// section (license:, extensions:, validation:, profiles:, voicemail:).
+// UMSRules are the UMS rules a cycle applies: what ums.Config.Parse made of
+// the config's sections license:, extensions:, validation:, profiles: and
+// voicemail:, and whether mails are queued.
 type UMSRules struct {
 	// LicenseSeats is how many users may hold a UMS license; 0: no cap.
 	LicenseSeats int
@@ -69,9 +70,11 @@ type UMSRules struct {
 	PasswordOnActivation bool
 }
 
-// DefaultUMSRules are the rules with nothing configured.
+// DefaultUMSRules are the rules with nothing configured: the defaults of
+// the UMS sections (ums.DefaultConfig).
 func DefaultUMSRules() UMSRules {
-	return UMSRules{ExtensionQuarantine: 30 * 24 * time.Hour, Limits: ums.Limits{ExtensionMin: 2, ExtensionMax: 4}}
+	d := ums.DefaultConfig()
+	return UMSRules{ExtensionQuarantine: d.Extensions.Quarantine, Limits: d.Validation.Limits()}
 }
 
 // profilesFingerprint identifies the profiles and the digit rule: when it

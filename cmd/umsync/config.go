@@ -111,6 +111,9 @@ func loadConfig(path string) (*Config, error) {
 	var problems []error
 	if len(root.Content) > 0 {
 		problems = checkNode(root.Content[0], reflect.TypeOf(cfg), "")
+		if root.Content[0].Kind != yaml.MappingNode && len(problems) > 0 {
+			return nil, &ConfigError{Path: path, Problems: problems} // no section to judge
+		}
 		// checkNode tries every value as Decode does; should Decode still
 		// find something it did not, that is reported as yaml says it.
 		if err := root.Content[0].Decode(&cfg); err != nil && len(problems) == 0 {

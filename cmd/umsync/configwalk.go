@@ -52,6 +52,8 @@ func (w walker) node(n *yaml.Node, t reflect.Type, path string) []error {
 	}
 	switch {
 	case decodesItself(t):
+	case t.Kind() == reflect.Pointer:
+		return w.node(n, t.Elem(), path)
 	case t.Kind() == reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			break

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
-	"gopkg.in/yaml.v3"
+	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/umsync/umsync/ums"
 )

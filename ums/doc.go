@@ -15,6 +15,19 @@
 // between: both import ums, and neither may import the other (the store
 // must not depend on reconciliation, the plan must not do I/O).
 //
+// It owns the UMS sections of the config file (config.go): license:,
+// extensions:, validation:, profiles: and voicemail:, each with a Validate
+// that names every problem by its YAML path and changes nothing, and
+// Config.Parse, which the binary runs once per config load and whose Rules
+// (seats, the extension pool's ranges, limits, profiles in priority order,
+// the PIN policy) the sync engine, the CLI, the API and the mail worker all
+// use. The extension range (Range, ParseRange) lives here rather than in
+// sync/plan, which assigns numbers from it: a range is a value of the
+// config like the others, and the one package that checks the UMS sections
+// must be able to parse all of them without importing the planner.
+// Profiles' group DNs are checked by a function the caller passes (the
+// directory's DN parser), so ums needs no LDAP library.
+//
 // It imports nothing of ours and does no I/O, so every rule here is a pure
 // function that table tests can pin down. Adapters (directory, store) convert
 // to and from these types; sync/plan reasons only in them.

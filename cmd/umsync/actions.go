@@ -81,17 +81,17 @@ mail sent resets the count. Prints "locked" or "failures counted". Audited.`,
 				return err
 			}
 			defer st.Close()
-			locked, err := st.RecordPINFailure(cmd.Context(), u.Anchor, actor(), cfg.Voicemail.MaxPINFailures,
+			locked, err := st.RecordPINFailure(cmd.Context(), u.Anchor, actor(), cfg.rules.MaxPINFailures,
 				settingsToDirectory(cfg), time.Now())
 			if err != nil {
 				return err
 			}
 			if locked {
 				_, err = fmt.Fprintf(g.stdout, "%s: locked after %d wrong PINs (unlock: umsync users unlock %s)\n",
-					u.SAMAccountName, cfg.Voicemail.MaxPINFailures, u.SAMAccountName)
+					u.SAMAccountName, cfg.rules.MaxPINFailures, u.SAMAccountName)
 				return err
 			}
-			_, err = fmt.Fprintf(g.stdout, "%s: failures counted (the box locks at %d)\n", u.SAMAccountName, cfg.Voicemail.MaxPINFailures)
+			_, err = fmt.Fprintf(g.stdout, "%s: failures counted (the box locks at %d)\n", u.SAMAccountName, cfg.rules.MaxPINFailures)
 			return err
 		},
 	})

@@ -16,10 +16,9 @@ import (
 
 // apiSettings are what the API follows of cfg.
 func (c *Config) apiSettings() api.Settings {
-	profiles, _ := c.profiles()
-	return api.Settings{API: c.API, Numbers: ums.NumberPlan{CountryCode: c.Directory.CountryCode}, Profiles: profiles,
-		Language: c.Mail.Language, MaxPINFailures: c.Voicemail.MaxPINFailures, SettingsToDirectory: settingsToDirectory(c),
-		PINPolicy:      ums.PINPolicy{Length: c.Voicemail.PINLength},
+	return api.Settings{API: c.API, Numbers: ums.NumberPlan{CountryCode: c.Directory.CountryCode}, Profiles: c.rules.Profiles,
+		Language: c.Mail.Language, MaxPINFailures: c.rules.MaxPINFailures, SettingsToDirectory: settingsToDirectory(c),
+		PINPolicy:      c.rules.PINs,
 		PasswordLength: c.Mail.Password.Length, PasswordClass: c.Mail.Password.Classes}
 }
 

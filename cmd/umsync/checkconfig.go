@@ -73,7 +73,7 @@ func onlineChecks(ctx context.Context, cfg *Config, now time.Time) []directory.C
 			in.Writes = append(in.Writes, ums.Field(f))
 		}
 	}
-	for i, p := range cfg.Profiles {
+	for i, p := range cfg.rules.Profiles {
 		if p.Group != "" {
 			in.Groups[fmt.Sprintf("profiles[%d].group", i)] = p.Group
 		}

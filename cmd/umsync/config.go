@@ -2,19 +2,17 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/go-ldap/ldap/v3"
+	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/umsync/umsync/api"
 	"github.com/umsync/umsync/configs"
@@ -22,55 +20,29 @@ import (
 	"github.com/umsync/umsync/mail"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
-	"github.com/umsync/umsync/sync/plan"
 	"github.com/umsync/umsync/ums"
 )
 
 // Config is the whole umsync config file. Each section's type and its
-// Validate belong to the package that uses it.
+// Validate belong to the package that uses it; the UMS sections (license,
+// extensions, validation, profiles, voicemail) to package ums.
 type Config struct {
-	Directory  directory.Config `yaml:"directory"`
-	Store      store.Config     `yaml:"store"`
-	Sync       engine.Config    `yaml:"sync"`
-	License    LicenseConfig    `yaml:"license"`
-	Extensions ExtensionsConfig `yaml:"extensions"`
-	Validation ValidationConfig `yaml:"validation"`
-	Profiles   []ProfileConfig  `yaml:"profiles"`
-	Voicemail  VoicemailConfig  `yaml:"voicemail"`
-	Mail       mail.Config      `yaml:"mail"`
-	API        api.Config       `yaml:"api"`
-
-	// templates are the mail templates Validate loaded (and tried), kept
-	// for the mail worker: parsed once per config load.
-	templates *mail.Templates `yaml:"-"`
+	Directory directory.Config `yaml:"directory"`
+	Store     store.Config     `yaml:"store"`
+	Sync      engine.Config    `yaml:"sync"`
+	// UMS are the top-level sections license:, extensions:, validation:,
+	// profiles: and voicemail:, as written.
+	UMS       ums.Config      `yaml:",inline"`
+	Mail      mail.Config     `yaml:"mail"`
+	API       api.Config      `yaml:"api"`
 	Telemetry TelemetryConfig `yaml:"telemetry"`
 	Log       LogConfig       `yaml:"log"`
-}
 
-// ExtensionsConfig is the `extensions:` section: the pool (sipXecs'
-// extension pool) users without an extension get theirs from.
-type ExtensionsConfig struct {
-	Ranges     []string      `yaml:"ranges"`
-	Quarantine time.Duration `yaml:"quarantine"`
-}
-
-// ValidationConfig is the `validation:` section. A violation is a problem
-// recorded for that user and field, never a failed cycle.
-type ValidationConfig struct {
-	ExtensionMinDigits int `yaml:"extension_min_digits"`
-	ExtensionMaxDigits int `yaml:"extension_max_digits"`
-}
-
-// limits are the rules the sync, `users set` and import check extensions
-// against.
-func (v ValidationConfig) limits() ums.Limits {
-	return ums.Limits{ExtensionMin: v.ExtensionMinDigits, ExtensionMax: v.ExtensionMaxDigits}
-}
-
-// LicenseConfig is the `license:` section.
-type LicenseConfig struct {
-	// Seats is how many users may hold a UMS license at once; 0: no cap.
-	Seats int `yaml:"seats"`
+	// rules and templates are what loadConfig parsed, once: the UMS rules
+	// (ranges, limits, profiles in priority order, PIN policy) and the mail
+	// templates, shared by the engine, the CLI, the API and the mail worker.
+	rules     ums.Rules       `yaml:"-"`
+	templates *mail.Templates `yaml:"-"`
 }
 
 // TelemetryConfig is the `telemetry:` section: the HTTP listener for
@@ -98,16 +70,14 @@ type LogConfig struct {
 
 func defaultConfig() Config {
 	return Config{
-		Directory:  directory.DefaultConfig(),
-		Store:      store.DefaultConfig(),
-		Sync:       engine.DefaultConfig(),
-		Extensions: ExtensionsConfig{Quarantine: 30 * 24 * time.Hour},
-		Validation: ValidationConfig{ExtensionMinDigits: 2, ExtensionMaxDigits: 4},
-		Voicemail:  VoicemailConfig{MaxPINFailures: 3, PINLength: 6},
-		Mail:       mail.DefaultConfig(),
-		API:        api.DefaultConfig(),
-		Telemetry:  TelemetryConfig{Listen: "127.0.0.1:9742", ReadyMaxAge: 15 * time.Minute},
-		Log:        LogConfig{Level: "info", Format: "json"},
+		Directory: directory.DefaultConfig(),
+		Store:     store.DefaultConfig(),
+		Sync:      engine.DefaultConfig(),
+		UMS:       ums.DefaultConfig(),
+		Mail:      mail.DefaultConfig(),
+		API:       api.DefaultConfig(),
+		Telemetry: TelemetryConfig{Listen: "127.0.0.1:9742", ReadyMaxAge: 15 * time.Minute},
+		Log:       LogConfig{Level: "info", Format: "json"},
 	}
 }
 
@@ -127,7 +97,7 @@ func (e *ConfigError) Error() string {
 }
 
 // loadConfig reads, strictly decodes, resolves relative paths against the
-// file's folder and validates. All problems come back at once.
+// file's folder, validates and parses. All problems come back at once.
 func loadConfig(path string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -138,12 +108,16 @@ func loadConfig(path string) (*Config, error) {
 	if err := yaml.NewDecoder(bytes.NewReader(raw)).Decode(&root); err != nil {
 		return nil, &ConfigError{Path: path, Problems: []error{fmt.Errorf("not valid YAML: %w", err)}}
 	}
-	lines := map[int]string{}
 	var problems []error
 	if len(root.Content) > 0 {
-		checkKeys(root.Content[0], reflect.TypeOf(cfg), "", lines, &problems)
-		if err := root.Content[0].Decode(&cfg); err != nil {
-			problems = append(problems, typeErrors(err, lines)...)
+		problems = checkNode(root.Content[0], reflect.TypeOf(cfg), "")
+		if root.Content[0].Kind != yaml.MappingNode && len(problems) > 0 {
+			return nil, &ConfigError{Path: path, Problems: problems} // no section to judge
+		}
+		// checkNode tries every value as Decode does; should Decode still
+		// find something it did not, that is reported as yaml says it.
+		if err := root.Content[0].Decode(&cfg); err != nil && len(problems) == 0 {
+			problems = append(problems, err)
 		}
 	}
 	// Validate also when keys were unknown or values mistyped: a typo must
@@ -154,7 +128,8 @@ func loadConfig(path string) (*Config, error) {
 		bad[problemPath(p)] = true
 	}
 	cfg.resolvePaths(filepath.Dir(path))
-	for _, p := range cfg.Validate() {
+	rules, templates, errs := cfg.parse()
+	for _, p := range errs {
 		if !bad[problemPath(p)] {
 			problems = append(problems, p)
 		}
@@ -162,88 +137,14 @@ func loadConfig(path string) (*Config, error) {
 	if len(problems) > 0 {
 		return nil, &ConfigError{Path: path, Problems: problems}
 	}
+	cfg.rules, cfg.templates = rules, templates
 	return &cfg, nil
-}
-
-var durationType = reflect.TypeOf(time.Duration(0))
-
-// checkKeys walks the YAML tree along the Go type, reporting unknown keys
-// with their YAML path and remembering which path sits on which line.
-func checkKeys(n *yaml.Node, t reflect.Type, path string, lines map[int]string, problems *[]error) {
-	if path != "" {
-		lines[n.Line] = path
-	}
-	switch {
-	case t.Kind() == reflect.Struct && t != durationType:
-		if n.Kind != yaml.MappingNode {
-			if n.Tag != "!!null" {
-				*problems = append(*problems, fmt.Errorf("%s: must be a mapping (line %d)", orRoot(path), n.Line))
-			}
-			return
-		}
-		fields := map[string]reflect.Type{}
-		for i := 0; i < t.NumField(); i++ {
-			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-			fields[name] = t.Field(i).Type
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			key, val := n.Content[i], n.Content[i+1]
-			p := join(path, key.Value)
-			ft, ok := fields[key.Value]
-			if !ok {
-				*problems = append(*problems, fmt.Errorf("%s: unknown key (line %d)", p, key.Line))
-				continue
-			}
-			checkKeys(val, ft, p, lines, problems)
-		}
-	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
-		for i, item := range n.Content {
-			checkKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), lines, problems)
-		}
-	}
-}
-
-var lineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
-
-// typeErrors turns yaml.v3's "line 7: cannot unmarshal …" into errors that
-// name the YAML path of line 7.
-func typeErrors(err error, lines map[int]string) []error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return []error{err}
-	}
-	var out []error
-	for _, msg := range te.Errors {
-		if m := lineRE.FindStringSubmatch(msg); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			if p, ok := lines[line]; ok {
-				out = append(out, fmt.Errorf("%s: %s (line %d)", p, m[2], line))
-				continue
-			}
-		}
-		out = append(out, errors.New(msg))
-	}
-	return out
 }
 
 // problemPath is the YAML path a problem starts with ("directory.url").
 func problemPath(err error) string {
 	p, _, _ := strings.Cut(err.Error(), ": ")
 	return p
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-func orRoot(path string) string {
-	if path == "" {
-		return "(top level)"
-	}
-	return path
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -266,8 +167,11 @@ func (c *Config) resolvePaths(dir string) {
 	}
 }
 
-// Validate returns every problem in the config, each with its YAML path.
-func (c *Config) Validate() []error {
+// parse checks every section and returns every problem, each with its
+// YAML path, and what it parsed: the UMS rules and, with mail, the mail
+// templates (built-in ones with the overrides of mail.templates, each tried
+// on sample data). It changes nothing; loadConfig keeps what it returns.
+func (c *Config) parse() (ums.Rules, *mail.Templates, []error) {
 	var errs []error
 	errs = append(errs, c.Directory.Validate("directory")...)
 	errs = append(errs, c.Store.Validate("store")...)
@@ -277,12 +181,13 @@ func (c *Config) Validate() []error {
 	if c.API.Enabled() && c.API.Listen == c.Telemetry.Listen && !strings.HasSuffix(c.API.Listen, ":0") {
 		errs = append(errs, fmt.Errorf("api.listen: must differ from telemetry.listen (%s)", c.Telemetry.Listen))
 	}
+	var templates *mail.Templates
 	if c.Mail.Enabled() {
 		t, err := mail.LoadTemplates(configs.MailTemplates, c.Mail.Templates)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("mail.templates: %w", err))
 		}
-		c.templates = t
+		templates = t
 	}
 	for _, f := range sortedKeys(c.Sync.Fields) {
 		if r := c.Sync.Fields[f]; r.Direction != "from_directory" && r.Direction != "" &&
@@ -295,28 +200,18 @@ func (c *Config) Validate() []error {
 	} else if ip := net.ParseIP(host); host != "localhost" && ip == nil && host != "" {
 		errs = append(errs, fmt.Errorf("telemetry.listen: host must be an IP address or localhost, got %q", host))
 	}
-	for i, r := range c.Extensions.Ranges {
-		if _, err := plan.ParseRange(r); err != nil {
-			errs = append(errs, fmt.Errorf("extensions.ranges[%d]: %v", i, err))
-		}
-	}
-	if c.Extensions.Quarantine < 0 {
-		errs = append(errs, fmt.Errorf("extensions.quarantine: must not be negative"))
-	}
-	if len(c.Extensions.Ranges) > 0 {
+	rules, uerrs := c.UMS.Parse(ums.NumberPlan{CountryCode: c.Directory.CountryCode}, checkDN)
+	errs = append(errs, uerrs...)
+	if len(c.UMS.Extensions.Ranges) > 0 {
 		if r := c.Sync.Fields["extension"]; r.Direction != "to_directory" && r.Direction != "both" {
 			errs = append(errs, fmt.Errorf("extensions.ranges: assigned numbers are written to AD, so sync.fields.extension must be to_directory or both"))
 		}
 	}
-	if v := c.Validation; v.ExtensionMinDigits < 1 || v.ExtensionMaxDigits < v.ExtensionMinDigits {
-		errs = append(errs, fmt.Errorf("validation: want 1 <= extension_min_digits <= extension_max_digits, got %d and %d",
-			v.ExtensionMinDigits, v.ExtensionMaxDigits))
+	if len(c.UMS.Profiles) > 0 {
+		if r, ok := c.Sync.Fields["settings"]; ok && (r.Direction == "from_directory" || r.Direction == "") {
+			errs = append(errs, fmt.Errorf("profiles: umsync computes the settings and writes them to AD, so sync.fields.settings must be to_directory or both"))
+		}
 	}
-	if c.License.Seats < 0 {
-		errs = append(errs, fmt.Errorf("license.seats: must not be negative (0 is no cap), got %d", c.License.Seats))
-	}
-	_, perrs := c.profiles()
-	errs = append(errs, perrs...)
 	for i, h := range c.Telemetry.Hosts {
 		if net.ParseIP(strings.Trim(h, "[]")) == nil && !validHostName.MatchString(h) {
 			errs = append(errs, fmt.Errorf("telemetry.hosts[%d]: want a host name or IP address without port, got %q", i, h))
@@ -335,12 +230,18 @@ func (c *Config) Validate() []error {
 	default:
 		errs = append(errs, fmt.Errorf("log.format: must be json or console, got %q", c.Log.Format))
 	}
-	return errs
+	return rules, templates, errs
+}
+
+// checkDN is the directory's DN syntax, which ums checks profile groups by.
+func checkDN(dn string) error {
+	_, err := ldap.ParseDN(dn)
+	return err
 }
 
 // mailTemplates are the built-in mail templates with the overrides in
-// mail.templates, every one tried on sample data: the ones Validate
-// loaded, or loaded now for a config that was not validated.
+// mail.templates, every one tried on sample data: the ones loadConfig
+// parsed, or loaded now for a config that was not loaded from a file.
 func (c *Config) mailTemplates() (*mail.Templates, error) {
 	if c.templates != nil {
 		return c.templates, nil

@@ -10,9 +10,10 @@ import (
 
 // FuzzLoadConfig: any file either loads or fails with a ConfigError whose
 // every problem names where it is (a YAML path, a line or the file); never
-// a panic.
+// a panic, and never a decode error the key walker did not name first.
 func FuzzLoadConfig(f *testing.F) {
-	for _, name := range []string{"good.yaml", "good-profiles.yaml", "bad-values.yaml", "bad-types.yaml", "bad-mail.yaml"} {
+	for _, name := range []string{"good.yaml", "good-profiles.yaml", "bad-values.yaml", "bad-types.yaml", "bad-mail.yaml",
+		"bad-ums-types.yaml", "bad-duplicate-keys.yaml", "good-anchors.yaml"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "config", name))
 		if err != nil {
 			f.Fatal(err)
@@ -46,6 +47,9 @@ func FuzzLoadConfig(f *testing.F) {
 		for _, p := range ce.Problems {
 			if msg := p.Error(); msg == "" || strings.Contains(msg, "%!") {
 				t.Fatalf("problem %q", msg)
+			}
+			if strings.HasPrefix(p.Error(), "yaml: ") {
+				t.Fatalf("the key walker missed what Decode found: %v", p)
 			}
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,7 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/umsync/umsync/ums"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -76,6 +79,38 @@ func TestLoadConfigDefaultsAndPaths(t *testing.T) {
 	pw, err := cfg.Directory.Password()
 	if err != nil || pw != "secret-password" {
 		t.Errorf("Password() = %q, %v; want the file's content without its newline", pw, err)
+	}
+}
+
+// TestLoadConfigParsesUMSOnce: loadConfig keeps the UMS rules it parsed,
+// and the engine, the API and the CLI use those very values (no second
+// parse); parsing changes nothing of the config.
+func TestLoadConfigParsesUMSOnce(t *testing.T) {
+	cfg, err := loadConfig("testdata/config/good-profiles.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.rules
+	if len(r.Profiles) != 2 || r.Profiles[0].Name != "sales" || r.Profiles[0].Defaults[ums.OverrideCallForwarding] != "+49301234567" ||
+		r.Profiles.Priority("default") != 1 || r.PINs.Length != 8 || r.MaxPINFailures != 5 || r.VoicemailDigits != 4 ||
+		r.Limits != (ums.Limits{ExtensionMin: 2, ExtensionMax: 4}) {
+		t.Fatalf("rules = %+v", r)
+	}
+	if cfg.templates == nil {
+		t.Error("mail templates not kept (mail.transport is set)")
+	}
+	engineRules, apiSettings := cfg.umsRules(), cfg.apiSettings()
+	if &engineRules.Profiles[0] != &r.Profiles[0] || &apiSettings.Profiles[0] != &r.Profiles[0] {
+		t.Error("the engine or the API got profiles parsed anew")
+	}
+	if apiSettings.PINPolicy != r.PINs || apiSettings.MaxPINFailures != 5 || engineRules.VoicemailDigits != 4 {
+		t.Errorf("engine %+v, api %+v", engineRules, apiSettings)
+	}
+	before := *cfg
+	before.Sync.Fields = maps.Clone(cfg.Sync.Fields)
+	cfg.parse()
+	if !reflect.DeepEqual(*cfg, before) {
+		t.Error("parse changed the config")
 	}
 }
 

@@ -65,7 +65,7 @@ recorded if AD changed meanwhile.`,
 			}
 			rules := cfg.Sync.FieldRules()
 			numbers := ums.NumberPlan{CountryCode: cfg.Directory.CountryCode}
-			limits := cfg.Validation.limits()
+			limits := cfg.rules.Limits
 			type fieldArg struct {
 				f ums.Field
 				v string
@@ -91,7 +91,7 @@ recorded if AD changed meanwhile.`,
 				if !slices.Contains(ums.Writable, f) || rules.Get(f).Direction == plan.FromDirectory {
 					return fmt.Errorf("%s comes from AD (sync.fields.%s): change it there", name, name)
 				}
-				if f == ums.FieldSettings && len(cfg.Profiles) > 0 {
+				if f == ums.FieldSettings && len(cfg.rules.Profiles) > 0 {
 					return fmt.Errorf("settings are computed from the profile and the user's overrides: set %s instead",
 						strings.Join(ums.OverrideKeys, "=, ")+"=")
 				}
@@ -199,9 +199,9 @@ func settingsEdit(cfg *Config, u *ums.User, o ums.Overrides, warn io.Writer) ([]
 		return nil, errors.New("settings come from AD (sync.fields.settings): change them there")
 	}
 	var s ums.Settings
-	if profiles, _ := cfg.profiles(); len(profiles) > 0 {
+	if profiles := cfg.rules.Profiles; len(profiles) > 0 {
 		var p *ums.Problem
-		if s, p = profiles.Effective(profiles.Index(cur.Profile), o, cur, u.Extension, cfg.Voicemail.DigitLength); p != nil {
+		if s, p = profiles.Effective(profiles.Index(cur.Profile), o, cur, u.Extension, cfg.rules.VoicemailDigits); p != nil {
 			fmt.Fprintf(warn, "warning: %s\n", p.Text)
 		}
 	} else if len(o) > 0 {

@@ -61,12 +61,12 @@ user automatically when one frees (a user deactivated, or more seats).`,
 			if err != nil {
 				return err
 			}
-			if profiles, _ := cfg.profiles(); len(profiles) > 0 { // earlier profiles get seats first
+			if profiles := cfg.rules.Profiles; len(profiles) > 0 { // earlier profiles get seats first
 				sort.SliceStable(pending, func(i, j int) bool {
 					return profiles.Priority(ums.ProfileOf(pending[i].Settings)) < profiles.Priority(ums.ProfileOf(pending[j].Settings))
 				})
 			}
-			out := licenseJSON{Seats: cfg.License.Seats, Used: counts[ums.LicenseActive],
+			out := licenseJSON{Seats: cfg.rules.Seats, Used: counts[ums.LicenseActive],
 				Pending: counts[ums.LicensePending], PendingUsers: []pendingLicenseJSON{},
 				UsedByType: map[string]int{"voice": types[ums.LicenseVoice], "admin": types[ums.LicenseAdmin]}}
 			for _, u := range pending {

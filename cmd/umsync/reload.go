@@ -10,7 +10,6 @@ import (
 	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/mail"
 	"github.com/umsync/umsync/sync/engine"
-	"github.com/umsync/umsync/ums"
 )
 
 // mailer is the daemon's one mail worker (its metrics are registered
@@ -48,7 +47,7 @@ func (d *daemon) configureMail(cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	rules := mail.Rules{PINs: ums.PINPolicy{Length: cfg.Voicemail.PINLength}, DirectoryLogin: cfg.API.PasswordCheck == api.CheckDirectory}
+	rules := mail.Rules{PINs: cfg.rules.PINs, DirectoryLogin: cfg.API.PasswordCheck == api.CheckDirectory}
 	if d.mailer == nil {
 		d.mailer = &mailer{w: mail.NewWorker(cfg.Mail, rules, d.parts.store, tr, tmpl, d.log, d.reg)}
 	} else {
@@ -144,6 +143,6 @@ func (d *daemon) reload() {
 	sched.Start()
 	d.reloadOK.Set(1)
 	d.reloadAt.Set(float64(time.Now().UnixNano()) / 1e9)
-	log.Info().Str("schedule", cfg.Sync.Schedule).Int("profiles", len(cfg.Profiles)).
+	log.Info().Str("schedule", cfg.Sync.Schedule).Int("profiles", len(cfg.rules.Profiles)).
 		Str("log_level", cfg.Log.Level).Msg("config reloaded")
 }

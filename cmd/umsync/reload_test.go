@@ -84,7 +84,7 @@ func TestReloadAppliesOrRefuses(t *testing.T) {
 		if testutil.ToFloat64(d.reloadOK) != 0 {
 			t.Errorf("%s: reload accepted", name)
 		}
-		if len(d.cfg.Load().Profiles) != 1 || d.cfg.Load().Sync.Schedule != "@every 5h" {
+		if len(d.cfg.Load().rules.Profiles) != 1 || d.cfg.Load().Sync.Schedule != "@every 5h" {
 			t.Errorf("%s: the config in use changed", name)
 		}
 		d.reloadOK.Set(1)

@@ -69,8 +69,8 @@ func (d *daemon) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Used, p.Pending = lic[ums.LicenseActive], lic[ums.LicensePending]
-	if cfg.License.Seats > 0 {
-		p.SeatsText = strconv.Itoa(cfg.License.Seats)
+	if cfg.rules.Seats > 0 {
+		p.SeatsText = strconv.Itoa(cfg.rules.Seats)
 	}
 	if p.Conflicts, err = st.CountOpenConflicts(ctx); err != nil {
 		fail(err)

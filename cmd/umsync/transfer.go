@@ -106,7 +106,7 @@ added, changed and removed, and changes nothing.`,
 			if err != nil {
 				return err
 			}
-			rules := userfile.Rules{Numbers: ums.NumberPlan{CountryCode: cfg.Directory.CountryCode}, Limits: cfg.Validation.limits()}
+			rules := userfile.Rules{Numbers: ums.NumberPlan{CountryCode: cfg.Directory.CountryCode}, Limits: cfg.rules.Limits}
 			users, lines, err := userfile.Read(f, format, rules)
 			f.Close()
 			if err != nil {

@@ -139,8 +139,7 @@ type userShowJSON struct {
 
 // effectiveSettings lists each setting of u with its value and source.
 func effectiveSettings(cfg *Config, u *ums.User) []settingJSON {
-	profiles, _ := cfg.profiles()
-	return ums.EffectiveSettings(profiles, cfg.Mail.Language, u)
+	return ums.EffectiveSettings(cfg.rules.Profiles, cfg.Mail.Language, u)
 }
 
 func newUsersShowCmd(g *globals) *cobra.Command {

@@ -11,7 +11,6 @@ import (
 	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
-	"github.com/umsync/umsync/sync/plan"
 )
 
 // parts are the long-lived pieces a sync needs, wired together.
@@ -51,21 +50,16 @@ func wire(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.R
 		engine: engine.New(cfg.syncConfig(), cfg.umsRules(), dir, st, log, reg)}, nil
 }
 
-// umsRules gathers the UMS rules from their config sections (validated).
+// umsRules are the rules a cycle applies: the UMS rules loadConfig parsed,
+// and whether mails are queued.
 func (c *Config) umsRules() engine.UMSRules {
-	r := engine.UMSRules{LicenseSeats: c.License.Seats, ExtensionQuarantine: c.Extensions.Quarantine,
-		Limits:          c.Validation.limits(),
-		VoicemailDigits: c.Voicemail.DigitLength,
-		Mail:            c.Mail.Enabled(),
+	r := c.rules
+	return engine.UMSRules{LicenseSeats: r.Seats, ExtensionRanges: r.Pool, ExtensionQuarantine: r.Quarantine,
+		Limits: r.Limits, Profiles: r.Profiles, VoicemailDigits: r.VoicemailDigits,
+		Mail: c.Mail.Enabled(),
 		// With AD passwords (api.password_check: directory) nobody gets a
 		// password mail.
 		PasswordOnActivation: c.Mail.PasswordOnActivation && c.API.PasswordCheck != api.CheckDirectory}
-	for _, s := range c.Extensions.Ranges {
-		pr, _ := plan.ParseRange(s) // validated with the config
-		r.ExtensionRanges = append(r.ExtensionRanges, pr)
-	}
-	r.Profiles, _ = c.profiles()
-	return r
 }
 
 // close releases the directory connection, then the store, then the

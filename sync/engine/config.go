@@ -49,8 +49,9 @@ type Config struct {
 	PageSize int `yaml:"-"`
 }
 
-// UMSRules are the UMS rules a cycle applies, each from its own config
-// section (license:, extensions:, validation:, profiles:, voicemail:).
+// UMSRules are the UMS rules a cycle applies: what ums.Config.Parse made of
+// the config's sections license:, extensions:, validation:, profiles: and
+// voicemail:, and whether mails are queued.
 type UMSRules struct {
 	// LicenseSeats is how many users may hold a UMS license; 0: no cap.
 	LicenseSeats int

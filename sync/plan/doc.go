@@ -21,7 +21,8 @@
 // per-user problem and left alone on both sides.
 //
 // The UMS rules are applied to a finished plan, still without I/O: phantom
-// users (ApplyPhantoms), the extension pool (AssignExtensions), settings
+// users (ApplyPhantoms), the extension pool (AssignExtensions, from the
+// ranges ums parses out of extensions.ranges), settings
 // profiles (ApplyProfiles: effective settings, the MiVoice digit rule), the
 // license cap (ApplyLicenses; free seats by profile priority) and
 // validation (Validate); the engine hands them what they need to know of

@@ -1,35 +1,15 @@
 package plan
 
 import (
-	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/umsync/umsync/ums"
 )
 
-// Range is a block of extension numbers, both ends included.
-type Range struct{ From, To int }
-
-// ParseRange reads "2000-2999" (or one number, "2000").
-func ParseRange(s string) (Range, error) {
-	a, b, found := strings.Cut(strings.TrimSpace(s), "-")
-	if !found {
-		b = a
-	}
-	from, err1 := strconv.Atoi(strings.TrimSpace(a))
-	to, err2 := strconv.Atoi(strings.TrimSpace(b))
-	switch {
-	case err1 != nil || err2 != nil:
-		return Range{}, fmt.Errorf("%q: want FROM-TO, e.g. 2000-2999", s)
-	case from < 0 || to < from:
-		return Range{}, fmt.Errorf("%q: FROM must be at most TO", s)
-	case strings.HasPrefix(strings.TrimSpace(a), "0") && from != 0:
-		return Range{}, fmt.Errorf("%q: numbers with a leading 0 are not supported", s)
-	}
-	return Range{from, to}, nil
-}
+// Range is a block of extension numbers (ums owns it with the rest of the
+// UMS config: ums.ParseRange reads extensions.ranges).
+type Range = ums.Range
 
 // ProblemPoolExhausted is the per-user problem of a user left without an
 // extension.

@@ -1,27 +1,11 @@
 package plan
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/umsync/umsync/ums"
 )
-
-func TestParseRange(t *testing.T) {
-	for in, want := range map[string]string{"2000-2999": "{2000 2999}", " 10 - 19 ": "{10 19}", "42": "{42 42}"} {
-		r, err := ParseRange(in)
-		if err != nil || fmt.Sprint(r) != want {
-			t.Errorf("ParseRange(%q) = %v, %v", in, r, err)
-		}
-	}
-	for in, want := range map[string]string{"3000-2000": "FROM must be at most TO", "a-b": "want FROM-TO", "0100-0199": "leading 0"} {
-		if _, err := ParseRange(in); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ParseRange(%q) = %v, want %q", in, err, want)
-		}
-	}
-}
 
 func TestAssignExtensions(t *testing.T) {
 	mk := func(sam string, firstMin int, ext string, state ums.State) ums.User {
@@ -30,7 +14,7 @@ func TestAssignExtensions(t *testing.T) {
 		u.FirstSeen = now.Add(time.Duration(firstMin) * time.Minute)
 		return u
 	}
-	ranges := []Range{{2000, 2003}, {2010, 2011}}
+	ranges := []Range{{From: 2000, To: 2003}, {From: 2010, To: 2011}}
 	stored := []ums.User{
 		mk("has", 0, "2000", ums.StateActive),
 		mk("old", 1, "", ums.StateActive),       // stored, needs one (full cycle)

@@ -20,6 +20,7 @@ import (
 // whole domain, and the demo's and the benchmark's seeded users hold
 // 2000-9999 (a lab that ran make bench took every number 5000-5003).
 func TestExtensionPool(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	outside := r.lab.OU(t)
 	r.lab.AddUser(t, outside, adlab.User{Sam: "phoneowner", Attrs: map[string][]string{"ipPhone": {"1500"}}})

@@ -19,6 +19,7 @@ import (
 // deactivated; the next cycle succeeds. The DC stops and starts again
 // between cycles: the next cycle redials and succeeds.
 func TestADFailsMidReadAndRestarts(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.lab.AddUsers(t, r.ou, "flt", 300)
 	u, _ := url.Parse(r.lab.LDAPSURL)

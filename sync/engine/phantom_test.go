@@ -11,6 +11,7 @@ import (
 // no seat and no extension; leaving or joining the group counts on the next
 // delta.
 func TestPhantomUsers(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	dns := r.lab.AddUsers(t, r.ou, "ph", 3)
 	group := r.lab.AddGroup(t, r.ou, "UMS Phantoms", dns[0])

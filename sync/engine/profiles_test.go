@@ -15,6 +15,7 @@ import (
 // group a user is in, reach AD, follow a group change at the next delta,
 // keep a user's overrides, rank free seats, and apply the MiVoice rule.
 func TestProfilesByGroupMembership(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	dns := r.lab.AddUsers(t, r.ou, "pr", 4)
 	r.lab.Modify(t, dns[3], "ipPhone", "12345") // 5 digits: no voice mailbox

@@ -22,12 +22,16 @@ import (
 // to do; the store and AD must equal a simple model of the expected
 // result. A few seeds run in CI; UMSYNC_PROPERTY_SEEDS=N (make soak) runs N.
 func TestConvergenceProperty(t *testing.T) {
+	t.Parallel()
 	n := 3
 	if s := os.Getenv("UMSYNC_PROPERTY_SEEDS"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
 	for seed := int64(1); seed <= int64(n); seed++ {
-		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) { convergence(t, seed) })
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			t.Parallel()
+			convergence(t, seed)
+		})
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 // sync cycle every second and sends mails: none fails, none meets
 // "database is locked", and every change is there afterwards.
 func TestActionsWhileServeRuns(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	for i := range 5 {
@@ -72,6 +73,7 @@ func TestActionsWhileServeRuns(t *testing.T) {
 // is a consistent store: integrity_check ok, the same users, and umsync
 // reads it.
 func TestBackupWhileServeRuns(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	seedUsers(t, lab, ou, 3)
@@ -106,9 +108,10 @@ func TestBackupWhileServeRuns(t *testing.T) {
 // dry run and the admin commands work beside it; once serve stops, sync
 // runs.
 func TestOneWriterPerStore(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	seedUsers(t, lab, ou, 3)
+	p := seedUsers(t, lab, ou, 3)
 	path := testConfig(t, lab, ou, cfgOpts{})
 	d := startTestDaemon(t, path, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	holder := fmt.Sprintf("umsync serve (pid %d)", os.Getpid())
@@ -121,7 +124,7 @@ func TestOneWriterPerStore(t *testing.T) {
 			t.Errorf("umsync %v beside serve: exit %d, stderr %q; want 1 naming %q", args, code, e.String(), holder)
 		}
 	}
-	for _, args := range [][]string{{"sync", "--dry-run"}, {"users", "list"}, {"users", "set", "cli1", "rings=5"}} {
+	for _, args := range [][]string{{"sync", "--dry-run"}, {"users", "list"}, {"users", "set", p + "cli1", "rings=5"}} {
 		if _, stderr, code := umsync(t, append(args, "--config", path)...); code != exitOK {
 			t.Errorf("umsync %v beside serve: exit %d: %s", args, code, stderr)
 		}

@@ -54,6 +54,7 @@ type outcome struct {
 // between the SMTP server's acceptance of a mail and its mark-sent; that
 // one mail then arrives twice (DESIGN invariant 6; README "Mail").
 func TestCrashConvergence(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	want := crashScenario(t, lab, 0, "")
 	for i, point := range crashPoints {

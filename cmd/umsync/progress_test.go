@@ -17,6 +17,7 @@ import (
 // TestFullSyncProgress: during a full read the bar counts users against
 // the previous run's total, and the log reports progress at its interval.
 func TestFullSyncProgress(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	lab.AddUsers(t, ou, "pg", 400)

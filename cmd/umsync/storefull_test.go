@@ -39,6 +39,7 @@ func smallDisk(t *testing.T, size string) string {
 // with space again the next cycle succeeds, /readyz is ready, and
 // integrity_check is ok.
 func TestStoreDiskFull(t *testing.T) {
+	t.Parallel()
 	disk := smallDisk(t, "4m")
 	lab := adlab.Require(t)
 	ou := lab.OU(t)

@@ -237,18 +237,19 @@ func TestParallelReadEqualsSerial(t *testing.T) {
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	sub := lab.SubOU(t, ou, "Sub")
+	p := adlab.SamPrefix() // the partitions go by the last character
 	const n = 41
 	for i := range n {
 		where := ou
 		if i%3 == 0 {
 			where = sub
 		}
-		lab.AddUser(t, where, adlab.User{Sam: fmt.Sprintf("par%02d", i), Given: "Käthe", Surname: fmt.Sprint(i),
+		lab.AddUser(t, where, adlab.User{Sam: p + fmt.Sprintf("par%02d", i), Given: "Käthe", Surname: fmt.Sprint(i),
 			Attrs: map[string][]string{"ipPhone": {fmt.Sprint(3000 + i)}}})
 	}
 	// Names ending in upper case, an umlaut and punctuation.
 	for _, sam := range []string{"parA", "parZ", "parÄ", "par_x_", "par-y-"} {
-		lab.AddUser(t, ou, adlab.User{Sam: sam})
+		lab.AddUser(t, ou, adlab.User{Sam: p + sam})
 	}
 	const total = n + 5
 	var serial map[string]ums.User

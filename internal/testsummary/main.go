@@ -148,9 +148,9 @@ func (r *report) line(b []byte, now time.Time) []string {
 		if t := r.running[k]; t != nil {
 			t.paused = true
 		}
-	case "cont":
+	case "cont": // a parallel test starts running only now
 		if t := r.running[k]; t != nil {
-			t.paused = false
+			t.paused, t.start = false, now
 		}
 	case "output":
 		r.output[k] = append(r.output[k], strings.TrimSuffix(e.Output, "\n"))

@@ -135,7 +135,10 @@ func TestProgressNamesTheLongestRunningTests(t *testing.T) {
 	ev(4*time.Second, `{"Action":"pause","Package":"github.com/umsync/umsync/cmd/umsync","Test":"TestWaits"}`)
 	ev(5*time.Second, `{"Action":"pass","Package":"github.com/umsync/umsync/store","Test":"TestA"}`)
 	ev(6*time.Second, `{"Action":"run","Package":"github.com/umsync/umsync/store","Test":"TestB"}`)
-	want := "test: 1m02s: 1 passed, 0 failed, 0 skipped; 2 running: cmd/umsync TestSlow 1m00s, store TestB 0m56s"
+	ev(7*time.Second, `{"Action":"run","Package":"github.com/umsync/umsync/store","Test":"TestC"}`)
+	ev(7*time.Second, `{"Action":"pause","Package":"github.com/umsync/umsync/store","Test":"TestC"}`)
+	ev(32*time.Second, `{"Action":"cont","Package":"github.com/umsync/umsync/store","Test":"TestC"}`)
+	want := "test: 1m02s: 1 passed, 0 failed, 0 skipped; 3 running: cmd/umsync TestSlow 1m00s, store TestB 0m56s, store TestC 0m30s"
 	if got := r.progress(t0.Add(62 * time.Second)); got != want {
 		t.Errorf("progress\n got %q\nwant %q", got, want)
 	}

@@ -23,8 +23,9 @@ func TestActionsWhileServeRuns(t *testing.T) {
 	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
+	p := adlab.SamPrefix()
 	for i := range 5 {
-		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("cc%d", i), Attrs: map[string][]string{
+		lab.AddUser(t, ou, adlab.User{Sam: p + fmt.Sprintf("cc%d", i), Attrs: map[string][]string{
 			"mail": {fmt.Sprintf("cc%d@example.test", i)}, "ipPhone": {fmt.Sprint(4200 + i)}}})
 	}
 	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s", extra: `mail:
@@ -38,7 +39,7 @@ func TestActionsWhileServeRuns(t *testing.T) {
 			last := d.parts.engine.LastSuccess()
 			waitFor(t, "a cycle during the actions", func() bool { return d.parts.engine.LastSuccess().After(last) })
 		}
-		sam := fmt.Sprintf("cc%d", i%5)
+		sam := p + fmt.Sprintf("cc%d", i%5)
 		var args []string
 		switch i % 4 {
 		case 0:
@@ -59,7 +60,7 @@ func TestActionsWhileServeRuns(t *testing.T) {
 	if runs.IsZero() {
 		t.Fatal("no cycle ran")
 	}
-	out, _, _ := umsync(t, "users", "show", "cc4", "--config", path, "--output", "json")
+	out, _, _ := umsync(t, "users", "show", p+"cc4", "--config", path, "--output", "json")
 	if !strings.Contains(out, `"mobile": "+491715550184"`) {
 		t.Errorf("the last mobile set for cc4 is not there:\n%s", out)
 	}

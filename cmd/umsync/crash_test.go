@@ -112,7 +112,7 @@ func compareOutcome(t *testing.T, want, got map[string]string, what string) {
 func crashScenario(t *testing.T, lab *adlab.Lab, i int, point string) outcome {
 	t.Helper()
 	ou := lab.OU(t)
-	prefix := fmt.Sprintf("c%02d", i)
+	prefix := adlab.SamPrefix() + fmt.Sprintf("c%02d", i)
 	pool := 70000 + i*100
 	peer := smtptest.Start(t)
 	dn := func(name string) string { return "CN=" + prefix + name + "," + ou }

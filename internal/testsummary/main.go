@@ -141,7 +141,9 @@ func (r *report) line(b []byte, now time.Time) []string {
 	}
 	k := testKey{short(e.Package), e.Test}
 	switch e.Action {
-	case "start":
+	case "start": // a package's test binary starts (again, for a fuzz run)
+		r.pkgTests[k.pkg] = 0
+		delete(r.pkgFailed, k.pkg)
 	case "run":
 		r.running[k] = &running{start: now}
 	case "pause":

@@ -21,7 +21,7 @@ import (
 func TestADFailsMidReadAndRestarts(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
-	r.lab.AddUsers(t, r.ou, "flt", 300)
+	r.lab.AddUsers(t, r.ou, r.sam+"flt", 300)
 	u, _ := url.Parse(r.lab.LDAPSURL)
 	proxy := adlab.NewProxy(t, u.Host)
 	cfg := r.lab.Config(r.ou)

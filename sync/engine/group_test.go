@@ -65,8 +65,8 @@ func TestScopeGroupNestedMembership(t *testing.T) {
 func TestScopeGroupWith2000Members(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
-	dns := r.lab.AddUsers(t, r.ou, "gm", 2000)
-	extra := r.lab.AddUsers(t, r.ou, "nogm", 3)
+	dns := r.lab.AddUsers(t, r.ou, r.sam+"gm", 2000)
+	extra := r.lab.AddUsers(t, r.ou, r.sam+"nogm", 3)
 	group := r.lab.AddGroup(t, r.ou, "UMS Everyone")
 	r.lab.AddMembers(t, group, dns...)
 	cfg := r.lab.Config(r.ou)

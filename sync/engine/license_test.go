@@ -31,7 +31,7 @@ func (r *rig) licensed(t *testing.T) (active, pending []string) {
 func TestLicenseCap(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
-	dns := r.lab.AddUsers(t, r.ou, "lic", 15)
+	dns := r.lab.AddUsers(t, r.ou, r.sam+"lic", 15)
 	r.ums.LicenseSeats = 10
 	r.ums.Mail = true
 	e := r.engine(t, nil)

@@ -45,7 +45,7 @@ func convergence(t *testing.T, seed int64) {
 	rnd := rand.New(rand.NewSource(seed))
 	r := newRig(t)
 	r.sync.Fields["mobile"] = engine.FieldRule{Direction: "both", Policy: "store_wins"}
-	prefix := fmt.Sprintf("p%d", seed)
+	prefix := adlab.SamPrefix() + fmt.Sprintf("p%d", seed)
 	model := map[string]*modelUser{}
 	next := 0
 	add := func() string {

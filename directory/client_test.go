@@ -60,11 +60,12 @@ func readAll(t *testing.T, c *directory.Client) (map[string]ums.User, error) {
 // TestUsersPagesAndDecodes reads more users than fit on one page over
 // verified LDAPS and checks every decoded field of one of them.
 func TestUsersPagesAndDecodes(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	const n = 23
 	for i := range n {
-		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("pg%02d", i), Given: "Jürgen", Surname: "Weiß", Disabled: i%10 == 0})
+		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("dpg%02d", i), Given: "Jürgen", Surname: "Weiß", Disabled: i%10 == 0})
 	}
 	dn := lab.AddUser(t, ou, adlab.User{CN: "Zoë Öztürk", Sam: "zoe", Given: "Zoë", Surname: "Öztürk",
 		Attrs: map[string][]string{
@@ -88,7 +89,7 @@ func TestUsersPagesAndDecodes(t *testing.T) {
 		}
 	}
 	if disabled != 3 {
-		t.Errorf("%d disabled users, want 3 (pg00, pg10, pg20)", disabled)
+		t.Errorf("%d disabled users, want 3 (dpg00, dpg10, dpg20)", disabled)
 	}
 	want := ums.User{Anchor: lab.GUID(t, dn), DN: dn, SAMAccountName: "zoe", GivenName: "Zoë", Surname: "Öztürk",
 		DisplayName: "Zoë Öztürk", Mail: "zoe@example.test", Department: "Geschäftsführung", Extension: "2041",
@@ -100,6 +101,7 @@ func TestUsersPagesAndDecodes(t *testing.T) {
 }
 
 func TestStartTLS(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	lab.AddUser(t, ou, adlab.User{Sam: "tls1"})
@@ -154,6 +156,7 @@ func closedPort(t *testing.T) string {
 // TestRedialAfterDrop: the server side drops the connection between two
 // reads (as a DC restart or idle timeout does); the next read redials.
 func TestRedialAfterDrop(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	lab.AddUser(t, ou, adlab.User{Sam: "redial1"})
@@ -203,6 +206,7 @@ func TestHangingServerTimesOut(t *testing.T) {
 }
 
 func TestCancelStopsARead(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	for i := range 5 {
@@ -229,21 +233,23 @@ func TestCancelStopsARead(t *testing.T) {
 // (partitions by the last character of the name) delivers exactly the same
 // users, each once.
 func TestParallelReadEqualsSerial(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	sub := lab.SubOU(t, ou, "Sub")
+	p := adlab.SamPrefix() // the partitions go by the last character
 	const n = 41
 	for i := range n {
 		where := ou
 		if i%3 == 0 {
 			where = sub
 		}
-		lab.AddUser(t, where, adlab.User{Sam: fmt.Sprintf("par%02d", i), Given: "Käthe", Surname: fmt.Sprint(i),
+		lab.AddUser(t, where, adlab.User{Sam: p + fmt.Sprintf("par%02d", i), Given: "Käthe", Surname: fmt.Sprint(i),
 			Attrs: map[string][]string{"ipPhone": {fmt.Sprint(3000 + i)}}})
 	}
 	// Names ending in upper case, an umlaut and punctuation.
 	for _, sam := range []string{"parA", "parZ", "parÄ", "par_x_", "par-y-"} {
-		lab.AddUser(t, ou, adlab.User{Sam: sam})
+		lab.AddUser(t, ou, adlab.User{Sam: p + sam})
 	}
 	const total = n + 5
 	var serial map[string]ums.User
@@ -275,6 +281,7 @@ func TestParallelReadEqualsSerial(t *testing.T) {
 // range they were in; the catch-up search must still deliver each of them,
 // and the last delivery of each must carry the new value.
 func TestChangesDuringTheReadAreCaught(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	for _, conns := range []int{1, 2} {
 		t.Run(fmt.Sprintf("connections=%d", conns), func(t *testing.T) {
@@ -282,7 +289,7 @@ func TestChangesDuringTheReadAreCaught(t *testing.T) {
 			const n = 12
 			var dns []string
 			for i := range n {
-				dns = append(dns, lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("chg%d%02d", conns, i),
+				dns = append(dns, lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("%schg%d%02d", adlab.SamPrefix(), conns, i),
 					Attrs: map[string][]string{"department": {"Vorher"}}}))
 			}
 			cfg := lab.Config(ou)
@@ -340,6 +347,7 @@ func changes(t *testing.T, c *directory.Client, st directory.ServerState, since 
 // change at the watermark is not; a change above the DC state's
 // highestCommittedUSN waits for the next delta.
 func TestChangesUSNBoundary(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	dn := lab.AddUser(t, ou, adlab.User{Sam: "usnb"})
@@ -377,6 +385,7 @@ func TestChangesUSNBoundary(t *testing.T) {
 // tombstone, a user moved out of the base DNs as gone but not deleted, a
 // user moved inside the base DNs as a user with its new DN.
 func TestChangesReportTombstonesAndMovesOut(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	outside := lab.OU(t)
@@ -420,6 +429,7 @@ func TestChangesReportTombstonesAndMovesOut(t *testing.T) {
 // the one the connection reaches fails with ErrServerChanged — serial,
 // parallel and delta alike — instead of mixing USNs of two DCs.
 func TestAnotherDCIsRefused(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	lab.AddUser(t, ou, adlab.User{Sam: "dcx1"})
@@ -449,6 +459,7 @@ func TestAnotherDCIsRefused(t *testing.T) {
 // members (unescaped, the filter breaks or matches others),
 // and a group DN made to look like filter matches nobody.
 func TestFilterValuesAreEscaped(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	member := lab.AddUser(t, ou, adlab.User{Sam: "esc1", Given: "*)(uid=*"})
@@ -483,6 +494,7 @@ func TestFilterValuesAreEscaped(t *testing.T) {
 // untrusted CA fails, see TestConnectErrorsNameTheCause); turning it off
 // works only when asked and logs a warning each time a client is made.
 func TestInsecureSkipVerifyIsLoud(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	cfg := lab.Config(ou)
@@ -510,6 +522,7 @@ func TestInsecureSkipVerifyIsLoud(t *testing.T) {
 // TestCertificateNameMismatch: a server whose certificate (signed by the
 // trusted lab CA) names another host is refused, and the error says so.
 func TestCertificateNameMismatch(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	dir := filepath.Dir(lab.CAFile) // the lab's TLS folder holds a wrong-name certificate
 	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "wrongname.pem"), filepath.Join(dir, "wrongname.key"))

@@ -18,6 +18,7 @@ import (
 // TestFailoverSkipsDeadURL: with a dead address first in directory.url,
 // the client reads from the next one and logs which server it used.
 func TestFailoverSkipsDeadURL(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	lab.AddUser(t, ou, adlab.User{Sam: "fo1"})
@@ -47,6 +48,7 @@ func TestFailoverSkipsDeadURL(t *testing.T) {
 // goes down between two reads; the second read uses the next URL, and the
 // switch is logged with both servers and counted.
 func TestFailoverSwitchIsLoggedAndCounted(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	lab.AddUser(t, ou, adlab.User{Sam: "fo2"})

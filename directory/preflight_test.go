@@ -22,7 +22,7 @@ func preflightLab(t *testing.T) (*adlab.Lab, directory.Config, directory.Preflig
 	t.Helper()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	u := lab.AddUser(t, ou, adlab.User{Sam: "pf1"})
+	u := lab.AddUser(t, ou, adlab.User{CN: "pf1", Sam: adlab.SamPrefix() + "pf1"})
 	g := lab.AddGroup(t, ou, "pf-group", u)
 	cfg := lab.Config(ou)
 	cfg.Attributes.Settings = "info"
@@ -52,6 +52,7 @@ func dump(checks []directory.Check) string {
 // TestPreflightPassesOnLab: every check passes against the lab, and each
 // kind of check is there.
 func TestPreflightPassesOnLab(t *testing.T) {
+	t.Parallel()
 	_, cfg, in := preflightLab(t)
 	checks := directory.Preflight(context.Background(), cfg, in, time.Now())
 	if f := failures(checks); len(f) > 0 {
@@ -75,6 +76,7 @@ func TestPreflightPassesOnLab(t *testing.T) {
 // TestPreflightNamesMissingAttribute: a mapped attribute the schema lacks
 // fails, naming it.
 func TestPreflightNamesMissingAttribute(t *testing.T) {
+	t.Parallel()
 	_, cfg, in := preflightLab(t)
 	cfg.Attributes.Settings = "extensionAttribute10"
 	f := failures(directory.Preflight(context.Background(), cfg, in, time.Now()))
@@ -102,6 +104,7 @@ func TestPreflightNamesUnwritableAttribute(t *testing.T) {
 // TestPreflightNamesMissingGroup: a group DN that does not exist fails,
 // naming its YAML path.
 func TestPreflightNamesMissingGroup(t *testing.T) {
+	t.Parallel()
 	lab, cfg, in := preflightLab(t)
 	in.Groups["profiles[0].group"] = "CN=no-such-group," + lab.BaseDN
 	f := strings.Join(failures(directory.Preflight(context.Background(), cfg, in, time.Now())), "\n")
@@ -113,6 +116,7 @@ func TestPreflightNamesMissingGroup(t *testing.T) {
 // TestPreflightDirSyncAndPageSize: DirSync as the admin works; a page_size
 // above the DC's MaxPageSize (1000 on Samba) fails with the limit.
 func TestPreflightDirSyncAndPageSize(t *testing.T) {
+	t.Parallel()
 	_, cfg, in := preflightLab(t)
 	cfg.ChangeTracking = directory.TrackDirSync
 	cfg.PageSize = 5000
@@ -131,6 +135,7 @@ func TestPreflightDirSyncAndPageSize(t *testing.T) {
 // failure. (Preflight takes the time, so the lab's 10-year certificate
 // serves.)
 func TestPreflightWarnsOfExpiringCertificate(t *testing.T) {
+	t.Parallel()
 	_, cfg, in := preflightLab(t)
 	expiry := func(checks []directory.Check) directory.Check {
 		for _, c := range checks {

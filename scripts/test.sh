@@ -1,40 +1,94 @@
 #!/usr/bin/env bash
-# make test: start the AD lab if none runs, install Chromium if missing (as
-# root), go vet, run every test with the race detector, stop the lab only if
-# this script started it. The status page screenshot lands in bin/artifacts.
+# make test: gofmt, go vet, every test with the race detector, then a brief
+# fuzz of each target; all of it read by internal/testsummary, which prints
+# a line per package, progress every 30 s, the failures' output in full and,
+# as the last line, "N passed, N failed, N skipped" (exit 1 on any failure).
+#
+# The AD lab (and, as root, Chromium for the status page test) is started in
+# the background if none runs: tests that need AD wait for it in
+# adlab.Require ($UMSYNC_LAB_WAIT), the others run meanwhile. The lab is
+# stopped at the end only if this script started it. The status page
+# screenshot lands in bin/artifacts.
+#
+# FUZZ=0 skips fuzzing, FUZZ=10 runs ten times as many executions.
+# TEST_PARALLEL (default 4) is how many tests of one package run at once,
+# TEST_PACKAGES (default 3) how many packages: the lab tests mostly wait
+# for the DC, so more than the 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/lab-session.sh
-lab_session
-trap lab_session_end EXIT
+tmp=$(mktemp -d)
+setup_pid=""
+finish() {
+	if [ -n "$setup_pid" ]; then wait "$setup_pid" 2>/dev/null || true; fi
+	if grep -qx 'lab: started' "$tmp/setup.log" 2>/dev/null && [ ! -e "$tmp/lab-stopped" ]; then
+		LAB_STARTED=1
+		lab_session_end
+	fi
+	rm -rf "$tmp"
+}
+trap finish EXIT
 
-# The status page test drives Debian's headless Chromium (≈20 s to install).
-if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ]; then
-	echo "test: installing chromium for the status page test"
-	apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 ||
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
-fi
+# The background setup: Chromium (≈20 s to install, once), then the lab.
+# It writes "ok" or why it failed to $UMSYNC_LAB_WAIT when done.
+export UMSYNC_LAB_WAIT="$tmp/lab-ready"
+UMSYNC_LAB_ENV=$(scripts/lab.sh env)
+export UMSYNC_LAB_ENV
+(
+	if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ]; then
+		echo "test: installing chromium for the status page test"
+		apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends chromium >/dev/null 2>&1 ||
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
+				--no-install-recommends chromium >/dev/null; } || echo "test: installing chromium failed"
+	fi
+	if scripts/lab.sh up; then echo ok >"$UMSYNC_LAB_WAIT.tmp"; else tail -3 "$tmp/setup.log" >"$UMSYNC_LAB_WAIT.tmp"; fi
+	mv "$UMSYNC_LAB_WAIT.tmp" "$UMSYNC_LAB_WAIT"
+) </dev/null >"$tmp/setup.log" 2>&1 &
+setup_pid=$!
 
-CGO_ENABLED=1 go vet ./...
-CGO_ENABLED=1 go test -race -count=1 -timeout 20m ./...
+CGO_ENABLED=1 go build -o "$tmp/testsummary" ./internal/testsummary
 
-# Fuzzing, briefly: a fixed number of executions per target (a time limit
-# can end a run in the middle of minimizing, which Go reports as "context
-# deadline exceeded"). FUZZ=0 skips; FUZZ=10 runs ten times as many. The
-# committed corpora in */testdata/fuzz run with every `go test` anyway.
-fuzz=${FUZZ:-1}
-if [ "$fuzz" != 0 ]; then
-	log=$(mktemp)
-	for target in ums:FuzzNormalizeE164:100000 ums:FuzzParseSettings:50000 cmd/umsync:FuzzLoadConfig:300 \
-		userfile:FuzzReadJSON:20000 userfile:FuzzReadCSV:20000 directory:FuzzDecode:50000; do
-		IFS=: read -r pkg name n <<<"$target"
-		n=$((n * fuzz))
-		start=$(date +%s%N)
-		CGO_ENABLED=1 go test -run='^$' -fuzz="^$name\$" -fuzztime="${n}x" -fuzzminimizetime=100x "./$pkg" >"$log" 2>&1 ||
-			{ cat "$log"; exit 1; }
-		ms=$((($(date +%s%N) - start) / 1000000))
-		printf 'fuzz: %-20s %7d execs in %d.%ds, ok\n' "$name" "$n" $((ms / 1000)) $((ms % 1000 / 100))
-	done
-	rm -f "$log"
-fi
+# Each step that is not a go test run (or that failed without a test to
+# show for it) writes a line to $tmp/exits; testsummary reads it at the end.
+steps() {
+	local bad
+	bad=$(gofmt -l .)
+	if [ -n "$bad" ]; then
+		printf 'gofmt: not formatted (run gofmt -w):\n%s\n' "$bad"
+		echo "gofmt -l: $(tr '\n' ' ' <<<"$bad")" >>"$tmp/exits"
+	fi
+	CGO_ENABLED=1 go vet ./... 2>&1 || echo "go vet ./...: exit $?" >>"$tmp/exits"
+
+	echo "test: go test -race ./... (tests that need AD wait for the lab)"
+	CGO_ENABLED=1 go test -race -count=1 -json -timeout 20m -p "${TEST_PACKAGES:-3}" -parallel "${TEST_PARALLEL:-4}" ./... ||
+		echo "go test ./...: exit $?" >>"$tmp/exits"
+	until [ -e "$UMSYNC_LAB_WAIT" ]; do sleep 1; done
+	sed 's/^/  /' "$tmp/setup.log"
+
+	# Fuzzing, briefly: a fixed number of executions per target (a time
+	# limit can end a run in the middle of minimizing, which Go reports as
+	# "context deadline exceeded"). The committed corpora in
+	# */testdata/fuzz run with every `go test` anyway.
+	local fuzz=${FUZZ:-1} target pkg name n
+	if [ "$fuzz" != 0 ]; then
+		for target in ums:FuzzNormalizeE164:100000 ums:FuzzParseSettings:50000 cmd/umsync:FuzzLoadConfig:300 \
+			userfile:FuzzReadJSON:20000 userfile:FuzzReadCSV:20000 directory:FuzzDecode:50000; do
+			IFS=: read -r pkg name n <<<"$target"
+			n=$((n * fuzz))
+			echo "fuzz: $name, $n executions"
+			CGO_ENABLED=1 go test -json -run='^$' -fuzz="^$name\$" -fuzztime="${n}x" -fuzzminimizetime=100x "./$pkg" ||
+				echo "fuzz $name: exit $?" >>"$tmp/exits"
+		done
+	fi
+
+	# Stop the lab here (if this script started it), so that the summary
+	# stays the last line.
+	if grep -qx 'lab: started' "$tmp/setup.log"; then
+		scripts/lab.sh down
+		touch "$tmp/lab-stopped"
+	fi
+}
+
+touch "$tmp/exits"
+steps 2>&1 | "$tmp/testsummary" -exits "$tmp/exits"

@@ -84,6 +84,7 @@ func apiToken(t *testing.T, path, name, scopes string) string {
 // attribute shows the lock, `users unlock` mails a new PIN that verifies;
 // an admin action through the API mails like the CLI's.
 func TestAPIEndToEnd(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	peer := smtptest.Start(t)
@@ -256,6 +257,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // follows ?since= while cycles (AD changes, a user leaving) and CLI edits
 // and a purge commit ends with exactly the store's users.
 func TestAPIMirrorFollowsChanges(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	var dns []string
@@ -384,6 +386,7 @@ func TestAPIMirrorFollowsChanges(t *testing.T) {
 // a wrong one and a disabled user's right one do not, and umsync mails
 // no passwords.
 func TestAPIPasswordCheckDirectory(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	const pw = "Ad-Pass-2026!x"
@@ -468,6 +471,7 @@ func writeTestFile(t *testing.T, path string, data []byte) {
 // TestAPIServesTLS: with a certificate the API listens with TLS 1.2 or
 // newer only; plain HTTP and TLS 1.1 are refused.
 func TestAPIServesTLS(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	certFile, keyFile, pool := selfSigned(t, t.TempDir())

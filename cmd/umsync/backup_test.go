@@ -20,6 +20,7 @@ import (
 // killed right after the copy is written leaves a file only its owner can
 // read. A backup made world-readable and chmodded afterwards fails here.
 func TestBackupPrivateFromBirth(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	path := testConfig(t, lab, lab.OU(t), cfgOpts{})
 	cfg, err := loadConfig(path)

@@ -22,7 +22,7 @@ func onlineLab(t *testing.T) (*adlab.Lab, string, string, cfgOpts) {
 	t.Helper()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	u := lab.AddUser(t, ou, adlab.User{Sam: "cc1"})
+	u := lab.AddUser(t, ou, adlab.User{CN: "cc1", Sam: adlab.SamPrefix() + "cc1"})
 	group := lab.AddGroup(t, ou, "cc-staff", u)
 	peer := smtptest.Start(t)
 	return lab, ou, group, cfgOpts{directory: "  attributes: {settings: info}\n", extra: fmt.Sprintf(`profiles:
@@ -51,6 +51,7 @@ func checkOnline(t *testing.T, path string, args ...string) (int, string) {
 // TestCheckConfigOnlinePasses: the lab config passes every check, with a
 // line per check and the SMTP server checked.
 func TestCheckConfigOnlinePasses(t *testing.T) {
+	t.Parallel()
 	lab, ou, _, o := onlineLab(t)
 	code, out := checkOnline(t, testConfig(t, lab, ou, o))
 	if code != exitOK || !strings.Contains(out, ", 0 FAIL") {
@@ -68,6 +69,7 @@ func TestCheckConfigOnlinePasses(t *testing.T) {
 // TestCheckConfigOnlineFails: each broken thing fails the check with exit
 // 1, naming it and what to do; --output json says the same.
 func TestCheckConfigOnlineFails(t *testing.T) {
+	t.Parallel()
 	lab, ou, group, o := onlineLab(t)
 	ro := lab.AddPlainUser(t, lab.OU(t), "ccro", "Cc-Read-0nly-Pass!")
 	roPW := filepath.Join(t.TempDir(), "ro.pass")

@@ -17,9 +17,10 @@ import (
 // TestSyncAndUsersCLI drives the CLI as an admin would: dry run, sync,
 // list (table and JSON), search, show.
 func TestSyncAndUsersCLI(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	seedUsers(t, lab, ou, 3)
+	p := seedUsers(t, lab, ou, 3)
 	cfg := testConfig(t, lab, ou, cfgOpts{})
 
 	_, stderr, code := umsync(t, "users", "list", "--config", cfg)
@@ -32,7 +33,7 @@ func TestSyncAndUsersCLI(t *testing.T) {
 		t.Fatalf("sync --dry-run: exit %d\n%s", code, stderr)
 	}
 	for _, want := range []string{"full sync instead of a delta: no watermark yet (first sync)",
-		"dry run: nothing was changed", "create     cli0", "[deactivated: disabled in directory]",
+		"dry run: nothing was changed", "create     " + p + "cli0", "[deactivated: disabled in directory]",
 		"read 3, create 3, update 0, reactivate 0, deactivate 0, purge 0, unchanged 0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out)
@@ -70,17 +71,17 @@ func TestSyncAndUsersCLI(t *testing.T) {
 			t.Errorf("users list json lacks key %q", key)
 		}
 	}
-	if users[0]["sam_account_name"] != "cli0" || users[0]["state"] != "deactivated" || users[1]["state"] != "active" ||
+	if users[0]["sam_account_name"] != p+"cli0" || users[0]["state"] != "deactivated" || users[1]["state"] != "active" ||
 		users[1]["extension"] != "4001" || users[1]["mobile"] != "+491711234567" || users[1]["surname"] != "Groß1" {
 		t.Errorf("users = %v", users[:2])
 	}
 
 	out, _, _ = umsync(t, "users", "list", "--config", cfg, "--search", "groß2")
-	if !strings.Contains(out, "cli2") || strings.Contains(out, "cli1") || !strings.Contains(out, "(1 users)") {
+	if !strings.Contains(out, p+"cli2") || strings.Contains(out, p+"cli1") || !strings.Contains(out, "(1 users)") {
 		t.Errorf("users list --search groß2:\n%s", out)
 	}
 	out, _, _ = umsync(t, "users", "list", "--config", cfg, "--state", "active")
-	if strings.Contains(out, "cli0") || !strings.Contains(out, "(2 users)") {
+	if strings.Contains(out, p+"cli0") || !strings.Contains(out, "(2 users)") {
 		t.Errorf("users list --state active:\n%s", out)
 	}
 
@@ -92,7 +93,7 @@ func TestSyncAndUsersCLI(t *testing.T) {
 	}
 
 	anchor := users[1]["anchor"].(string)
-	for _, id := range []string{"cli1", "CLI1", anchor} {
+	for _, id := range []string{p + "cli1", strings.ToUpper(p + "cli1"), anchor} {
 		out, stderr, code = umsync(t, "users", "show", id, "--config", cfg)
 		if code != exitOK || !strings.Contains(out, "anchor:") || !strings.Contains(out, anchor) || !strings.Contains(out, "Groß1") {
 			t.Errorf("users show %s: exit %d\n%s%s", id, code, out, stderr)
@@ -105,6 +106,7 @@ func TestSyncAndUsersCLI(t *testing.T) {
 }
 
 func TestSyncFailureExits1(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	cfg := testConfig(t, lab, ou, cfgOpts{url: "ldaps://127.0.0.1:1"})
@@ -118,6 +120,7 @@ func TestSyncFailureExits1(t *testing.T) {
 // all its writes but before its commit leaves the store as it was, and the
 // next cycle applies every change once.
 func TestKill9BeforeCommitLosesNothing(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	seedUsers(t, lab, ou, 4)
@@ -169,9 +172,10 @@ func TestKill9BeforeCommitLosesNothing(t *testing.T) {
 // TestUsersSetAndConflictsCLI: an admin changes UMS fields (validated,
 // queued, written to AD by the next sync), and resolves a conflict.
 func TestUsersSetAndConflictsCLI(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	seedUsers(t, lab, ou, 3)
+	p := seedUsers(t, lab, ou, 3)
 	cfg := testConfig(t, lab, ou, cfgOpts{})
 	if _, stderr, code := umsync(t, "sync", "--full", "--config", cfg); code != exitOK {
 		t.Fatalf("full sync: %s", stderr)
@@ -181,12 +185,12 @@ func TestUsersSetAndConflictsCLI(t *testing.T) {
 		code int
 		err  string
 	}{
-		{[]string{"cli1", "given_name=Hans"}, exitFailure, "given_name comes from AD (sync.fields.given_name)"},
-		{[]string{"cli1", "extension=12a"}, exitFailure, `extension: "12a" is not an extension`},
-		{[]string{"cli1", "mobile=call me"}, exitFailure, `mobile: "call me" is not a phone number`},
-		{[]string{"cli1", "settings=ums9;vm=phone_login"}, exitFailure, `settings: invalid UMS settings: version "ums9"`},
-		{[]string{"cli1", "nosuch=1"}, exitUsage, `unknown field "nosuch"`},
-		{[]string{"cli1"}, exitUsage, "want ID and at least one field=value"},
+		{[]string{p + "cli1", "given_name=Hans"}, exitFailure, "given_name comes from AD (sync.fields.given_name)"},
+		{[]string{p + "cli1", "extension=12a"}, exitFailure, `extension: "12a" is not an extension`},
+		{[]string{p + "cli1", "mobile=call me"}, exitFailure, `mobile: "call me" is not a phone number`},
+		{[]string{p + "cli1", "settings=ums9;vm=phone_login"}, exitFailure, `settings: invalid UMS settings: version "ums9"`},
+		{[]string{p + "cli1", "nosuch=1"}, exitUsage, `unknown field "nosuch"`},
+		{[]string{p + "cli1"}, exitUsage, "want ID and at least one field=value"},
 		{[]string{"nobody", "mobile=0171 1234567"}, exitFailure, `user 'nobody' not found`},
 	} {
 		_, stderr, code := umsync(t, append([]string{"users", "set", "--config", cfg}, tt.args...)...)
@@ -194,7 +198,7 @@ func TestUsersSetAndConflictsCLI(t *testing.T) {
 			t.Errorf("users set %v: exit %d %q, want %d %q", tt.args, code, stderr, tt.code, tt.err)
 		}
 	}
-	out, stderr, code := umsync(t, "users", "set", "--config", cfg, "cli1", "mobile=0171 555-0001", "fax_numbers=089/111, +49 89 222")
+	out, stderr, code := umsync(t, "users", "set", "--config", cfg, p+"cli1", "mobile=0171 555-0001", "fax_numbers=089/111, +49 89 222")
 	if code != exitOK || !strings.Contains(out, `cli1 mobile: "+491711234567" -> "+491715550001" (queued for AD)`) {
 		t.Fatalf("users set: exit %d %q %s", code, out, stderr)
 	}
@@ -210,7 +214,7 @@ func TestUsersSetAndConflictsCLI(t *testing.T) {
 	}
 
 	// A conflict: the extension changed in umsync and, differently, in AD.
-	umsync(t, "users", "set", "--config", cfg, "cli2", "extension=4902")
+	umsync(t, "users", "set", "--config", cfg, p+"cli2", "extension=4902")
 	lab.Modify(t, "CN=cli2,"+ou, "ipPhone", "5902")
 	if _, stderr, code := umsync(t, "sync", "--config", cfg); code != exitOK {
 		t.Fatalf("sync: %s", stderr)
@@ -221,7 +225,7 @@ func TestUsersSetAndConflictsCLI(t *testing.T) {
 		t.Fatalf("conflicts list: exit %d, %v\n%s", code, err, out)
 	}
 	c := cs[0]
-	if c["user"] != "cli2" || c["field"] != "extension" || c["directory_value"] != "5902" || c["store_value"] != "4902" ||
+	if c["user"] != p+"cli2" || c["field"] != "extension" || c["directory_value"] != "5902" || c["store_value"] != "4902" ||
 		c["base_value"] != "4002" || c["id"] == nil {
 		t.Errorf("conflict = %v", c)
 	}
@@ -237,7 +241,7 @@ func TestUsersSetAndConflictsCLI(t *testing.T) {
 		!strings.Contains(stderr, "conflict "+id+": already resolved") {
 		t.Errorf("resolving twice: exit %d %q", code, stderr)
 	}
-	out, _, _ = umsync(t, "users", "show", "cli2", "--config", cfg, "--output", "json")
+	out, _, _ = umsync(t, "users", "show", p+"cli2", "--config", cfg, "--output", "json")
 	if !strings.Contains(out, `"extension": "5902"`) {
 		t.Errorf("after taking AD's value: %s", out)
 	}
@@ -249,9 +253,10 @@ func TestUsersSetAndConflictsCLI(t *testing.T) {
 // TestRunsCLI: the run history shows every run with its result and error,
 // and --writes shows the AD writes with their state.
 func TestRunsCLI(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	seedUsers(t, lab, ou, 2)
+	p := seedUsers(t, lab, ou, 2)
 	cfg := testConfig(t, lab, ou, cfgOpts{})
 	umsync(t, "sync", "--full", "--config", cfg)
 	bad := strings.Replace(readFile(t, cfg), lab.LDAPSURL, "ldaps://127.0.0.1:1", 1)
@@ -272,7 +277,7 @@ func TestRunsCLI(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "success") || strings.Count(out, "\n") != 2 {
 		t.Errorf("runs ID:\n%s", out)
 	}
-	umsync(t, "users", "set", "--config", cfg, "cli1", "extension=4701")
+	umsync(t, "users", "set", "--config", cfg, p+"cli1", "extension=4701")
 	out, _, _ = umsync(t, "runs", "--writes", "pending", "--config", cfg)
 	if !strings.Contains(out, `extension  "4001"  "4701"  pending`) || !strings.Contains(out, "(1 writes)") {
 		t.Errorf("runs --writes pending:\n%s", out)
@@ -291,9 +296,10 @@ func readFile(t *testing.T, path string) string {
 // TestLicenseCLI: `umsync license` shows seats, used, pending and who
 // waits, and `users list --output json` the license of each user.
 func TestLicenseCLI(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	seedUsers(t, lab, ou, 4) // cli0 is disabled
+	p := seedUsers(t, lab, ou, 4) // cli0 is disabled
 	cfg := testConfig(t, lab, ou, cfgOpts{})
 	os.WriteFile(cfg, []byte(readFile(t, cfg)+"license:\n  seats: 2\n"), 0o600)
 	if _, stderr, code := umsync(t, "sync", "--config", cfg); code != exitOK {
@@ -306,7 +312,7 @@ func TestLicenseCLI(t *testing.T) {
 	}
 	pu, _ := lic["pending_users"].([]any)
 	if lic["seats"] != float64(2) || lic["used"] != float64(2) || lic["pending"] != float64(1) || len(pu) != 1 ||
-		pu[0].(map[string]any)["sam_account_name"] != "cli3" {
+		pu[0].(map[string]any)["sam_account_name"] != p+"cli3" {
 		t.Errorf("license = %v", lic)
 	}
 	out, _, _ = umsync(t, "users", "list", "--config", cfg, "--output", "json")
@@ -316,15 +322,15 @@ func TestLicenseCLI(t *testing.T) {
 	for _, u := range users {
 		got[u["sam_account_name"].(string)] = u["license"]
 	}
-	if got["cli0"] != "none" || got["cli1"] != "active" || got["cli2"] != "active" || got["cli3"] != "pending" {
+	if got[p+"cli0"] != "none" || got[p+"cli1"] != "active" || got[p+"cli2"] != "active" || got[p+"cli3"] != "pending" {
 		t.Errorf("licenses in users list = %v", got)
 	}
 	if out, _, _ := umsync(t, "license", "--config", cfg); !strings.Contains(out, "seats: 2\nused: 2 (voice 2, admin 0)\npending: 1") ||
-		!strings.Contains(out, "cli3") {
+		!strings.Contains(out, p+"cli3") {
 		t.Errorf("license table:\n%s", out)
 	}
 	// License types: an admin-type user still uses one of the seats.
-	if _, stderr, code := umsync(t, "users", "set", "--config", cfg, "cli1", "license_type=admin"); code != exitOK {
+	if _, stderr, code := umsync(t, "users", "set", "--config", cfg, p+"cli1", "license_type=admin"); code != exitOK {
 		t.Fatalf("users set license_type: %s", stderr)
 	}
 	out, _, _ = umsync(t, "license", "--config", cfg, "--output", "json")
@@ -337,6 +343,7 @@ func TestLicenseCLI(t *testing.T) {
 // TestProblemsCLI: invalid numbers in AD and a number on two users are
 // listed as problems while every user syncs; users show has a user's.
 func TestProblemsCLI(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	lab.AddUser(t, ou, adlab.User{Sam: "prob1", Attrs: map[string][]string{"mobile": {"call me"}, "ipPhone": {"7"}}})

@@ -20,10 +20,12 @@ import (
 // sync cycle every second and sends mails: none fails, none meets
 // "database is locked", and every change is there afterwards.
 func TestActionsWhileServeRuns(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
+	p := adlab.SamPrefix()
 	for i := range 5 {
-		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("cc%d", i), Attrs: map[string][]string{
+		lab.AddUser(t, ou, adlab.User{Sam: p + fmt.Sprintf("cc%d", i), Attrs: map[string][]string{
 			"mail": {fmt.Sprintf("cc%d@example.test", i)}, "ipPhone": {fmt.Sprint(4200 + i)}}})
 	}
 	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s", extra: `mail:
@@ -37,7 +39,7 @@ func TestActionsWhileServeRuns(t *testing.T) {
 			last := d.parts.engine.LastSuccess()
 			waitFor(t, "a cycle during the actions", func() bool { return d.parts.engine.LastSuccess().After(last) })
 		}
-		sam := fmt.Sprintf("cc%d", i%5)
+		sam := p + fmt.Sprintf("cc%d", i%5)
 		var args []string
 		switch i % 4 {
 		case 0:
@@ -58,7 +60,7 @@ func TestActionsWhileServeRuns(t *testing.T) {
 	if runs.IsZero() {
 		t.Fatal("no cycle ran")
 	}
-	out, _, _ := umsync(t, "users", "show", "cc4", "--config", path, "--output", "json")
+	out, _, _ := umsync(t, "users", "show", p+"cc4", "--config", path, "--output", "json")
 	if !strings.Contains(out, `"mobile": "+491715550184"`) {
 		t.Errorf("the last mobile set for cc4 is not there:\n%s", out)
 	}
@@ -72,6 +74,7 @@ func TestActionsWhileServeRuns(t *testing.T) {
 // is a consistent store: integrity_check ok, the same users, and umsync
 // reads it.
 func TestBackupWhileServeRuns(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	seedUsers(t, lab, ou, 3)
@@ -106,9 +109,10 @@ func TestBackupWhileServeRuns(t *testing.T) {
 // dry run and the admin commands work beside it; once serve stops, sync
 // runs.
 func TestOneWriterPerStore(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	seedUsers(t, lab, ou, 3)
+	p := seedUsers(t, lab, ou, 3)
 	path := testConfig(t, lab, ou, cfgOpts{})
 	d := startTestDaemon(t, path, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	holder := fmt.Sprintf("umsync serve (pid %d)", os.Getpid())
@@ -121,7 +125,7 @@ func TestOneWriterPerStore(t *testing.T) {
 			t.Errorf("umsync %v beside serve: exit %d, stderr %q; want 1 naming %q", args, code, e.String(), holder)
 		}
 	}
-	for _, args := range [][]string{{"sync", "--dry-run"}, {"users", "list"}, {"users", "set", "cli1", "rings=5"}} {
+	for _, args := range [][]string{{"sync", "--dry-run"}, {"users", "list"}, {"users", "set", p + "cli1", "rings=5"}} {
 		if _, stderr, code := umsync(t, append(args, "--config", path)...); code != exitOK {
 			t.Errorf("umsync %v beside serve: exit %d: %s", args, code, stderr)
 		}

@@ -54,6 +54,7 @@ type outcome struct {
 // between the SMTP server's acceptance of a mail and its mark-sent; that
 // one mail then arrives twice (DESIGN invariant 6; README "Mail").
 func TestCrashConvergence(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	want := crashScenario(t, lab, 0, "")
 	for i, point := range crashPoints {
@@ -111,7 +112,7 @@ func compareOutcome(t *testing.T, want, got map[string]string, what string) {
 func crashScenario(t *testing.T, lab *adlab.Lab, i int, point string) outcome {
 	t.Helper()
 	ou := lab.OU(t)
-	prefix := fmt.Sprintf("c%02d", i)
+	prefix := adlab.SamPrefix() + fmt.Sprintf("c%02d", i)
 	pool := 70000 + i*100
 	peer := smtptest.Start(t)
 	dn := func(name string) string { return "CN=" + prefix + name + "," + ou }

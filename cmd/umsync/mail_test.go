@@ -69,6 +69,7 @@ var mailedSecret = regexp.MustCompile(`(?m)^    (\S+)\s*$`)
 // reset-password and send-infomail mail the user, and the mailed secrets
 // verify against the stored hashes.
 func TestMailEndToEnd(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	peer := smtptest.Start(t)

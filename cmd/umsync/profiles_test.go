@@ -13,9 +13,10 @@ import (
 // writes the effective settings to AD; `users reset-settings` drops the
 // overrides and AD gets the profile's settings back.
 func TestSettingsOverridesAndResetCLI(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	seedUsers(t, lab, ou, 3)
+	p := seedUsers(t, lab, ou, 3)
 	group := lab.AddGroup(t, ou, "UMS Sales", "CN=cli1,"+ou)
 	cfg := testConfig(t, lab, ou, cfgOpts{directory: "  attributes: {settings: info}\n", extra: `profiles:
   - name: sales
@@ -30,10 +31,10 @@ func TestSettingsOverridesAndResetCLI(t *testing.T) {
 		t.Fatalf("full sync: %s", stderr)
 	}
 	if out, stderr, code := umsync(t, "users", "list", "--group", group, "--config", cfg); code != exitOK ||
-		!strings.Contains(out, "cli1 ") || strings.Contains(out, "cli2") || !strings.Contains(out, "(1 users)") {
+		!strings.Contains(out, "cli1 ") || strings.Contains(out, p+"cli2") || !strings.Contains(out, "(1 users)") {
 		t.Errorf("users list --group: exit %d\n%s%s", code, out, stderr)
 	}
-	if out, _, _ := umsync(t, "users", "list", "--profile", "default", "--config", cfg); !strings.Contains(out, "cli2") ||
+	if out, _, _ := umsync(t, "users", "list", "--profile", "default", "--config", cfg); !strings.Contains(out, p+"cli2") ||
 		strings.Contains(out, "cli1 ") {
 		t.Errorf("users list --profile default:\n%s", out)
 	}
@@ -48,17 +49,17 @@ func TestSettingsOverridesAndResetCLI(t *testing.T) {
 		code int
 		err  string
 	}{
-		{[]string{"cli1", "rings=11"}, exitFailure, `rings="11": want 2 to 10`},
-		{[]string{"cli1", "voicemail=locked"}, exitFailure, `voicemail="locked"`},
-		{[]string{"cli1", "settings=ums1;svc=fax"}, exitFailure, "settings are computed from the profile"},
-		{[]string{"cli1", "colour=red"}, exitUsage, `unknown field "colour"`},
+		{[]string{p + "cli1", "rings=11"}, exitFailure, `rings="11": want 2 to 10`},
+		{[]string{p + "cli1", "voicemail=locked"}, exitFailure, `voicemail="locked"`},
+		{[]string{p + "cli1", "settings=ums1;svc=fax"}, exitFailure, "settings are computed from the profile"},
+		{[]string{p + "cli1", "colour=red"}, exitUsage, `unknown field "colour"`},
 	} {
 		if _, stderr, code := umsync(t, append([]string{"users", "set", "--config", cfg}, tt.args...)...); code != tt.code ||
 			!strings.Contains(stderr, tt.err) {
 			t.Errorf("users set %v: exit %d %q, want %d %q", tt.args, code, stderr, tt.code, tt.err)
 		}
 	}
-	out, stderr, code := umsync(t, "users", "set", "--config", cfg, "cli1", "rings=8", "services=none", "do_not_disturb=on")
+	out, stderr, code := umsync(t, "users", "set", "--config", cfg, p+"cli1", "rings=8", "services=none", "do_not_disturb=on")
 	const mine = "ums1;vm=phone_login;rings=8;dnd=1;prof=sales"
 	if code != exitOK || !strings.Contains(out, `cli1 settings: "`+sales+`" -> "`+mine+`" (queued for AD)`) ||
 		!strings.Contains(out, `cli1 overrides: - -> {"do_not_disturb":"on","rings":"8","services":"none"}`) {
@@ -70,7 +71,7 @@ func TestSettingsOverridesAndResetCLI(t *testing.T) {
 	if got := lab.Values(t, dn, "info"); len(got) != 1 || got[0] != mine {
 		t.Errorf("AD info with overrides = %q, want %q", got, mine)
 	}
-	out, _, _ = umsync(t, "users", "show", "cli1", "--config", cfg, "--output", "json")
+	out, _, _ = umsync(t, "users", "show", p+"cli1", "--config", cfg, "--output", "json")
 	var j userJSON
 	if err := json.Unmarshal([]byte(out), &j); err != nil {
 		t.Fatal(err)
@@ -85,7 +86,7 @@ func TestSettingsOverridesAndResetCLI(t *testing.T) {
 		t.Errorf("AD info after a full sync = %q, want %q", got, mine)
 	}
 
-	out, stderr, code = umsync(t, "users", "reset-settings", "cli1", "--config", cfg)
+	out, stderr, code = umsync(t, "users", "reset-settings", p+"cli1", "--config", cfg)
 	if code != exitOK || !strings.Contains(out, `cli1 settings: "`+mine+`" -> "`+sales+`" (queued for AD)`) {
 		t.Fatalf("reset-settings: exit %d\n%s%s", code, out, stderr)
 	}
@@ -93,7 +94,7 @@ func TestSettingsOverridesAndResetCLI(t *testing.T) {
 	if got := lab.Values(t, dn, "info"); len(got) != 1 || got[0] != sales {
 		t.Errorf("AD info after reset-settings = %q, want %q", got, sales)
 	}
-	out, _, _ = umsync(t, "users", "show", "cli1", "--config", cfg)
+	out, _, _ = umsync(t, "users", "show", p+"cli1", "--config", cfg)
 	if !strings.Contains(out, "overrides:            -") {
 		t.Errorf("users show after reset:\n%s", out)
 	}

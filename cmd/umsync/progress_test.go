@@ -17,9 +17,10 @@ import (
 // TestFullSyncProgress: during a full read the bar counts users against
 // the previous run's total, and the log reports progress at its interval.
 func TestFullSyncProgress(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	lab.AddUsers(t, ou, "pg", 400)
+	lab.AddUsers(t, ou, adlab.SamPrefix()+"pg", 400)
 	cfg, err := loadConfig(testConfig(t, lab, ou, cfgOpts{}))
 	if err != nil {
 		t.Fatal(err)

@@ -22,9 +22,10 @@ import (
 // path or a config with errors is refused with a log line, the metric
 // says so, and the old config stays.
 func TestReloadAppliesOrRefuses(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	seedUsers(t, lab, ou, 2)
+	p := seedUsers(t, lab, ou, 2)
 	lab.Modify(t, "CN=cli1,"+ou, "mail", "cli1@example.test")
 	path := testConfig(t, lab, ou, cfgOpts{})
 	original := readFile(t, path)
@@ -70,7 +71,7 @@ func TestReloadAppliesOrRefuses(t *testing.T) {
 	if testutil.ToFloat64(d.reloadOK) != 1 || !strings.Contains(logs.String(), `"message":"mail worker started"`) {
 		t.Fatalf("reload with mail: ok %v\n%s", testutil.ToFloat64(d.reloadOK), logs.String())
 	}
-	if _, stderr, code := umsync(t, "users", "send-infomail", "cli1", "--config", path); code != exitOK {
+	if _, stderr, code := umsync(t, "users", "send-infomail", p+"cli1", "--config", path); code != exitOK {
 		t.Fatalf("send-infomail after the reload: %s", stderr)
 	}
 	waitFor(t, "the mail file", func() bool { files, _ := filepath.Glob(filepath.Join(mailDir, "*.eml")); return len(files) == 1 })
@@ -101,6 +102,7 @@ func TestReloadAppliesOrRefuses(t *testing.T) {
 // events); a reload to debug emits debug events from the engine and the
 // directory at once; a change of log.format is refused.
 func TestReloadAppliesLogLevel(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	seedUsers(t, lab, ou, 1)
@@ -142,6 +144,7 @@ func TestReloadAppliesLogLevel(t *testing.T) {
 // turns mail off (the worker stops), and the next SIGTERM stops serve
 // with exit 0 — it used to panic on the stopped worker's nil stop func.
 func TestReloadMailOffThenSIGTERM(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	seedUsers(t, lab, ou, 1)

@@ -141,12 +141,17 @@ func configStore(t *testing.T, path string) *store.Store {
 	return testStore(t, cfg)
 }
 
-func seedUsers(t *testing.T, lab *adlab.Lab, ou string, n int) {
+// seedUsers adds users CN=cli0..cli<n-1> (cli0 disabled) to ou and returns
+// the prefix of their sAMAccountNames (prefix+"cli0"): those are unique in
+// the domain, and tests run in parallel.
+func seedUsers(t *testing.T, lab *adlab.Lab, ou string, n int) string {
 	t.Helper()
+	p := adlab.SamPrefix()
 	for i := range n {
-		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("cli%d", i), Given: "Änne", Surname: fmt.Sprintf("Groß%d", i),
+		lab.AddUser(t, ou, adlab.User{CN: fmt.Sprintf("cli%d", i), Sam: p + fmt.Sprintf("cli%d", i), Given: "Änne", Surname: fmt.Sprintf("Groß%d", i),
 			Disabled: i == 0, Attrs: map[string][]string{"ipPhone": {fmt.Sprint(4000 + i)}, "mobile": {"0171 1234567"}}})
 	}
+	return p
 }
 
 func umsync(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -183,6 +188,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // TestServeInProcess starts the daemon on 127.0.0.1:0 with a fresh registry
 // and checks /metrics, /healthz and /readyz, then shuts it down.
 func TestServeInProcess(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	seedUsers(t, lab, ou, 3)
@@ -250,6 +256,7 @@ func TestServeInProcess(t *testing.T) {
 // TestReadyzTurnsUnready: unready before any success, and once the last
 // success is older than ready_max_age.
 func TestReadyzTurnsUnready(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	seedUsers(t, lab, ou, 2)
@@ -301,6 +308,7 @@ func TestReadyzTurnsUnready(t *testing.T) {
 // stops it with SIGTERM: exit 0, "stopped" logged, and the bind password
 // never appears in its (debug-level) logs.
 func TestServeProcessStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	seedUsers(t, lab, ou, 2)

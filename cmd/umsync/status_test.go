@@ -49,10 +49,11 @@ func headless(t *testing.T, bin, url string, extra ...string) string {
 // shows the right numbers, and no names unless status_details is set. A
 // screenshot is kept in bin/artifacts (not in git).
 func TestStatusPageInChromium(t *testing.T) {
+	t.Parallel()
+	lab := adlab.Require(t) // first: make test installs chromium while the lab starts
 	bin := chromium(t)
-	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	seedUsers(t, lab, ou, 4) // cli0 disabled
+	p := seedUsers(t, lab, ou, 4) // cli0 disabled
 	path := testConfig(t, lab, ou, cfgOpts{extra: "license:\n  seats: 2\n"})
 	d := startTestDaemon(t, path, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	lab.Modify(t, "CN=cli2,"+ou, "mobile", "call me") // a problem (and cli1, cli3 share a mobile)
@@ -76,7 +77,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	if n := strings.Count(dom, `<td class="success">success</td>`); n != 2 {
 		t.Errorf("%d successful runs listed, want 2", n)
 	}
-	for _, pii := range []string{"cli1", "cli3", "Groß", ou, "call me"} {
+	for _, pii := range []string{p + "cli1", p + "cli3", "Groß", ou, "call me"} {
 		if strings.Contains(dom, pii) {
 			t.Errorf("the page shows %q without status_details", pii)
 		}
@@ -112,7 +113,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	rec := httptest.NewRecorder()
 	d.status(rec, httptest.NewRequest("GET", "/", nil))
 	body := rec.Body.String()
-	if !strings.Contains(body, `<ul id="pending-users"><li>cli3</li></ul>`) || !strings.Contains(body, "cli2 — mobile") {
+	if !strings.Contains(body, `<ul id="pending-users"><li>`+p+`cli3</li></ul>`) || !strings.Contains(body, "cli2 — mobile") {
 		t.Errorf("details page:\n%s", body)
 	}
 }

@@ -39,6 +39,7 @@ func smallDisk(t *testing.T, size string) string {
 // with space again the next cycle succeeds, /readyz is ready, and
 // integrity_check is ok.
 func TestStoreDiskFull(t *testing.T) {
+	t.Parallel()
 	disk := smallDisk(t, "4m")
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
@@ -61,7 +62,7 @@ func TestStoreDiskFull(t *testing.T) {
 	// Fill the disk, then give the cycle a lot to write.
 	filler := filepath.Join(disk, "filler")
 	exec.Command("dd", "if=/dev/zero", "of="+filler, "bs=64k").Run() // stops at "No space left"
-	lab.AddUsers(t, ou, "full", 200)
+	lab.AddUsers(t, ou, adlab.SamPrefix()+"full", 200)
 	_, err = d.parts.engine.Cycle(context.Background(), engine.Options{Mode: engine.ModeFull})
 	if err == nil || !strings.Contains(err.Error(), "apply") || !strings.Contains(err.Error(), "full") {
 		t.Fatalf("cycle on a full disk: %v, want an apply error saying the disk is full", err)

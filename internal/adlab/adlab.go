@@ -94,13 +94,23 @@ func Load(path string) (*Lab, error) {
 	return l, nil
 }
 
+// WaitEnv names a file that scripts/test.sh writes when the lab it starts
+// beside the tests is up ("ok") or failed to start (why). While it is
+// missing, Require waits: tests that need no AD run meanwhile.
+const WaitEnv = "UMSYNC_LAB_WAIT"
+
 // Require returns the lab, or skips the test when there is none — and fails
-// it instead when CI=true.
+// it instead when CI=true. Under $UMSYNC_LAB_WAIT it first waits for the
+// lab's start.
 func Require(t testing.TB) *Lab {
 	t.Helper()
 	fail := t.Skipf
 	if os.Getenv("CI") == "true" {
 		fail = t.Fatalf
+	}
+	if err := waitForStart(os.Getenv(WaitEnv), 15*time.Minute); err != nil {
+		fail("no AD lab: %v", err)
+		return nil
 	}
 	l, err := Load(EnvFile())
 	if err != nil {
@@ -114,6 +124,29 @@ func Require(t testing.TB) *Lab {
 	}
 	c.Close()
 	return l
+}
+
+// waitForStart waits until file exists (no file named: at once) and
+// returns an error unless it says "ok".
+func waitForStart(file string, limit time.Duration) error {
+	if file == "" {
+		return nil
+	}
+	deadline := time.Now().Add(limit)
+	for {
+		b, err := os.ReadFile(file)
+		switch {
+		case err == nil && strings.TrimSpace(string(b)) == "ok":
+			return nil
+		case err == nil:
+			return fmt.Errorf("the lab did not start: %s", strings.TrimSpace(string(b)))
+		case !os.IsNotExist(err):
+			return err
+		case time.Now().After(deadline):
+			return fmt.Errorf("the lab did not start within %v (%s is missing)", limit, file)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func (l *Lab) tlsConfig() (*tls.Config, error) {
@@ -189,6 +222,16 @@ func (l *Lab) OU(t testing.TB) string {
 		}
 	})
 	return dn
+}
+
+// SamPrefix is a short random prefix ("t" and 6 hex digits) for the
+// sAMAccountNames a test adds. They must be unique in the whole domain, and
+// tests that run at the same time (t.Parallel, other packages, other
+// checkouts against the same lab) would otherwise seed the same names.
+func SamPrefix() string {
+	var b [3]byte
+	rand.Read(b[:])
+	return "t" + hex.EncodeToString(b[:])
 }
 
 // SubOU creates an OU below parent (deleted with the parent).
@@ -351,7 +394,8 @@ func (l *Lab) AddGroup(t testing.TB, ou, name string, members ...string) string 
 	dn := fmt.Sprintf("CN=%s,%s", ldap.EscapeDN(name), ou)
 	add := ldap.NewAddRequest(dn, nil)
 	add.Attribute("objectClass", []string{"top", "group"})
-	add.Attribute("sAMAccountName", []string{strings.ReplaceAll(name, " ", "") + hex.EncodeToString([]byte(ou))[:6]})
+	// Unique in the domain: tests in other OUs use the same group names.
+	add.Attribute("sAMAccountName", []string{strings.ReplaceAll(name, " ", "") + SamPrefix()})
 	if len(members) > 0 {
 		add.Attribute("member", members)
 	}

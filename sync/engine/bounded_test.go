@@ -75,9 +75,10 @@ func (c *rowCounter) UserPages(ctx context.Context, size int, fn func([]ums.User
 // rows) plus the users that changed, and no store call answers with more
 // than a page of rows: the cycle never holds every user's row.
 func TestFullSyncHoldsAPageOfRows(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	const users, page = 2000, 50
-	dns := r.lab.AddUsers(t, r.ou, "bnd", users)
+	dns := r.lab.AddUsers(t, r.ou, r.sam+"bnd", users)
 	r.sync.PageSize = page
 	r.ums.LicenseSeats = users - 100 // the cap ranks everyone: over compact seats, not rows
 	counter := &rowCounter{Store: r.store, calls: map[string]int{}}

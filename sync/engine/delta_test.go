@@ -35,6 +35,7 @@ func (r *rig) delta(t *testing.T, e *engine.Engine) engine.Result {
 // the users modified in AD and changes exactly their rows; an idle delta
 // reads nothing.
 func TestDeltaReadsOnlyTheChanges(t *testing.T) {
+	t.Parallel()
 	for _, tracking := range []string{directory.TrackUSN, directory.TrackDirSync} {
 		t.Run(tracking, func(t *testing.T) { testDeltaReadsOnlyTheChanges(t, tracking) })
 	}
@@ -84,6 +85,7 @@ func testDeltaReadsOnlyTheChanges(t *testing.T, tracking string) {
 // with a full cycle, a USN delta and a DirSync delta; moving back
 // reactivates with the data intact.
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"full", directory.TrackUSN, directory.TrackDirSync} {
 		t.Run(mode, func(t *testing.T) { testLifecycle(t, mode) })
 	}
@@ -180,6 +182,7 @@ func (r *rig) setWatermark(t *testing.T, column, value string) {
 // scope or a watermark above the DC's USN each make a delta run full, with
 // the reason; the full cycle still sees a change made meanwhile.
 func TestDeltaFallsBackToFull(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.logs = &logtest.Buffer{}
 	dns := r.seed(t)
@@ -225,6 +228,7 @@ func TestDeltaFallsBackToFull(t *testing.T) {
 // allowed changes nothing (users, watermark), is recorded and counted, stops
 // again next time, and is applied with AllowMassDeactivation.
 func TestSafetyStopAndOverride(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	dns := r.seed(t)
 	r.sync.MaxDeactivations, r.sync.MaxDeactivationPercent = 1, 0
@@ -288,6 +292,7 @@ func TestSafetyStopAndOverride(t *testing.T) {
 // TestPurgeAfterRetention: a user deactivated longer than sync.retention is
 // deleted from the store, logged and counted; others stay.
 func TestPurgeAfterRetention(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	dns := r.seed(t)
 	r.sync.Retention = 300 * time.Millisecond

@@ -25,8 +25,11 @@ import (
 )
 
 type rig struct {
-	lab   *adlab.Lab
-	ou    string
+	lab *adlab.Lab
+	ou  string
+	// sam prefixes the sAMAccountNames seed adds: they must be unique in
+	// the domain, and tests run in parallel. users and edit drop it.
+	sam   string
 	store *store.Store
 	reg   *prometheus.Registry
 	dbDir string
@@ -39,7 +42,7 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	lab := adlab.Require(t)
-	r := &rig{lab: lab, ou: lab.OU(t), reg: prometheus.NewRegistry(), dbDir: t.TempDir(), sync: engine.DefaultConfig(), ums: engine.UMSRules{
+	r := &rig{lab: lab, ou: lab.OU(t), sam: adlab.SamPrefix(), reg: prometheus.NewRegistry(), dbDir: t.TempDir(), sync: engine.DefaultConfig(), ums: engine.UMSRules{
 		ExtensionQuarantine: 30 * 24 * time.Hour, Limits: ums.Limits{ExtensionMin: 2, ExtensionMax: 4}}}
 	r.sync.MaxDeactivations, r.sync.MaxDeactivationPercent = 0, 0
 	st, err := store.Open(context.Background(), store.Config{Path: filepath.Join(r.dbDir, "umsync.db"), BusyTimeout: time.Second},
@@ -94,7 +97,7 @@ func (r *rig) users(t *testing.T) map[string]ums.User {
 	}
 	out := map[string]ums.User{}
 	for _, u := range all {
-		out[u.SAMAccountName] = u
+		out[strings.TrimPrefix(u.SAMAccountName, r.sam)] = u
 	}
 	return out
 }
@@ -136,13 +139,14 @@ func metric(t *testing.T, reg *prometheus.Registry, name string, labels ...strin
 	return 0
 }
 
-// seed adds five users: staff0..staff3 enabled, staff4 disabled.
+// seed adds five users: staff0..staff3 enabled, staff4 disabled (CN
+// staff0, sAMAccountName r.sam+"staff0"), and returns their DNs by CN.
 func (r *rig) seed(t *testing.T) map[string]string {
 	t.Helper()
 	dns := map[string]string{}
 	for i := range 5 {
 		sam := fmt.Sprintf("staff%d", i)
-		dns[sam] = r.lab.AddUser(t, r.ou, adlab.User{Sam: sam, Given: "Jörg", Surname: fmt.Sprintf("Weiß%d", i),
+		dns[sam] = r.lab.AddUser(t, r.ou, adlab.User{CN: sam, Sam: r.sam + sam, Given: "Jörg", Surname: fmt.Sprintf("Weiß%d", i),
 			Disabled: i == 4, Attrs: map[string][]string{
 				"mail": {sam + "@example.test"}, "ipPhone": {fmt.Sprint(3000 + i)},
 				"facsimileTelephoneNumber": {fmt.Sprintf("089/1234-%d", i)},
@@ -152,6 +156,7 @@ func (r *rig) seed(t *testing.T) map[string]string {
 }
 
 func TestFullSyncCreatesExactlyTheSeededRows(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	dns := r.seed(t)
 	e := r.engine(t, nil)
@@ -202,6 +207,7 @@ func TestFullSyncCreatesExactlyTheSeededRows(t *testing.T) {
 }
 
 func TestModifiedUserChangesExactlyThatRow(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	dns := r.seed(t)
 	e := r.engine(t, nil)
@@ -242,6 +248,7 @@ func closedAddr(t *testing.T) string {
 }
 
 func TestUnreachableDirectoryChangesNothing(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.seed(t)
 	r.cycle(t, r.engine(t, nil))
@@ -278,6 +285,7 @@ func TestUnreachableDirectoryChangesNothing(t *testing.T) {
 }
 
 func TestZeroUsersReadIsRefused(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.seed(t)
 	r.cycle(t, r.engine(t, nil))
@@ -300,6 +308,7 @@ func TestZeroUsersReadIsRefused(t *testing.T) {
 }
 
 func TestDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.seed(t)
 	e := r.engine(t, nil)
@@ -319,6 +328,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 }
 
 func TestMetricsLint(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.seed(t)
 	r.cycle(t, r.engine(t, nil))

@@ -20,11 +20,12 @@ import (
 // whole domain, and the demo's and the benchmark's seeded users hold
 // 2000-9999 (a lab that ran make bench took every number 5000-5003).
 func TestExtensionPool(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	outside := r.lab.OU(t)
-	r.lab.AddUser(t, outside, adlab.User{Sam: "phoneowner", Attrs: map[string][]string{"ipPhone": {"1500"}}})
-	dns := r.lab.AddUsers(t, r.ou, "ext", 3)
-	r.lab.AddUser(t, r.ou, adlab.User{Sam: "exthas", Attrs: map[string][]string{"ipPhone": {"1502"}}})
+	r.lab.AddUser(t, outside, adlab.User{Sam: r.sam + "phoneowner", Attrs: map[string][]string{"ipPhone": {"1500"}}})
+	dns := r.lab.AddUsers(t, r.ou, r.sam+"ext", 3)
+	r.lab.AddUser(t, r.ou, adlab.User{Sam: r.sam + "exthas", Attrs: map[string][]string{"ipPhone": {"1502"}}})
 	r.ums.ExtensionRanges = []plan.Range{{From: 1500, To: 1503}}
 	r.ums.ExtensionQuarantine = time.Hour
 	e := r.engine(t, nil)
@@ -44,7 +45,7 @@ func TestExtensionPool(t *testing.T) {
 	for _, a := range res.Plan.Actions {
 		if slices.Contains(a.Problems, ums.Problem{Field: ums.FieldExtension, Text: plan.ProblemPoolExhausted}) {
 			problems++
-			if a.After.SAMAccountName != "ext2" {
+			if a.After.SAMAccountName != r.sam+"ext2" {
 				t.Errorf("problem on %s", a.After.SAMAccountName)
 			}
 		}

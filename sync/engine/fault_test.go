@@ -19,8 +19,9 @@ import (
 // deactivated; the next cycle succeeds. The DC stops and starts again
 // between cycles: the next cycle redials and succeeds.
 func TestADFailsMidReadAndRestarts(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
-	r.lab.AddUsers(t, r.ou, "flt", 300)
+	r.lab.AddUsers(t, r.ou, r.sam+"flt", 300)
 	u, _ := url.Parse(r.lab.LDAPSURL)
 	proxy := adlab.NewProxy(t, u.Host)
 	cfg := r.lab.Config(r.ou)

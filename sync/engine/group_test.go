@@ -13,6 +13,7 @@ import (
 // users, nested groups included; adding a member to a nested group or
 // removing one from the scope group takes effect on the next delta.
 func TestScopeGroupNestedMembership(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	dns := r.seed(t)
 	inner := r.lab.AddGroup(t, r.ou, "UMS Fax", dns["staff1"])
@@ -62,9 +63,10 @@ func TestScopeGroupNestedMembership(t *testing.T) {
 // attribute read works, because membership is matched on the users
 // (memberOf, in chain), never read from the group's member attribute.
 func TestScopeGroupWith2000Members(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
-	dns := r.lab.AddUsers(t, r.ou, "gm", 2000)
-	extra := r.lab.AddUsers(t, r.ou, "nogm", 3)
+	dns := r.lab.AddUsers(t, r.ou, r.sam+"gm", 2000)
+	extra := r.lab.AddUsers(t, r.ou, r.sam+"nogm", 3)
 	group := r.lab.AddGroup(t, r.ou, "UMS Everyone")
 	r.lab.AddMembers(t, group, dns...)
 	cfg := r.lab.Config(r.ou)

@@ -29,8 +29,9 @@ func (r *rig) licensed(t *testing.T) (active, pending []string) {
 // every cycle; 8 seats take them from the most recently activated; a
 // deactivated user's seat goes to the first pending one.
 func TestLicenseCap(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
-	dns := r.lab.AddUsers(t, r.ou, "lic", 15)
+	dns := r.lab.AddUsers(t, r.ou, r.sam+"lic", 15)
 	r.ums.LicenseSeats = 10
 	r.ums.Mail = true
 	e := r.engine(t, nil)

@@ -47,7 +47,7 @@ func TestAdminEditDuringCycleSurvives(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Stale) != 1 || res.Stale[0].SAMAccountName != "staff1" {
+			if len(res.Stale) != 1 || res.Stale[0].SAMAccountName != r.sam+"staff1" {
 				t.Fatalf("stale users = %+v, want staff1", res.Stale)
 			}
 			u := r.users(t)["staff1"]
@@ -107,7 +107,7 @@ func TestImportDuringCycleSurvives(t *testing.T) {
 		}
 	})
 	res := r.delta(t, e)
-	if len(res.Stale) != 1 || res.Stale[0].SAMAccountName != "staff2" {
+	if len(res.Stale) != 1 || res.Stale[0].SAMAccountName != r.sam+"staff2" {
 		t.Fatalf("stale users = %+v, want staff2", res.Stale)
 	}
 	if u := r.users(t)["staff2"]; u.Overrides != overrides {

@@ -15,8 +15,9 @@ import (
 // group a user is in, reach AD, follow a group change at the next delta,
 // keep a user's overrides, rank free seats, and apply the MiVoice rule.
 func TestProfilesByGroupMembership(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
-	dns := r.lab.AddUsers(t, r.ou, "pr", 4)
+	dns := r.lab.AddUsers(t, r.ou, r.sam+"pr", 4)
 	r.lab.Modify(t, dns[3], "ipPhone", "12345") // 5 digits: no voice mailbox
 	for i, dn := range dns[:3] {
 		r.lab.Modify(t, dn, "ipPhone", fmt.Sprintf("200%d", i))

@@ -22,12 +22,16 @@ import (
 // to do; the store and AD must equal a simple model of the expected
 // result. A few seeds run in CI; UMSYNC_PROPERTY_SEEDS=N (make soak) runs N.
 func TestConvergenceProperty(t *testing.T) {
+	t.Parallel()
 	n := 3
 	if s := os.Getenv("UMSYNC_PROPERTY_SEEDS"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
 	for seed := int64(1); seed <= int64(n); seed++ {
-		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) { convergence(t, seed) })
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			t.Parallel()
+			convergence(t, seed)
+		})
 	}
 }
 
@@ -41,7 +45,7 @@ func convergence(t *testing.T, seed int64) {
 	rnd := rand.New(rand.NewSource(seed))
 	r := newRig(t)
 	r.sync.Fields["mobile"] = engine.FieldRule{Direction: "both", Policy: "store_wins"}
-	prefix := fmt.Sprintf("p%d", seed)
+	prefix := adlab.SamPrefix() + fmt.Sprintf("p%d", seed)
 	model := map[string]*modelUser{}
 	next := 0
 	add := func() string {

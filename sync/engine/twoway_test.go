@@ -44,6 +44,7 @@ func writes(t *testing.T, r *rig, status string) []store.DirectoryWrite {
 // a search), the base follows, and the next delta sees its own write and
 // plans nothing.
 func TestWriteBackAndNoEcho(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	dns := r.seed(t)
 	cfg := r.lab.Config(r.ou)
@@ -95,6 +96,7 @@ func TestWriteBackAndNoEcho(t *testing.T) {
 // value, a conflict is recorded (manual policy), and resolving it for the
 // store converges both sides.
 func TestConcurrentADChangeIsNeverOverwritten(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	dns := r.seed(t)
 	e := r.engine(t, nil)
@@ -142,6 +144,7 @@ func TestConcurrentADChangeIsNeverOverwritten(t *testing.T) {
 // TestPolicies: a field changed differently on both sides follows its
 // policy; the same change on both sides is no conflict.
 func TestPolicies(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		policy    plan.Policy
 		wantAD    string
@@ -194,6 +197,7 @@ func TestPolicies(t *testing.T) {
 // write: the write fails permanently, is recorded with the reason and
 // counted, is not retried, and the store keeps the admin's value.
 func TestWriteWithoutRightsFailsForGood(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.seed(t)
 	r.cycle(t, r.engine(t, nil))
@@ -228,6 +232,7 @@ func TestWriteWithoutRightsFailsForGood(t *testing.T) {
 // without Exchange) lacks it. The write fails for good with a reason that
 // says so, instead of being retried or taken for a concurrent change.
 func TestWriteToAttributeNotInSchema(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.seed(t)
 	r.ums.Mail = true
@@ -247,7 +252,7 @@ func TestWriteToAttributeNotInSchema(t *testing.T) {
 			ms = append(ms, m)
 		}
 	}
-	if len(ms) != 1 || ms[0].Cause != "writes" || !strings.Contains(ms[0].Body, "field settings of user staff1 (Jörg Weiß1)") {
+	if len(ms) != 1 || ms[0].Cause != "writes" || !strings.Contains(ms[0].Body, "field settings of user "+r.sam+"staff1 (Jörg Weiß1)") {
 		t.Errorf("alert mails = %+v", ms)
 	}
 }
@@ -256,6 +261,7 @@ func TestWriteToAttributeNotInSchema(t *testing.T) {
 // request too), keeps its store current, records the plan, and neither
 // writes to AD nor records conflicts.
 func TestStagingWritesNothing(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	dns := r.seed(t)
 	r.sync.Mode = engine.ModeStaging
@@ -298,6 +304,7 @@ func TestStagingWritesNothing(t *testing.T) {
 // not answer stays queued, is retried after a backoff, and lands once AD is
 // back.
 func TestWriteRetriesWhileADIsUnreachable(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	dns := r.seed(t)
 	r.cycle(t, r.engine(t, nil))

@@ -34,7 +34,7 @@
 //
 // Kept after measuring in a big domain (issue 15; 2026-12-02, 2 cores shared
 // with five engineers' test suites, Samba 4.17 mdb): the 10,000 users of
-// OU=Bench10000 in a domain of ~170,000 users, each variant a fresh process
+// OU=Bench10000 in a domain of ~160,000 users, each variant a fresh process
 // (BenchmarkFullRead, -test.benchtime 1x) interleaved with the others, 7 runs
 // each, seconds min / median: paged ldapsearch 4.55 / 7.73; read_connections 2
 // (this read) 4.96 / 8.47; one connection 7.80 / 12.04; one connection with

@@ -229,6 +229,38 @@ func TestCancelStopsARead(t *testing.T) {
 	}
 }
 
+// TestStoppedReadLeavesTheConnectionUsable: when fn fails in the middle of
+// a serial read (which fetches the next page while it delivers one), the
+// error comes back as it is, nothing more is delivered, and the next read
+// on the same connection gets every user.
+func TestStoppedReadLeavesTheConnectionUsable(t *testing.T) {
+	lab := adlab.Require(t)
+	ou := lab.OU(t)
+	const total = 9
+	for i := range total {
+		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("stp%d", i)})
+	}
+	cfg := lab.Config(ou)
+	cfg.PageSize, cfg.ReadConnections = 2, 1
+	c := newClient(t, cfg)
+	errStop := errors.New("stop here")
+	n := 0
+	err := users(t, context.Background(), c, func(ums.User) error {
+		n++
+		if n == 3 {
+			return errStop
+		}
+		return nil
+	}, nil)
+	if !errors.Is(err, errStop) || n != 3 {
+		t.Fatalf("stopped read: %d users delivered, err %v; want 3 and the fn's error", n, err)
+	}
+	got, err := readAll(t, c)
+	if err != nil || len(got) != total {
+		t.Fatalf("read after the stopped one: %d users, err %v; want %d", len(got), err, total)
+	}
+}
+
 // TestParallelReadEqualsSerial: reading over 1, 2 or 5 connections
 // (partitions by the last character of the name) delivers exactly the same
 // users, each once.

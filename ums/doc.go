@@ -7,8 +7,10 @@
 // user's overrides of them (effective settings = profile + overrides), the
 // MiVoice voicemail digit rule, the voicemail PIN policy and the kinds of
 // mail a user gets; how a user is named to people (DisplayName, Label, with
-// control characters stripped) and its JSON view with effective settings
-// (UserView), which `users list/show --output json` and the API print alike.
+// control characters stripped); the one table of a user's fields
+// (UserFields) that the store's columns, the export file (userfile) and the
+// JSON view (UserView, which `users list/show --output json` and the API
+// print alike) are all written and read by.
 //
 // It imports nothing of ours and does no I/O, so every rule here is a pure
 // function that table tests can pin down. Adapters (directory, store) convert

@@ -10,13 +10,6 @@ import (
 	"github.com/umsync/umsync/ums"
 )
 
-// userBody is a user as the API answers it: the view `users list --output
-// json` prints and the effective settings.
-type userBody struct {
-	ums.UserView
-	EffectiveSettings []ums.EffectiveSetting `json:"effective_settings"`
-}
-
 // purgedBody is a purged user in the changes feed.
 type purgedBody struct {
 	Anchor string `json:"anchor"`
@@ -28,8 +21,10 @@ type usersBody struct {
 	Cursor string `json:"cursor"`
 }
 
-func (c *call) view(u ums.User) userBody {
-	return userBody{UserView: ums.ViewOf(u), EffectiveSettings: ums.EffectiveSettings(c.set.Profiles, c.set.Language, &u)}
+// view is a user as the API answers it: the view `users list --output
+// json` prints and the effective settings.
+func (c *call) view(u ums.User) ums.UserView {
+	return ums.ViewOf(u).With("effective_settings", ums.EffectiveSettings(c.set.Profiles, c.set.Language, &u))
 }
 
 func (s *Server) openapi(c *call) error {
@@ -140,8 +135,8 @@ func (s *Server) getUser(c *call) error {
 }
 
 type lookupBody struct {
-	User  userBody `json:"user"`
-	Field string   `json:"field"`
+	User  ums.UserView `json:"user"`
+	Field string       `json:"field"`
 }
 
 // lookup finds the one active user a number as dialled belongs to.

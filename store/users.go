@@ -13,60 +13,66 @@ import (
 	"github.com/umsync/umsync/ums"
 )
 
-const userColumns = `anchor, dn, sam_account_name, given_name, surname, display_name, mail, department,
-	extension, phone, mobile, fax_numbers, enabled, state, deactivation_reason, first_seen, updated_at, deactivated_at,
-	settings, base, license, license_since, phantom, overrides, alias_numbers`
+// The users table holds every field of ums.UserFields, each in its
+// column, and the store's own columns: the merge base (written and read)
+// and the row version (read; only the triggers or upsertVersionedSQL set
+// it).
+var (
+	userColumns   = columnList(`base`)            // the columns a user is written with, userArgs' order
+	selectColumns = columnList(`base`, `version`) // the columns a user is read with, scanUser's order
+	userParams    = `(?` + strings.Repeat(`, ?`, strings.Count(userColumns, `,`)) + `)`
+)
 
-// selectColumns are the columns a user is read with: the written ones and
-// the row version, which only the store's triggers set.
-const selectColumns = userColumns + `, version`
+// columnList is the table's columns, then own.
+func columnList(own ...string) string {
+	var cols []string
+	for _, f := range ums.UserFields {
+		cols = append(cols, f.Column)
+	}
+	return strings.Join(append(cols, own...), ", ")
+}
 
 type rowScanner interface{ Scan(dest ...any) error }
 
+// scanUser reads a user of selectColumns: each table field by its kind,
+// then the base and the version.
 func scanUser(r rowScanner) (ums.User, error) {
 	var (
-		u              ums.User
-		fax, state     string
-		alias          string
-		first, updated string
-		deactivated    sql.NullString
-		enabled        bool
-		base, license  string
-		licenseSince   sql.NullString
+		u    ums.User
+		base string
 	)
-	err := r.Scan(&u.Anchor, &u.DN, &u.SAMAccountName, &u.GivenName, &u.Surname, &u.DisplayName, &u.Mail,
-		&u.Department, &u.Extension, &u.Phone, &u.Mobile, &fax, &enabled, &state, &u.DeactivationReason,
-		&first, &updated, &deactivated, &u.Settings, &base, &license, &licenseSince, &u.Phantom, &u.Overrides, &alias, &u.Version)
-	if err != nil {
+	dest := make([]any, 0, len(ums.UserFields)+2)
+	texts := make([]sql.NullString, len(ums.UserFields)) // lists (JSON) and times, decoded below
+	for i, f := range ums.UserFields {
+		switch p := f.Ptr(&u).(type) {
+		case *string, *bool:
+			dest = append(dest, p)
+		default:
+			dest = append(dest, &texts[i])
+		}
+	}
+	if err := r.Scan(append(dest, &base, &u.Version)...); err != nil {
 		return u, err
 	}
+	for i, f := range ums.UserFields {
+		var err error
+		switch p := f.Ptr(&u).(type) {
+		case *[]string:
+			if err = json.Unmarshal([]byte(texts[i].String), p); err == nil && len(*p) == 0 {
+				*p = nil
+			}
+		case *time.Time:
+			if texts[i].Valid {
+				*p, err = parseTime(texts[i].String)
+			}
+		}
+		if err != nil {
+			return u, fmt.Errorf("user %s: %s: %w", u.Anchor, f.Column, err)
+		}
+	}
+	var err error
 	if u.Base, err = decodeBase(base); err != nil {
 		return u, fmt.Errorf("user %s: base: %w", u.Anchor, err)
-	}
-	u.License = ums.LicenseState(license)
-	if licenseSince.Valid {
-		if u.LicenseSince, err = parseTime(licenseSince.String); err != nil {
-			return u, fmt.Errorf("user %s: license_since: %w", u.Anchor, err)
-		}
-	}
-	u.Enabled = enabled
-	u.State = ums.State(state)
-	if err := json.Unmarshal([]byte(fax), &u.FaxNumbers); err != nil {
-		return u, fmt.Errorf("user %s: fax_numbers: %w", u.Anchor, err)
-	}
-	if err := json.Unmarshal([]byte(alias), &u.AliasNumbers); err != nil {
-		return u, fmt.Errorf("user %s: alias_numbers: %w", u.Anchor, err)
-	}
-	if u.FirstSeen, err = parseTime(first); err != nil {
-		return u, fmt.Errorf("user %s: first_seen: %w", u.Anchor, err)
-	}
-	if u.UpdatedAt, err = parseTime(updated); err != nil {
-		return u, fmt.Errorf("user %s: updated_at: %w", u.Anchor, err)
-	}
-	if deactivated.Valid {
-		if u.DeactivatedAt, err = parseTime(deactivated.String); err != nil {
-			return u, fmt.Errorf("user %s: deactivated_at: %w", u.Anchor, err)
-		}
 	}
 	return u, nil
 }
@@ -235,8 +241,6 @@ func (s *Store) CountByState(ctx context.Context) (map[ums.State]int, error) {
 // row by row).
 const upsertBatch = 50
 
-const userParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-
 func upsertUsersSQL(rows int) string {
 	return upsertSQL(userColumns, userParams, rows, "")
 }
@@ -247,37 +251,50 @@ func upsertVersionedSQL(rows int) string {
 	return upsertSQL(userColumns+", version", userParams[:len(userParams)-1]+", ?)", rows, ", version = excluded.version")
 }
 
+// upsertSQL inserts rows of columns; a row whose anchor is stored updates
+// it, keeping its first_seen (an import sets that on its own).
 func upsertSQL(columns, params string, rows int, extra string) string {
+	var set []string
+	for _, c := range strings.Split(userColumns, ", ") {
+		if c != "anchor" && c != "first_seen" {
+			set = append(set, c+" = excluded."+c)
+		}
+	}
 	return `INSERT INTO users (` + columns + `) VALUES ` + params + strings.Repeat(", "+params, rows-1) + `
-		ON CONFLICT (anchor) DO UPDATE SET dn = excluded.dn, sam_account_name = excluded.sam_account_name,
-			given_name = excluded.given_name, surname = excluded.surname, display_name = excluded.display_name,
-			mail = excluded.mail, department = excluded.department, extension = excluded.extension,
-			phone = excluded.phone, mobile = excluded.mobile, fax_numbers = excluded.fax_numbers,
-			enabled = excluded.enabled, state = excluded.state, deactivation_reason = excluded.deactivation_reason,
-			updated_at = excluded.updated_at, deactivated_at = excluded.deactivated_at,
-			settings = excluded.settings, base = excluded.base, license = excluded.license,
-			license_since = excluded.license_since, phantom = excluded.phantom,
-			overrides = excluded.overrides, alias_numbers = excluded.alias_numbers` + extra
+		ON CONFLICT (anchor) DO UPDATE SET ` + strings.Join(set, ", ") + extra
 }
 
-// userArgs appends u's column values in userColumns order.
+// userArgs appends u's column values in userColumns order: each table
+// field by its kind, then the base.
 func userArgs(args []any, u *ums.User) ([]any, error) {
 	if !u.State.Valid() {
 		return nil, fmt.Errorf("store: user %s: invalid state %q", u.Anchor, u.State)
 	}
-	faxJSON, err := numbersJSON(u.FaxNumbers)
-	if err != nil {
-		return nil, err
+	for _, f := range ums.UserFields {
+		switch p := f.Ptr(u).(type) {
+		case *string:
+			v := *p
+			if v == "" {
+				v = f.Default
+			}
+			args = append(args, v)
+		case *[]string:
+			nums, err := numbersJSON(*p)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, nums)
+		case *bool:
+			args = append(args, *p)
+		case *time.Time:
+			if f.Has(ums.Optional) {
+				args = append(args, nullTime(*p))
+			} else {
+				args = append(args, formatTime(*p))
+			}
+		}
 	}
-	aliasJSON, err := numbersJSON(u.AliasNumbers)
-	if err != nil {
-		return nil, err
-	}
-	return append(args, u.Anchor, u.DN, u.SAMAccountName, u.GivenName, u.Surname,
-		u.DisplayName, u.Mail, u.Department, u.Extension, u.Phone, u.Mobile, string(faxJSON), u.Enabled,
-		string(u.State), u.DeactivationReason, formatTime(u.FirstSeen), formatTime(u.UpdatedAt),
-		nullTime(u.DeactivatedAt), u.Settings, encodeBase(u.Base), license(u.License), nullTime(u.LicenseSince), u.Phantom,
-		u.Overrides, aliasJSON), nil
+	return append(args, encodeBase(u.Base)), nil
 }
 
 // numbersJSON is a list of numbers as stored: a JSON array, [] for none.
@@ -287,14 +304,6 @@ func numbersJSON(nums []string) (string, error) {
 	}
 	b, err := json.Marshal(nums)
 	return string(b), err
-}
-
-// license stores the zero state as none.
-func license(l ums.LicenseState) string {
-	if l == "" {
-		return string(ums.LicenseNone)
-	}
-	return string(l)
 }
 
 // CountLicenses counts users by license state; every state is present.
@@ -600,7 +609,7 @@ func upsertUsers(ctx context.Context, tx *sql.Tx, users []*ums.User) error {
 	}
 	version := last - int64(len(users))
 	var batch *sql.Stmt
-	args := make([]any, 0, upsertBatch*27)
+	args := make([]any, 0, upsertBatch*(len(ums.UserFields)+2)) // the fields, the base, the version
 	var err error
 	for len(users) > 0 {
 		n := min(len(users), upsertBatch)

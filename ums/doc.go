@@ -7,8 +7,10 @@
 // user's overrides of them (effective settings = profile + overrides), the
 // MiVoice voicemail digit rule, the voicemail PIN policy and the kinds of
 // mail a user gets; how a user is named to people (DisplayName, Label, with
-// control characters stripped) and its JSON view with effective settings
-// (UserView), which `users list/show --output json` and the API print alike.
+// control characters stripped); the one table of a user's fields
+// (UserFields) that the store's columns, the export file (userfile) and the
+// JSON view (UserView, which `users list/show --output json` and the API
+// print alike) are all written and read by.
 // The two-way vocabulary lives here too: a directory write of one field
 // (FieldWrite) and a conflict of one field (FieldConflict). sync/plan
 // decides them and the store persists them as they are, with no copy in

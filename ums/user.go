@@ -3,6 +3,7 @@ package ums
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -126,11 +127,12 @@ func (u *User) Edit(f Field, v string) error {
 	return nil
 }
 
-// Field names one directory-mastered field of a User. The names are the
-// snake_case keys of the CLI's JSON output and of the attribute map.
+// Field names one field of a User (a row of UserFields). The names are
+// the snake_case keys of the CLI's and the API's JSON, of the export file
+// and of the attribute map.
 type Field string
 
-// The directory-mastered fields, in the order they are reported.
+// The directory-mastered fields (see Fields).
 const (
 	FieldDN             Field = "dn"
 	FieldSAMAccountName Field = "sam_account_name"
@@ -148,93 +150,48 @@ const (
 	FieldEnabled        Field = "enabled"
 )
 
-// Fields lists every directory-mastered field in report order.
-var Fields = []Field{
-	FieldDN, FieldSAMAccountName, FieldGivenName, FieldSurname, FieldDisplayName,
-	FieldMail, FieldDepartment, FieldExtension, FieldPhone, FieldMobile,
-	FieldFaxNumbers, FieldAliasNumbers, FieldSettings, FieldEnabled,
-}
-
-// Writable lists the fields umsync can write to the directory (edited on
-// both sides or mastered by the UMS); the others always come from it.
-var Writable = []Field{
-	FieldGivenName, FieldSurname, FieldDisplayName, FieldMail, FieldDepartment,
-	FieldExtension, FieldPhone, FieldMobile, FieldFaxNumbers, FieldAliasNumbers, FieldSettings,
-}
-
-// Get returns the value of field f as text (fax numbers comma-joined,
-// enabled as true/false), for diffs, logs and dry-run output.
+// Get returns the value of field f as text (lists comma-joined, booleans
+// true/false, times RFC 3339), for diffs, logs, the merge base and dry-run
+// output; "" for an unknown field.
 func (u *User) Get(f Field) string {
-	if p := u.text(f); p != nil {
-		return *p
+	row, ok := byName[f]
+	if !ok {
+		return ""
 	}
-	switch f {
-	case FieldFaxNumbers, FieldAliasNumbers:
-		return joinNumbers(*u.numbers(f))
-	case FieldEnabled:
-		if u.Enabled {
-			return "true"
+	switch p := row.Ptr(u).(type) {
+	case *string:
+		return *p
+	case *[]string:
+		return joinNumbers(*p)
+	case *bool:
+		return strconv.FormatBool(*p)
+	case *time.Time:
+		if p.IsZero() {
+			return ""
 		}
-		return "false"
+		return p.UTC().Format(time.RFC3339Nano)
 	}
 	return ""
 }
 
-// text points at the field's string, for the fields that are one.
-func (u *User) text(f Field) *string {
-	switch f {
-	case FieldDN:
-		return &u.DN
-	case FieldSAMAccountName:
-		return &u.SAMAccountName
-	case FieldGivenName:
-		return &u.GivenName
-	case FieldSurname:
-		return &u.Surname
-	case FieldDisplayName:
-		return &u.DisplayName
-	case FieldMail:
-		return &u.Mail
-	case FieldDepartment:
-		return &u.Department
-	case FieldExtension:
-		return &u.Extension
-	case FieldPhone:
-		return &u.Phone
-	case FieldMobile:
-		return &u.Mobile
-	case FieldSettings:
-		return &u.Settings
-	}
-	return nil
-}
-
-// numbers points at the list of a multi-valued number field, nil for the
-// other fields.
-func (u *User) numbers(f Field) *[]string {
-	switch f {
-	case FieldFaxNumbers:
-		return &u.FaxNumbers
-	case FieldAliasNumbers:
-		return &u.AliasNumbers
-	}
-	return nil
-}
-
-// Set sets a writable field from its text form (see Get; fax numbers
+// Set sets a writable field from its text form (see Get; lists
 // comma-separated). It does not validate: callers normalize first.
 func (u *User) Set(f Field, v string) error {
-	if !slices.Contains(Writable, f) {
+	row, ok := byName[f]
+	if !ok || !row.Has(WriteBack) {
 		return fmt.Errorf("field %q cannot be set", f)
 	}
-	if nums := u.numbers(f); nums != nil {
-		*nums = nil
+	switch p := row.Ptr(u).(type) {
+	case *string:
+		*p = v
+	case *[]string:
+		*p = nil
 		if v != "" {
-			*nums = strings.Split(v, ",")
+			*p = strings.Split(v, ",")
 		}
-		return nil
+	default:
+		return fmt.Errorf("field %q cannot be set from text", f)
 	}
-	*u.text(f) = v
 	return nil
 }
 
@@ -249,8 +206,9 @@ type Change struct {
 func (u *User) Diff(next *User) []Change {
 	var out []Change
 	for _, f := range Fields {
-		if nums := u.numbers(f); nums != nil {
-			if slices.Equal(*nums, *next.numbers(f)) {
+		row := byName[f]
+		if nums, ok := row.Ptr(u).(*[]string); ok {
+			if slices.Equal(*nums, *row.Ptr(next).(*[]string)) {
 				continue
 			}
 		} else if u.Get(f) == next.Get(f) {

@@ -1,73 +1,155 @@
 package ums
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // UserView is a user as `users list|show --output json` print it and the
-// API answers it; the keys are the field names admins use everywhere
-// (snake_case).
+// API answers it: an object with the Viewed fields of UserFields in table
+// order, and after settings the keys read from them (profile,
+// license_type, voicemail). With adds more keys after those.
 type UserView struct {
-	Anchor         string   `json:"anchor"`
-	SAMAccountName string   `json:"sam_account_name"`
-	DN             string   `json:"dn"`
-	GivenName      string   `json:"given_name"`
-	Surname        string   `json:"surname"`
-	DisplayName    string   `json:"display_name"`
-	Mail           string   `json:"mail"`
-	Department     string   `json:"department"`
-	Extension      string   `json:"extension"`
-	Phone          string   `json:"phone"`
-	Mobile         string   `json:"mobile"`
-	FaxNumbers     []string `json:"fax_numbers"`
-	AliasNumbers   []string `json:"alias_numbers"`
-	Settings       string   `json:"settings"`
-	Profile        string   `json:"profile"`
-	// Overrides are the user's own settings over its profile's.
-	Overrides   map[string]string `json:"overrides"`
-	LicenseType string            `json:"license_type"`
-	// Voicemail is the access level, or locked.
-	Voicemail          string `json:"voicemail"`
-	License            string `json:"license"`
-	Enabled            bool   `json:"enabled"`
-	State              string `json:"state"`
-	DeactivationReason string `json:"deactivation_reason,omitempty"`
-	FirstSeen          string `json:"first_seen"`
-	UpdatedAt          string `json:"updated_at"`
-	DeactivatedAt      string `json:"deactivated_at,omitempty"`
+	User  User
+	extra []Member
+}
+
+// Member is one key of a JSON object and its value; a nil value is absent.
+type Member struct {
+	Key   string
+	Value any
 }
 
 // ViewOf is u's UserView.
-func ViewOf(u User) UserView {
-	fax, alias := u.FaxNumbers, u.AliasNumbers
-	if fax == nil {
-		fax = []string{}
+func ViewOf(u User) UserView { return UserView{User: u} }
+
+// With returns v with key added after the user's keys.
+func (v UserView) With(key string, value any) UserView {
+	v.extra = append(slices.Clip(v.extra), Member{key, value})
+	return v
+}
+
+// Members are v's keys and values in order: the user's, then With's. An
+// Optional field that is empty has a nil value (left out of the JSON).
+func (v UserView) Members() []Member {
+	u := &v.User
+	var out []Member
+	for _, f := range UserFields {
+		if !f.Has(Viewed) {
+			continue
+		}
+		out = append(out, Member{string(f.Name), viewValue(f, u)})
+		if f.Name == FieldSettings {
+			// Unreadable settings are a recorded problem; shown as they are.
+			s, _ := ParseSettings(u.Settings)
+			out = append(out, Member{"profile", s.Profile}, Member{"license_type", string(s.License())},
+				Member{"voicemail", s.VoicemailState()})
+		}
 	}
-	if alias == nil {
-		alias = []string{}
+	return append(out, v.extra...)
+}
+
+// viewValue is f's value in u as UserView shows it.
+func viewValue(f UserField, u *User) any {
+	switch p := f.Ptr(u).(type) {
+	case *string:
+		switch {
+		case f.Kind == Object:
+			// Unreadable overrides are a recorded problem; shown as none.
+			o, _ := ParseOverrides(*p)
+			if o == nil {
+				o = Overrides{}
+			}
+			return map[string]string(o)
+		case *p == "" && f.Default != "":
+			return f.Default
+		case *p == "" && f.Has(Optional):
+			return nil
+		}
+		return *p
+	case *[]string:
+		if *p == nil {
+			return []string{}
+		}
+		return *p
+	case *bool:
+		return *p
+	case *time.Time:
+		if p.IsZero() && f.Has(Optional) {
+			return nil
+		}
+		return p.UTC().Format(time.RFC3339)
 	}
-	j := UserView{
-		Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, DN: u.DN, GivenName: u.GivenName,
-		Surname: u.Surname, DisplayName: u.DisplayName, Mail: u.Mail, Department: u.Department,
-		Extension: u.Extension, Phone: u.Phone, Mobile: u.Mobile, FaxNumbers: fax, AliasNumbers: alias, Settings: u.Settings, License: string(u.License), Enabled: u.Enabled,
-		State: string(u.State), DeactivationReason: u.DeactivationReason,
-		FirstSeen: u.FirstSeen.UTC().Format(time.RFC3339), UpdatedAt: u.UpdatedAt.UTC().Format(time.RFC3339),
+	return nil
+}
+
+// MarshalJSON writes v's members in order.
+func (v UserView) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for _, m := range v.Members() {
+		if m.Value == nil {
+			continue
+		}
+		val, err := json.Marshal(m.Value)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.Key, err)
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, m.Key) // keys are snake_case ASCII
+		b = append(b, ':')
+		b = append(b, val...)
 	}
-	if !u.DeactivatedAt.IsZero() {
-		j.DeactivatedAt = u.DeactivatedAt.UTC().Format(time.RFC3339)
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads the user's Viewed fields back (times to the second);
+// the other keys are ignored.
+func (v *UserView) UnmarshalJSON(data []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
 	}
-	// Unreadable settings or overrides are a recorded problem; shown as
-	// they are (settings) or as none.
-	s, _ := ParseSettings(u.Settings)
-	j.Profile, j.LicenseType, j.Voicemail = s.Profile, string(s.License()), s.VoicemailState()
-	j.Overrides, _ = ParseOverrides(u.Overrides)
-	if j.Overrides == nil {
-		j.Overrides = map[string]string{}
+	v.extra = nil
+	for _, f := range UserFields {
+		r, ok := raw[string(f.Name)]
+		if !f.Has(Viewed) || !ok {
+			continue
+		}
+		var err error
+		switch p := f.Ptr(&v.User).(type) {
+		case *string:
+			if f.Kind == Object {
+				var o Overrides
+				if err = json.Unmarshal(r, &o); err == nil {
+					*p = o.Encode()
+				}
+			} else {
+				err = json.Unmarshal(r, p)
+			}
+		case *[]string:
+			if err = json.Unmarshal(r, p); err == nil && len(*p) == 0 {
+				*p = nil
+			}
+		case *bool:
+			err = json.Unmarshal(r, p)
+		case *time.Time:
+			var s string
+			if err = json.Unmarshal(r, &s); err == nil {
+				*p, err = time.Parse(time.RFC3339, s)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Name, err)
+		}
 	}
-	return j
+	return nil
 }
 
 // EffectiveSetting is one effective setting of a user and where it comes

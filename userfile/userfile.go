@@ -25,11 +25,20 @@ const (
 	CSV  = "csv"
 )
 
-// Columns are the record's keys, in file order.
-var Columns = []string{"anchor", "sam_account_name", "dn", "given_name", "surname", "display_name", "mail",
-	"department", "extension", "phone", "mobile", "fax_numbers", "alias_numbers", "settings", "overrides",
-	"enabled", "state", "deactivation_reason", "license", "license_since", "phantom", "first_seen",
-	"updated_at", "deactivated_at"}
+// Columns are the record's keys, in file order: the Exported fields of
+// ums.UserFields.
+var Columns = func() []string {
+	var out []string
+	for _, f := range ums.UserFields {
+		if f.Has(ums.Exported) {
+			out = append(out, string(f.Name))
+		}
+	}
+	return out
+}()
+
+// listSep joins a list's numbers in a cell: a record's values are text.
+const listSep = ";"
 
 // TimeLayout is how times are written (UTC, with the store's precision).
 const TimeLayout = "2006-01-02T15:04:05.000Z"
@@ -71,23 +80,27 @@ func restore(cell string) string {
 // record is one user as a map from column to text.
 type record map[string]string
 
+// toRecord writes each Exported field of u as text.
 func toRecord(u *ums.User) record {
-	t := func(x time.Time) string {
-		if x.IsZero() {
-			return ""
+	r := make(record, len(Columns))
+	for _, f := range ums.UserFields {
+		if !f.Has(ums.Exported) {
+			continue
 		}
-		return x.UTC().Format(TimeLayout)
+		switch p := f.Ptr(u).(type) {
+		case *string:
+			r[string(f.Name)] = *p
+		case *[]string:
+			r[string(f.Name)] = strings.Join(*p, listSep)
+		case *bool:
+			r[string(f.Name)] = strconv.FormatBool(*p)
+		case *time.Time:
+			if !p.IsZero() {
+				r[string(f.Name)] = p.UTC().Format(TimeLayout)
+			}
+		}
 	}
-	return record{
-		"anchor": u.Anchor, "sam_account_name": u.SAMAccountName, "dn": u.DN, "given_name": u.GivenName,
-		"surname": u.Surname, "display_name": u.DisplayName, "mail": u.Mail, "department": u.Department,
-		"extension": u.Extension, "phone": u.Phone, "mobile": u.Mobile,
-		"fax_numbers": strings.Join(u.FaxNumbers, ";"), "alias_numbers": strings.Join(u.AliasNumbers, ";"),
-		"settings": u.Settings, "overrides": u.Overrides, "enabled": strconv.FormatBool(u.Enabled),
-		"state": string(u.State), "deactivation_reason": u.DeactivationReason, "license": string(u.License),
-		"license_since": t(u.LicenseSince), "phantom": strconv.FormatBool(u.Phantom), "first_seen": t(u.FirstSeen),
-		"updated_at": t(u.UpdatedAt), "deactivated_at": t(u.DeactivatedAt),
-	}
+	return r
 }
 
 // Write writes users in format (json or csv). A CSV cell that a
@@ -110,7 +123,7 @@ func Write(w io.Writer, format string, users []ums.User) error {
 				}
 				k, _ := json.Marshal(c)
 				v, _ := json.Marshal(r[c])
-				if c == "enabled" || c == "phantom" {
+				if isBool[c] {
 					v = []byte(r[c])
 				}
 				b.Write(k)
@@ -148,6 +161,17 @@ func Write(w io.Writer, format string, users []ums.User) error {
 	}
 	return fmt.Errorf("format %q: want json or csv", format)
 }
+
+// isBool are the columns JSON writes as true or false.
+var isBool = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range ums.UserFields {
+		if f.Kind == ums.Bool {
+			m[string(f.Name)] = true
+		}
+	}
+	return m
+}()
 
 // Error is one problem of one record.
 type Error struct {
@@ -419,8 +443,10 @@ func readCSV(data []byte) ([]record, []int, Errors) {
 
 var anchorRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
-// decode checks one record and makes the user. Numbers and extensions are
-// normalized as the directory's are, then must pass the sync's rules.
+// decode checks one record and makes the user: each Exported field from
+// its cell by its kind, then each value through the field's check (numbers
+// and extensions are normalized as the directory's are, then must pass the
+// sync's rules).
 func decode(rec record, line int, rules Rules) (ums.User, Errors) {
 	var errs Errors
 	bad := func(field, format string, a ...any) {
@@ -431,107 +457,144 @@ func decode(rec record, line int, rules Rules) (ums.User, Errors) {
 			bad(k, "unknown field")
 		}
 	}
-	u := ums.User{Anchor: rec["anchor"], SAMAccountName: rec["sam_account_name"], DN: rec["dn"],
-		GivenName: rec["given_name"], Surname: rec["surname"], DisplayName: rec["display_name"], Mail: rec["mail"],
-		Department: rec["department"], Settings: rec["settings"], Overrides: rec["overrides"],
-		DeactivationReason: rec["deactivation_reason"]}
-	if !anchorRE.MatchString(u.Anchor) {
-		bad("anchor", "%q is not an objectGUID (like 0a1b2c3d-0000-4000-8000-00000000000a, lower case)", u.Anchor)
-	}
-	if u.SAMAccountName == "" {
-		bad("sam_account_name", "required")
-	}
-	if _, err := ldap.ParseDN(u.DN); err != nil || u.DN == "" {
-		bad("dn", "%q is not a DN", u.DN)
-	}
-	if u.Mail != "" && (!strings.Contains(u.Mail, "@") || strings.ContainsAny(u.Mail, " <>")) {
-		bad("mail", "%q is not a mail address", u.Mail)
-	}
-	if x := rec["extension"]; x != "" {
-		if ext, ok := ums.NormalizeExtension(x); !ok {
-			bad("extension", "%q is not an extension (digits only)", x)
-		} else if err := rules.Limits.CheckExtension(ext); err != nil {
-			bad("extension", "%v", err)
-		} else {
-			u.Extension = ext
+	checks := valueChecks(rules)
+	// check runs the field's check on v and returns v as it normalized it.
+	check := func(field ums.Field, v string) string {
+		c := checks[field]
+		if c == nil {
+			return v
 		}
-	}
-	number := func(field, v string) string {
-		n, ok := rules.Numbers.NormalizeE164(v)
-		if !ok {
-			bad(field, "%q is not a phone number", v)
-		} else if err := ums.CheckNumber(n); err != nil {
-			bad(field, "%v", err)
+		n, err := c(v)
+		if err != nil {
+			bad(string(field), "%v", err)
 		}
 		return n
 	}
-	if v := rec["phone"]; v != "" {
-		u.Phone = number("phone", v)
-	}
-	if v := rec["mobile"]; v != "" {
-		u.Mobile = number("mobile", v)
-	}
-	list := func(field string) []string {
-		var out []string
-		if v := rec[field]; v != "" {
-			for _, x := range strings.Split(v, ";") {
-				out = append(out, number(field, x))
+	var u ums.User
+	for _, f := range ums.UserFields {
+		if !f.Has(ums.Exported) {
+			continue
+		}
+		name := string(f.Name)
+		v := rec[name]
+		switch p := f.Ptr(&u).(type) {
+		case *string:
+			if v == "" {
+				v = f.Default
 			}
-		}
-		return out
-	}
-	u.FaxNumbers, u.AliasNumbers = list("fax_numbers"), list("alias_numbers")
-	if _, err := ums.ParseSettings(u.Settings); err != nil {
-		bad("settings", "%v", err)
-	}
-	if _, err := ums.ParseOverrides(u.Overrides); err != nil {
-		bad("overrides", "%v", err)
-	}
-	boolean := func(field string, def bool) bool {
-		switch rec[field] {
-		case "":
-			return def
-		case "true":
-			return true
-		case "false":
-			return false
-		}
-		bad(field, "%q: want true or false", rec[field])
-		return def
-	}
-	u.Enabled, u.Phantom = boolean("enabled", true), boolean("phantom", false)
-	u.State = ums.State(rec["state"])
-	if !u.State.Valid() {
-		bad("state", "%q: want active or deactivated", rec["state"])
-	}
-	u.License = ums.LicenseState(rec["license"])
-	switch u.License {
-	case ums.LicenseActive, ums.LicensePending, ums.LicenseNone:
-	case "":
-		u.License = ums.LicenseNone
-	default:
-		bad("license", "%q: want active, pending or none", rec["license"])
-	}
-	when := func(field string, required bool) time.Time {
-		v := rec[field]
-		if v == "" {
-			if required {
-				bad(field, "required")
+			*p = check(f.Name, v)
+		case *[]string:
+			if v != "" {
+				for _, x := range strings.Split(v, listSep) {
+					*p = append(*p, check(f.Name, x))
+				}
 			}
-			return time.Time{}
+		case *bool:
+			if v == "" {
+				v = f.Default
+			}
+			switch v {
+			case "", "false":
+			case "true":
+				*p = true
+			default:
+				bad(name, "%q: want true or false", v)
+			}
+		case *time.Time:
+			if v == "" {
+				if !f.Has(ums.Optional) {
+					bad(name, "required")
+				}
+				continue
+			}
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				bad(name, "%q is not a time like 2026-11-24T08:00:00Z", v)
+			}
+			*p = t.UTC().Truncate(time.Millisecond)
 		}
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			bad(field, "%q is not a time like 2026-11-24T08:00:00Z", v)
-		}
-		return t.UTC().Truncate(time.Millisecond)
 	}
-	u.FirstSeen, u.UpdatedAt = when("first_seen", true), when("updated_at", true)
-	u.LicenseSince, u.DeactivatedAt = when("license_since", false), when("deactivated_at", false)
 	if u.State == ums.StateDeactivated && u.DeactivatedAt.IsZero() {
 		bad("deactivated_at", "required for a deactivated user")
 	}
 	return u, errs
+}
+
+// valueChecks are the checks of the fields whose values have rules: each
+// gets one value (a text, or one number of a list) and returns it
+// normalized, or what is wrong with it.
+func valueChecks(rules Rules) map[ums.Field]func(string) (string, error) {
+	number := func(v string) (string, error) {
+		if v == "" {
+			return "", nil
+		}
+		n, ok := rules.Numbers.NormalizeE164(v)
+		if !ok {
+			return v, fmt.Errorf("%q is not a phone number", v)
+		}
+		return n, ums.CheckNumber(n)
+	}
+	return map[ums.Field]func(string) (string, error){
+		"anchor": func(v string) (string, error) {
+			if !anchorRE.MatchString(v) {
+				return v, fmt.Errorf("%q is not an objectGUID (like 0a1b2c3d-0000-4000-8000-00000000000a, lower case)", v)
+			}
+			return v, nil
+		},
+		ums.FieldSAMAccountName: func(v string) (string, error) {
+			if v == "" {
+				return v, errors.New("required")
+			}
+			return v, nil
+		},
+		ums.FieldDN: func(v string) (string, error) {
+			if _, err := ldap.ParseDN(v); err != nil || v == "" {
+				return v, fmt.Errorf("%q is not a DN", v)
+			}
+			return v, nil
+		},
+		ums.FieldMail: func(v string) (string, error) {
+			if v != "" && (!strings.Contains(v, "@") || strings.ContainsAny(v, " <>")) {
+				return v, fmt.Errorf("%q is not a mail address", v)
+			}
+			return v, nil
+		},
+		ums.FieldExtension: func(v string) (string, error) {
+			if v == "" {
+				return v, nil
+			}
+			ext, ok := ums.NormalizeExtension(v)
+			if !ok {
+				return "", fmt.Errorf("%q is not an extension (digits only)", v)
+			}
+			if err := rules.Limits.CheckExtension(ext); err != nil {
+				return "", err
+			}
+			return ext, nil
+		},
+		ums.FieldPhone: number, ums.FieldMobile: number, ums.FieldFaxNumbers: number, ums.FieldAliasNumbers: number,
+		ums.FieldSettings: func(v string) (string, error) {
+			_, err := ums.ParseSettings(v)
+			return v, err
+		},
+		"overrides": func(v string) (string, error) {
+			_, err := ums.ParseOverrides(v)
+			return v, err
+		},
+		"state": func(v string) (string, error) {
+			if !ums.State(v).Valid() {
+				return v, fmt.Errorf("%q: want active or deactivated", v)
+			}
+			return v, nil
+		},
+		"license": func(v string) (string, error) {
+			switch ums.LicenseState(v) {
+			case ums.LicenseActive, ums.LicensePending, ums.LicenseNone:
+				return v, nil
+			}
+			return v, fmt.Errorf("%q: want active, pending or none", v)
+		},
+	}
 }
 
 func contains(list []string, s string) bool {

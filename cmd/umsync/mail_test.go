@@ -175,7 +175,9 @@ func TestMailEndToEnd(t *testing.T) {
 		t.Fatalf("reset-pin: exit %d\n%s%s", code, out, stderr)
 	}
 	waitFor(t, "the reset-pin mail", func() bool { return len(peer.Messages()) == before+3 })
-	var shown userShowJSON
+	var shown struct {
+		Audit []auditJSON `json:"audit"`
+	}
 	out, _, _ = umsync(t, "users", "show", "ml0", "--config", path, "--output", "json")
 	if err := json.Unmarshal([]byte(out), &shown); err != nil {
 		t.Fatal(err)

@@ -72,7 +72,12 @@ func TestSettingsOverridesAndResetCLI(t *testing.T) {
 		t.Errorf("AD info with overrides = %q, want %q", got, mine)
 	}
 	out, _, _ = umsync(t, "users", "show", p+"cli1", "--config", cfg, "--output", "json")
-	var j userJSON
+	var j struct {
+		Profile     string            `json:"profile"`
+		Voicemail   string            `json:"voicemail"`
+		LicenseType string            `json:"license_type"`
+		Overrides   map[string]string `json:"overrides"`
+	}
 	if err := json.Unmarshal([]byte(out), &j); err != nil {
 		t.Fatal(err)
 	}

@@ -71,9 +71,9 @@ filters read the store only.`,
 				return err
 			}
 			if output == "json" {
-				out := make([]userJSON, 0, len(users))
+				out := make([]ums.UserView, 0, len(users))
 				for _, u := range users {
-					out = append(out, toJSON(u))
+					out = append(out, ums.ViewOf(u))
 				}
 				return writeIndented(g.stdout, out)
 			}
@@ -128,13 +128,23 @@ type auditJSON struct {
 	New    string `json:"new"`
 }
 
-type userShowJSON struct {
-	userJSON
-	Effective []settingJSON `json:"effective_settings"`
-	Problems  []string      `json:"problems"`
-	Mails     []mailJSON    `json:"mails"`
-	LastSync  string        `json:"last_sync,omitempty"`
-	Audit     []auditJSON   `json:"audit"`
+// userShow is what `users show` prints besides the user's fields.
+type userShow struct {
+	Effective []settingJSON
+	Problems  []string
+	Mails     []mailJSON
+	LastSync  string // "" before the first sync
+	Audit     []auditJSON
+}
+
+// view is the user's view with the rest of what `users show` prints
+// (keys in JSON order).
+func (s userShow) view(u ums.User) ums.UserView {
+	v := ums.ViewOf(u).With("effective_settings", s.Effective).With("problems", s.Problems).With("mails", s.Mails)
+	if s.LastSync != "" {
+		v = v.With("last_sync", s.LastSync)
+	}
+	return v.With("audit", s.Audit)
 }
 
 // effectiveSettings lists each setting of u with its value and source.
@@ -167,8 +177,7 @@ func newUsersShowCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			j := userShowJSON{userJSON: toJSON(u), Effective: effectiveSettings(cfg, &u), Problems: []string{},
-				Mails: []mailJSON{}, Audit: []auditJSON{}}
+			j := userShow{Effective: effectiveSettings(cfg, &u), Problems: []string{}, Mails: []mailJSON{}, Audit: []auditJSON{}}
 			ps, err := st.Problems(ctx, u.Anchor)
 			if err != nil {
 				return err
@@ -195,9 +204,9 @@ func newUsersShowCmd(g *globals) *cobra.Command {
 					Field: a.Field, Old: a.Old, New: a.New})
 			}
 			if output == "json" {
-				return writeIndented(g.stdout, j)
+				return writeIndented(g.stdout, j.view(u))
 			}
-			return writeUserShow(g.stdout, j)
+			return writeUserShow(g.stdout, u, j)
 		},
 	}
 	cmd.Flags().IntVar(&auditLimit, "changes", 10, "how many of the last audited changes to show")
@@ -205,21 +214,23 @@ func newUsersShowCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func writeUserShow(w io.Writer, j userShowJSON) error {
+// writeUserShow prints the user's view as a table for people: every key
+// in view order (lists and overrides joined with ", "), then the effective
+// settings, problems, mails and changes.
+func writeUserShow(w io.Writer, u ums.User, j userShow) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, row := range [][2]string{
-		{"anchor", j.Anchor}, {"sam_account_name", j.SAMAccountName}, {"dn", j.DN},
-		{"given_name", j.GivenName}, {"surname", j.Surname}, {"display_name", j.DisplayName},
-		{"mail", j.Mail}, {"department", j.Department}, {"extension", j.Extension},
-		{"phone", j.Phone}, {"mobile", j.Mobile}, {"fax_numbers", strings.Join(j.FaxNumbers, ", ")},
-		{"alias_numbers", strings.Join(j.AliasNumbers, ", ")},
-		{"state", j.State}, {"deactivation_reason", j.DeactivationReason}, {"enabled", fmt.Sprint(j.Enabled)},
-		{"license", j.License}, {"license_type", j.LicenseType}, {"voicemail", j.Voicemail},
-		{"profile", j.Profile}, {"overrides", overridesText(j.Overrides)}, {"settings", j.Settings},
-		{"first_seen", j.FirstSeen}, {"updated_at", j.UpdatedAt}, {"deactivated_at", j.DeactivatedAt},
-		{"last_sync", j.LastSync},
-	} {
-		fmt.Fprintf(tw, "%s:\t%s\n", row[0], dash(row[1]))
+	for _, m := range append(ums.ViewOf(u).Members(), ums.Member{Key: "last_sync", Value: j.LastSync}) {
+		var text string
+		switch v := m.Value.(type) {
+		case []string:
+			text = strings.Join(v, ", ")
+		case map[string]string:
+			text = overridesText(v)
+		case nil:
+		default:
+			text = fmt.Sprint(v)
+		}
+		fmt.Fprintf(tw, "%s:\t%s\n", m.Key, dash(text))
 	}
 	fmt.Fprintln(tw, "\nSETTING\tVALUE\tFROM")
 	for _, s := range j.Effective {

@@ -16,12 +16,6 @@ import (
 	"github.com/umsync/umsync/ums"
 )
 
-// userJSON is a user as `users list|show --output json` print it (and the
-// API answers it): one view in ums for both.
-type userJSON = ums.UserView
-
-func toJSON(u ums.User) userJSON { return ums.ViewOf(u) }
-
 // openStoreForReading opens the configured store, refusing to create a new
 // empty one: a read command on a wrong path should say so.
 func openStoreForReading(ctx context.Context, g *globals) (*store.Store, error) {

@@ -28,8 +28,7 @@ func TestUserColumnsAreTheSchema(t *testing.T) {
 		}
 		schema = append(schema, n)
 	}
-	// The store's own columns: the merge base, the profile it indexes, the
-	// row version; and the wrong-PIN counter, which only the API's checks
+	// The store's own columns: the merge base, the row version; and the wrong-PIN counter, which only the API's checks
 	// and a PIN mail write (it is kept by a cycle and an import).
 	codec := append(strings.Split(userColumns, ", "), "version", "pin_failures")
 	slices.Sort(codec)

@@ -210,27 +210,38 @@ func (f *Planner) Add(d ums.User) {
 
 // put records the planned action of anchor, replacing an earlier one.
 func (f *Planner) put(anchor string, a Action, changed bool) {
-	prev, again := f.seen[anchor]
+	if changed {
+		put(f.seen, &f.p, anchor, &a)
+	} else {
+		put(f.seen, &f.p, anchor, nil)
+	}
+}
+
+// put records in p the action a of anchor (nil: unchanged), replacing the
+// one of an earlier reading; seen maps each anchor read to its index in
+// p.Actions, or -1 if unchanged.
+func put(seen map[string]int, p *Plan, anchor string, a *Action) {
+	prev, again := seen[anchor]
 	switch {
 	case !again:
-		f.p.Read++
-	case prev >= 0 && changed:
-		f.p.Actions[prev] = &a
+		p.Read++
+	case prev >= 0 && a != nil:
+		p.Actions[prev] = a
 		return
 	case prev >= 0: // changed before, back to the stored value now
-		f.p.Actions[prev] = &Action{} // dropped in Finish
-		f.seen[anchor] = -1
-		f.p.Unchanged++
+		p.Actions[prev] = &Action{} // dropped in Finish
+		seen[anchor] = -1
+		p.Unchanged++
 		return
 	default: // unchanged before
-		f.p.Unchanged--
+		p.Unchanged--
 	}
-	if changed {
-		f.seen[anchor] = len(f.p.Actions)
-		f.p.Actions = append(f.p.Actions, &a)
+	if a != nil {
+		seen[anchor] = len(p.Actions)
+		p.Actions = append(p.Actions, a)
 	} else {
-		f.seen[anchor] = -1
-		f.p.Unchanged++
+		seen[anchor] = -1
+		p.Unchanged++
 	}
 }
 

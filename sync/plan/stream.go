@@ -84,36 +84,9 @@ func (s *Stream) Page(stored, read []ums.User) int {
 		changed[a.After.Anchor] = a
 	}
 	for anchor := range pp.seen {
-		s.put(anchor, changed[anchor])
+		put(s.seen, &s.p, anchor, changed[anchor])
 	}
 	return len(changed)
-}
-
-// put records anchor's action (nil: unchanged), replacing the one of an
-// earlier page.
-func (s *Stream) put(anchor string, a *Action) {
-	prev, again := s.seen[anchor]
-	switch {
-	case !again:
-		s.p.Read++
-	case prev >= 0 && a != nil:
-		s.p.Actions[prev] = a
-		return
-	case prev >= 0: // changed before, back to the stored value now
-		s.p.Actions[prev] = &Action{} // dropped in Finish
-		s.seen[anchor] = -1
-		s.p.Unchanged++
-		return
-	default: // unchanged before
-		s.p.Unchanged--
-	}
-	if a != nil {
-		s.seen[anchor] = len(s.p.Actions)
-		s.p.Actions = append(s.p.Actions, a)
-	} else {
-		s.seen[anchor] = -1
-		s.p.Unchanged++
-	}
 }
 
 // Purge plans the deletion, for good, of users deactivated before cutoff

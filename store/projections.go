@@ -42,42 +42,49 @@ type SeatFact struct {
 	Eligible               bool // active and not a phantom
 	License                ums.LicenseState
 	Since, FirstSeen       time.Time
-	Settings               string // for the profile's priority
+	Profile                string // its settings' profile (for the priority)
 }
 
-// SeatFacts lists the users the license cap ranks: the eligible ones and
-// any other holding or waiting for a seat (to take it back).
-func (s *Store) SeatFacts(ctx context.Context) ([]SeatFact, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT anchor, sam_account_name, state = ? AND phantom = 0, license,
-		license_since, first_seen, settings FROM users WHERE (state = ? AND phantom = 0) OR license != ?`,
-		string(ums.StateActive), string(ums.StateActive), string(ums.LicenseNone))
+// EachSeat calls fn with each user the license cap ranks: the eligible
+// ones and any other holding or waiting for a seat (to take it back). With
+// wrongOnly (no cap: nobody is ranked) only the users whose license is
+// wrong are listed: eligible without a seat, or not eligible with one.
+func (s *Store) EachSeat(ctx context.Context, wrongOnly bool, fn func(SeatFact)) error {
+	where := `(state = ?1 AND phantom = 0) OR license != ?2`
+	args := []any{string(ums.StateActive), string(ums.LicenseNone)}
+	if wrongOnly {
+		where = `(state = ?1 AND phantom = 0 AND license != ?3) OR (NOT (state = ?1 AND phantom = 0) AND license != ?2)`
+		args = append(args, string(ums.LicenseActive))
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT anchor, sam_account_name, state = ?1 AND phantom = 0, license,
+		license_since, first_seen, settings FROM users WHERE `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: seats: %w", err)
+		return fmt.Errorf("store: seats: %w", err)
 	}
 	defer rows.Close()
-	var out []SeatFact
 	for rows.Next() {
 		var (
-			f       SeatFact
-			license string
-			since   sql.NullString
-			first   string
+			f        SeatFact
+			license  string
+			since    sql.NullString
+			first    string
+			settings string
 		)
-		if err := rows.Scan(&f.Anchor, &f.SAMAccountName, &f.Eligible, &license, &since, &first, &f.Settings); err != nil {
-			return nil, fmt.Errorf("store: seats: %w", err)
+		if err := rows.Scan(&f.Anchor, &f.SAMAccountName, &f.Eligible, &license, &since, &first, &settings); err != nil {
+			return fmt.Errorf("store: seats: %w", err)
 		}
-		f.License = ums.LicenseState(license)
+		f.License, f.Profile = ums.LicenseState(license), ums.ProfileOf(settings)
 		if since.Valid {
 			if f.Since, err = parseTime(since.String); err != nil {
-				return nil, fmt.Errorf("store: seats: user %s: license_since: %w", f.Anchor, err)
+				return fmt.Errorf("store: seats: user %s: license_since: %w", f.Anchor, err)
 			}
 		}
 		if f.FirstSeen, err = parseTime(first); err != nil {
-			return nil, fmt.Errorf("store: seats: user %s: first_seen: %w", f.Anchor, err)
+			return fmt.Errorf("store: seats: user %s: first_seen: %w", f.Anchor, err)
 		}
-		out = append(out, f)
+		fn(f)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // UsersWithoutExtension returns the eligible users (active, not phantoms) whose

@@ -11,17 +11,22 @@
 // groups' members), read, plan, checkSafety, apply, report. A full read
 // plans page by page while it reads (plan.Stream): the directory's users
 // are cut into pages of directory.page_size, and a goroutine asks the
-// store for each page's stored rows and plans the page, so the directory
-// read never waits for the store and only the changed users are kept.
+// store for each page's stored rows and plans the page while the next
+// page is read (one page queued: the directory waits only when the planner
+// falls a page behind); only the changed users are kept.
 // The plan step finishes the plan and adds the UMS rules (rules.go): for
 // each rule the engine only gathers facts — compact projections of the
 // store (anchors and states, seats, phantom marks, profile names, numbers
 // taken, counts) and of the directory (group members, numbers in use) —
 // and sync/plan's pure functions decide what is due and what changes
 // (PhantomFlips, ExtensionsDue, ProfileMoves, LicenseDue, NumbersMoved,
-// SafetyDue and the Apply* rules). The rows of the few stored users a rule
-// changes outside the plan are fetched and adopted into it; no step reads
-// every stored row (TestFullSyncHoldsAPageOfRows counts them).
+// SafetyDue and the Apply* rules). The rows of the stored users a rule
+// changes outside the plan are fetched and adopted into it, and only
+// those (TestFullSyncHoldsAPageOfRows counts the rows a nightly full
+// cycle holds). Rows are still fetched in proportion to what changes: the
+// users a full read did not find (all of them, before the safety limits
+// look, unless the read was empty), the eligible users without an
+// extension, every user whose settings a changed profile moves.
 //
 // It parses neither LDAP nor SQL itself. It declares what it needs of the
 // directory and the store as small interfaces, one per role, next to the

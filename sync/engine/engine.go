@@ -402,6 +402,9 @@ func (e *Engine) plan(ctx context.Context, c *cycle) error {
 	if err := e.applyRules(ctx, c, p); err != nil {
 		return restaged(err)
 	}
+	if c.mode == ModeFull {
+		p.CountUnchanged(len(r.active))
+	}
 	crashpoint.Hit("engine.planned")
 	c.p = p
 	run := &c.res.Run

@@ -72,16 +72,16 @@ const DefaultPageSize = 1000
 // readFull reads every user in scope and plans page by page while reading
 // (plan.Stream): a page of entries, the stored rows of those users, the
 // page rules; only changed users are kept. The store is asked on a
-// goroutine of its own, so the directory read does not wait for it. The
+// goroutine of its own while the directory delivers the next page (one
+// page is queued; the directory waits only when the planner is a page
+// behind). The directory calls fn one entry at a time. The
 // directory delivers a user twice when it changed during the read; the
 // later reading wins. After the read, the active stored users not read
 // are fetched: they are out of scope.
 func (e *Engine) readFull(ctx context.Context, c *cycle) (readResult, error) {
 	r := readResult{stream: plan.NewStream(c.start.UTC(), e.fields, c.groups.pageRules())}
-	size := e.cfg.PageSize
-	if size <= 0 {
-		size = DefaultPageSize
-	}
+	size := e.pageSize()
+	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	pages := make(chan []ums.User, 1)
@@ -107,19 +107,33 @@ func (e *Engine) readFull(ctx context.Context, c *cycle) (readResult, error) {
 		pages <- batch
 	}
 	close(pages)
-	if perr := <-planned; perr != nil {
+	perr := <-planned
+	switch {
+	case parent.Err() != nil: // shutdown: the store did not fail
+		return r, staged(StageRead, parent.Err())
+	case perr != nil:
 		return r, staged(StageApply, perr)
-	}
-	if err != nil {
+	case err != nil:
 		return r, staged(StageRead, err)
 	}
 	if r.active, err = e.store.users.AnchorStates(ctx); err != nil {
 		return r, staged(StageApply, err)
 	}
+	if r.read == 0 {
+		return r, nil // refused in the plan step (plan.ErrEmptyRead) if the store has users: fetch nobody
+	}
 	if r.gone, err = e.store.users.UsersByAnchor(ctx, r.stream.Unseen(r.active)); err != nil {
 		return r, staged(StageApply, err)
 	}
 	return r, nil
+}
+
+// pageSize is how many users a full cycle plans at a time.
+func (e *Engine) pageSize() int {
+	if e.cfg.PageSize > 0 {
+		return e.cfg.PageSize
+	}
+	return DefaultPageSize
 }
 
 // planPages plans each page sent on pages against the stored rows of its

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -32,7 +31,9 @@ type DirectoryFacts interface {
 type RuleStore interface {
 	PhantomAnchors(ctx context.Context) (map[string]bool, error)
 	ProfileAnchors(ctx context.Context, except string) (map[string]string, error)
-	SeatFacts(ctx context.Context) ([]store.SeatFact, error)
+	// EachSeat calls fn with each user the license cap ranks (only those
+	// whose license is wrong, when wrongOnly).
+	EachSeat(ctx context.Context, wrongOnly bool, fn func(store.SeatFact)) error
 	UsersWithoutExtension(ctx context.Context) ([]ums.User, error)
 	TakenExtensions(ctx context.Context, restingSince time.Time) (map[string]bool, error)
 	CountByState(ctx context.Context) (map[ums.State]int, error)
@@ -124,7 +125,16 @@ func (e *Engine) applyPhantoms(ctx context.Context, full bool, members map[strin
 	if err != nil {
 		return 0, staged(StageApply, err)
 	}
-	flip, err := e.store.users.UsersByAnchor(ctx, plan.PhantomFlips(members, stored))
+	// A full cycle's pages marked the users read; only the others' rows
+	// are fetched.
+	inPlan := p.Anchors()
+	var want []string
+	for _, a := range plan.PhantomFlips(members, stored) {
+		if !inPlan[a] {
+			want = append(want, a)
+		}
+	}
+	flip, err := e.store.users.UsersByAnchor(ctx, want)
 	if err != nil {
 		return 0, staged(StageApply, err)
 	}
@@ -171,19 +181,18 @@ func (e *Engine) applyProfiles(ctx context.Context, c *cycle, p *plan.Plan) erro
 	case c.wm.Profiles != e.ums.profilesFingerprint():
 		c.log.Info().Msg("settings profiles changed: computing every user's settings again")
 		inPlan := p.Anchors()
-		size := max(e.cfg.PageSize, DefaultPageSize)
-		if err := e.store.users.UserPages(ctx, size, func(page []ums.User) error {
-			var due []ums.User
+		var due []ums.User // only the users whose settings change: they join the plan anyway
+		if err := e.store.users.UserPages(ctx, e.pageSize(), func(page []ums.User) error {
 			for i := range page {
 				if !inPlan[page[i].Anchor] && ps.Due(&page[i]) {
 					due = append(due, page[i])
 				}
 			}
-			p.Adopt(due, now)
 			return nil
 		}); err != nil {
 			return staged(StageApply, err)
 		}
+		p.Adopt(due, now)
 	default:
 		// Users in the default profile are not listed.
 		stored, err := e.store.rules.ProfileAnchors(ctx, ps.Default())
@@ -204,21 +213,22 @@ func (e *Engine) applyProfiles(ctx context.Context, c *cycle, p *plan.Plan) erro
 // (compact facts); the stored users whose license changes are fetched and
 // adopted into the plan, then the cap runs again and applies.
 func (e *Engine) applyLicenses(ctx context.Context, p *plan.Plan, start time.Time) error {
-	facts, err := e.store.rules.SeatFacts(ctx)
-	if err != nil {
-		return staged(StageApply, err)
-	}
 	var priority func(*ums.User) int
 	if len(e.ums.Profiles) > 0 {
 		priority = func(u *ums.User) int { return e.ums.Profiles.Priority(ums.ProfileOf(u.Settings)) }
 	}
-	seats := make([]plan.Seat, len(facts))
-	for i, f := range facts {
-		seats[i] = plan.Seat{Anchor: f.Anchor, SAMAccountName: f.SAMAccountName, Eligible: f.Eligible,
+	// Without a cap nobody is ranked: only the users whose license is
+	// wrong are listed.
+	var seats []plan.Seat
+	if err := e.store.rules.EachSeat(ctx, e.ums.LicenseSeats <= 0, func(f store.SeatFact) {
+		s := plan.Seat{Anchor: f.Anchor, SAMAccountName: f.SAMAccountName, Eligible: f.Eligible,
 			License: f.License, Since: f.Since, FirstSeen: f.FirstSeen}
 		if priority != nil {
-			seats[i].Priority = e.ums.Profiles.Priority(ums.ProfileOf(f.Settings))
+			s.Priority = e.ums.Profiles.Priority(f.Profile)
 		}
+		seats = append(seats, s)
+	}); err != nil {
+		return staged(StageApply, err)
 	}
 	now := start.UTC()
 	// A user may change in the store between the facts and its row: then
@@ -233,16 +243,8 @@ func (e *Engine) applyLicenses(ctx context.Context, p *plan.Plan, start time.Tim
 			return staged(StageApply, err)
 		}
 		p.Adopt(rows, now)
-		if len(rows) < len(adopt) { // deleted since (an import): it holds no seat now
-			found := make(map[string]bool, len(rows))
-			for _, u := range rows {
-				found[u.Anchor] = true
-			}
-			for i := range seats {
-				if !found[seats[i].Anchor] && slices.Contains(adopt, seats[i].Anchor) {
-					seats[i].Eligible, seats[i].License = false, ums.LicenseNone
-				}
-			}
+		if len(rows) < len(adopt) { // deleted since (an import): they hold no seat now
+			seats = plan.DropSeats(seats, adopt, rows)
 		}
 	}
 	return staged(StagePlan, errors.New("license cap: the store kept changing under the plan; the next cycle tries again"))

@@ -180,6 +180,20 @@ func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority 
 	return nil
 }
 
+// DropSeats returns seats without the users of adopt whose rows were not
+// found (rows): deleted since their seat was read (an import), they hold
+// none now and are not ranked.
+func DropSeats(seats []Seat, adopt []string, rows []ums.User) []Seat {
+	gone := make(map[string]bool, len(adopt))
+	for _, a := range adopt {
+		gone[a] = true
+	}
+	for _, u := range rows {
+		delete(gone, u.Anchor)
+	}
+	return slices.DeleteFunc(seats, func(s Seat) bool { return gone[s.Anchor] })
+}
+
 // Adopt adds an update without changes for each stored user in rows that
 // the plan does not act on yet, for a rule to change (ApplyLicenses).
 func (p *Plan) Adopt(rows []ums.User, now time.Time) {

@@ -86,6 +86,13 @@ func (p *Plan) Count(k Kind) int {
 	return n
 }
 
+// CountUnchanged sets Unchanged of a full plan over a store of stored
+// users: those the plan leaves alone, whichever rule changed the others
+// (the merge, a page rule, the license cap, the extension pool).
+func (p *Plan) CountUnchanged(stored int) {
+	p.Unchanged = stored - (len(p.Actions) - p.Count(Create))
+}
+
 // Anchors is the set of users the plan acts on.
 func (p *Plan) Anchors() map[string]bool {
 	out := make(map[string]bool, len(p.Actions))

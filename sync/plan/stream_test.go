@@ -28,10 +28,26 @@ func TestStreamPageSizeDoesNotMatter(t *testing.T) {
 		storedUser(dirUser("o8", "old", false), ums.StateDeactivated, ReasonDisabled),
 	}
 	read := []ums.User{alice, bobChanged, carol, dave, erin, bob, carolChanged} // bob back, carol changed late
-	want := printed(t, read, stored, len(read))
+	want := printed(t, read, stored, len(read), PageRules{})
 	for page := 1; page < len(read); page++ {
-		if got := printed(t, read, stored, page); got != want {
+		if got := printed(t, read, stored, page, PageRules{}); got != want {
 			t.Errorf("pages of %d:\n%s\nall at once:\n%s", page, got, want)
+		}
+	}
+	// With the page rules: alice becomes a phantom, carol's settings come
+	// from a profile, whichever page they are read in.
+	ps := testProfiles()
+	ps.Members[0] = map[string]bool{"c3": true}
+	rules := PageRules{Phantoms: map[string]bool{"a1": true}, Profiles: &ps}
+	withRules := printed(t, read, stored, len(read), rules)
+	for page := 1; page < len(read); page++ {
+		if got := printed(t, read, stored, page, rules); got != withRules {
+			t.Errorf("page rules, pages of %d:\n%s\nall at once:\n%s", page, got, withRules)
+		}
+	}
+	for _, line := range []string{"update     alice", "settings: \"\" -> \"ums1;vm=phone_login;svc=fax,sms,voice;rings=4;prof=sales\""} {
+		if !strings.Contains(withRules, line) {
+			t.Errorf("plan with page rules lacks %q:\n%s", line, withRules)
 		}
 	}
 	for _, line := range []string{"create     erin", "update     carol", "deactivate dave", "deactivate gone",
@@ -42,11 +58,15 @@ func TestStreamPageSizeDoesNotMatter(t *testing.T) {
 	}
 }
 
-func printed(t *testing.T, read, stored []ums.User, page int) string {
+func printed(t *testing.T, read, stored []ums.User, page int, rules PageRules) string {
 	t.Helper()
-	p, err := fullIn(read, stored, now, nil, page)
+	s := newFullStream(read, stored, now, nil, rules, page)
+	p, err := s.Finish(unseenRows(s, stored), anchorStates(stored))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rules.Profiles != nil {
+		p.ApplyProfiles(*rules.Profiles, nil, now)
 	}
 	var b strings.Builder
 	if err := p.Write(&b); err != nil {
@@ -162,5 +182,51 @@ func TestApplyLicensesAdopts(t *testing.T) {
 	}
 	if len(p.Actions) != 2 || got["waiting"] != ums.LicenseActive || got["gone"] != ums.LicenseNone {
 		t.Errorf("licenses %v in %d actions, want waiting active and gone none", got, len(p.Actions))
+	}
+}
+
+// TestDropSeats: the users adopted whose rows are gone leave the seats.
+func TestDropSeats(t *testing.T) {
+	seats := []Seat{{Anchor: "a"}, {Anchor: "b"}, {Anchor: "c"}}
+	tests := []struct {
+		name  string
+		adopt []string
+		rows  []ums.User
+		want  []string
+	}{
+		{name: "every row found: nothing dropped", adopt: []string{"a", "b"}, rows: []ums.User{{Anchor: "a"}, {Anchor: "b"}},
+			want: []string{"a", "b", "c"}},
+		{name: "one row gone", adopt: []string{"a", "b"}, rows: []ums.User{{Anchor: "a"}}, want: []string{"a", "c"}},
+		{name: "all gone", adopt: []string{"a", "b", "c"}, want: nil},
+		{name: "a seat not adopted stays", adopt: []string{"b"}, want: []string{"a", "c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, s := range DropSeats(slices.Clone(seats), tt.adopt, tt.rows) {
+				got = append(got, s.Anchor)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("kept %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCountUnchanged: a user counts as unchanged only when no rule changed
+// it — the merge, a page rule or a rule that adopted it later.
+func TestCountUnchanged(t *testing.T) {
+	a, b, c := dirUser("a1", "alice", true), dirUser("b2", "bob", true), dirUser("c3", "carol", true)
+	stored := []ums.User{storedUser(a, ums.StateActive, ""), storedUser(b, ums.StateActive, ""), storedUser(c, ums.StateActive, "")}
+	s := newFullStream([]ums.User{a, b, c, dirUser("d4", "dave", true)}, stored, now, nil,
+		PageRules{Phantoms: map[string]bool{"b2": true}}, 2) // bob changes by a page rule, dave is new
+	p, err := s.Finish(nil, anchorStates(stored))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Adopt([]ums.User{stored[2]}, now) // carol: the license cap changes her after the read
+	p.CountUnchanged(len(stored))
+	if p.Unchanged != 1 || p.Read != 4 {
+		t.Errorf("read %d, unchanged %d; want 4 read and only alice unchanged", p.Read, p.Unchanged)
 	}
 }

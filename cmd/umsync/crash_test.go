@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"mime"
 	"net/mail"
 	"os"
@@ -105,15 +106,22 @@ func compareOutcome(t *testing.T, want, got map[string]string, what string) {
 	}
 }
 
-// crashScenario sets up scenario i in an OU of its own (pool 7i000-,
-// names prefixed), runs the changing cycle with serve killed at point
+// crashPoolBase is where this run's extension pools start: a random block
+// of 3,000 five-digit numbers, so that another checkout's run of this test
+// (or what a killed run left in AD) does not hold numbers of its pools —
+// the pool skips numbers in use anywhere in the domain, and the outcomes
+// are compared relative to the pool.
+var crashPoolBase = 10000 + rand.IntN(28)*3000
+
+// crashScenario sets up scenario i in an OU of its own (its own pool of
+// 100 numbers from crashPoolBase, names prefixed), runs the changing cycle with serve killed at point
 // ("" for the reference run), restarts serve until all is quiet, and
 // returns the outcome.
 func crashScenario(t *testing.T, lab *adlab.Lab, i int, point string) outcome {
 	t.Helper()
 	ou := lab.OU(t)
 	prefix := adlab.SamPrefix() + fmt.Sprintf("c%02d", i)
-	pool := 70000 + i*100
+	pool := crashPoolBase + i*100
 	peer := smtptest.Start(t)
 	dn := func(name string) string { return "CN=" + prefix + name + "," + ou }
 	for j := range 5 {

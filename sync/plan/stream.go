@@ -113,8 +113,8 @@ func (s *Stream) Unseen(active map[string]bool) []string {
 // Finish returns the plan: the users read that changed, and the users in
 // gone (the rows of Unseen) deactivated as out of scope. active is every
 // stored user, as given to Unseen; a read of 0 users while the store holds
-// some is refused. Stored users neither read nor active count as
-// unchanged.
+// some is refused. Every stored user the plan does not act on counts as
+// unchanged (CountUnchanged; the engine counts again after the rules).
 func (s *Stream) Finish(gone []ums.User, active map[string]bool) (*Plan, error) {
 	p := &Plan{}
 	*p = s.p
@@ -130,11 +130,7 @@ func (s *Stream) Finish(gone []ums.User, active map[string]bool) (*Plan, error) 
 		s.seen[u.Anchor] = len(p.Actions)
 		p.Actions = append(p.Actions, &Action{Kind: Deactivate, After: deactivated(u, ReasonNotInScope, s.now)})
 	}
-	for a, on := range active {
-		if _, ok := s.seen[a]; !ok && !on {
-			p.Unchanged++
-		}
-	}
+	p.CountUnchanged(len(active))
 	sortActions(p.Actions)
 	return p, nil
 }

@@ -412,7 +412,25 @@ type CycleWrite struct {
 	WatermarkRead *Watermark
 	ImportEpoch   int64
 	Run           Run
+	// Planned, when set, streams more users to write after the ones above,
+	// each with what it brings along; they are written a chunk at a time,
+	// so a cycle of 50,000 new users never holds them all. The same rules
+	// hold for them (version check, stale users skipped whole).
+	Planned func(yield func(PlannedUser) error) error
 }
+
+// PlannedUser is one user a cycle writes (Planned), with its outbox,
+// problems and mails.
+type PlannedUser struct {
+	User     *ums.User
+	Purge    bool // delete the deactivated user for good
+	Outbox   UserOutbox
+	Problems []ums.Problem // replace its recorded problems (none clears them; not for a purge)
+	Mails    []Mail
+}
+
+// plannedChunk is how many streamed users ApplyCycle writes at a time.
+const plannedChunk = 1000
 
 // Applied is what ApplyCycle did.
 type Applied struct {
@@ -441,67 +459,28 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (Applied, error) {
 		return res, fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	stale, err := staleUsers(ctx, tx, w.Users, w.Purge)
-	if err != nil {
-		return res, err
-	}
-	for _, u := range w.Users {
-		if stale[u.Anchor] {
-			res.Stale = append(res.Stale, ums.User{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Version: u.Version})
-		}
-	}
-	for _, u := range w.Purge {
-		if stale[u.Anchor] {
-			res.Stale = append(res.Stale, ums.User{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Version: u.Version})
-		}
-	}
-	fresh := func(anchor string) bool { return !stale[anchor] }
-	if err := upsertUsers(ctx, tx, keep(w.Users, func(u *ums.User) bool { return fresh(u.Anchor) })); err != nil {
-		return res, err
-	}
-	for _, u := range w.Purge {
-		if stale[u.Anchor] {
-			continue
-		}
-		del, err := tx.ExecContext(ctx, `DELETE FROM users WHERE anchor = ? AND state = ?`, u.Anchor, string(ums.StateDeactivated))
-		if err != nil {
-			return res, fmt.Errorf("store: purge %s: %w", u.Anchor, err)
-		}
-		if n, _ := del.RowsAffected(); n != 1 {
-			return res, fmt.Errorf("store: purge %s: not a deactivated user", u.Anchor)
-		} // its secrets and problems go with it (foreign keys, 0013)
-		if err := dropUserMails(ctx, tx, u.Anchor); err != nil {
-			return res, err
-		}
-	}
 	now := w.Run.StartedAt
-	for _, o := range w.Outbox {
-		if !fresh(o.Anchor) {
-			continue
-		}
-		if err := writeOutbox(ctx, tx, o, now); err != nil {
-			return res, err
-		}
-	}
-	for _, m := range w.Mails {
-		if m.Anchor != "" && !fresh(m.Anchor) {
-			continue
-		}
-		if _, err := queueMail(ctx, tx, m, now); err != nil {
-			return res, err
-		}
-	}
-	problems := w.Problems
-	if len(stale) > 0 {
-		problems = make(map[string][]ums.Problem, len(w.Problems))
-		for a, ps := range w.Problems {
-			if fresh(a) {
-				problems[a] = ps
-			}
-		}
-	}
-	if err := replaceProblems(ctx, tx, problems, now); err != nil {
+	first := cycleChunk{users: w.Users, purge: w.Purge, outbox: w.Outbox, problems: w.Problems, mails: w.Mails}
+	if err := first.apply(ctx, tx, now, &res); err != nil {
 		return res, err
+	}
+	if w.Planned != nil {
+		var c cycleChunk
+		err := w.Planned(func(pu PlannedUser) error {
+			c.add(pu)
+			if len(c.users)+len(c.purge) < plannedChunk {
+				return nil
+			}
+			err := c.apply(ctx, tx, now, &res)
+			c = cycleChunk{}
+			return err
+		})
+		if err == nil {
+			err = c.apply(ctx, tx, now, &res)
+		}
+		if err != nil {
+			return res, err
+		}
 	}
 	if w.FindDuplicates {
 		if err := refreshDuplicates(ctx, tx, now); err != nil {
@@ -536,6 +515,92 @@ func (s *Store) ApplyCycle(ctx context.Context, w CycleWrite) (Applied, error) {
 		return res, fmt.Errorf("store: commit: %w", err)
 	}
 	return res, nil
+}
+
+// cycleChunk is a part of a cycle's users with what they bring along.
+type cycleChunk struct {
+	users, purge []*ums.User
+	outbox       []UserOutbox
+	problems     map[string][]ums.Problem
+	mails        []Mail
+}
+
+func (c *cycleChunk) add(pu PlannedUser) {
+	if pu.Purge {
+		c.purge = append(c.purge, pu.User)
+	} else {
+		c.users = append(c.users, pu.User)
+		if c.problems == nil {
+			c.problems = map[string][]ums.Problem{}
+		}
+		c.problems[pu.User.Anchor] = pu.Problems
+	}
+	if o := pu.Outbox; len(o.Writes)+len(o.Conflicts)+len(o.Settled)+len(o.Released) > 0 {
+		c.outbox = append(c.outbox, o)
+	}
+	c.mails = append(c.mails, pu.Mails...)
+}
+
+// apply writes the chunk's users that are still at the version they were
+// planned from, their purges, outboxes, mails and problems; the stale ones
+// are added to res.Stale, and nothing of them is written.
+func (c *cycleChunk) apply(ctx context.Context, tx *sql.Tx, now time.Time, res *Applied) error {
+	stale, err := staleUsers(ctx, tx, c.users, c.purge)
+	if err != nil {
+		return err
+	}
+	for _, l := range [][]*ums.User{c.users, c.purge} {
+		for _, u := range l {
+			if stale[u.Anchor] {
+				res.Stale = append(res.Stale, ums.User{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Version: u.Version})
+			}
+		}
+	}
+	fresh := func(anchor string) bool { return !stale[anchor] }
+	if err := upsertUsers(ctx, tx, keep(c.users, func(u *ums.User) bool { return fresh(u.Anchor) })); err != nil {
+		return err
+	}
+	for _, u := range c.purge {
+		if stale[u.Anchor] {
+			continue
+		}
+		del, err := tx.ExecContext(ctx, `DELETE FROM users WHERE anchor = ? AND state = ?`, u.Anchor, string(ums.StateDeactivated))
+		if err != nil {
+			return fmt.Errorf("store: purge %s: %w", u.Anchor, err)
+		}
+		if n, _ := del.RowsAffected(); n != 1 {
+			return fmt.Errorf("store: purge %s: not a deactivated user", u.Anchor)
+		} // its secrets and problems go with it (foreign keys, 0013)
+		if err := dropUserMails(ctx, tx, u.Anchor); err != nil {
+			return err
+		}
+	}
+	for _, o := range c.outbox {
+		if !fresh(o.Anchor) {
+			continue
+		}
+		if err := writeOutbox(ctx, tx, o, now); err != nil {
+			return err
+		}
+	}
+	for _, m := range c.mails {
+		if m.Anchor != "" && !fresh(m.Anchor) {
+			continue
+		}
+		if _, err := queueMail(ctx, tx, m, now); err != nil {
+			return err
+		}
+	}
+	problems := c.problems
+	if len(stale) > 0 {
+		problems = make(map[string][]ums.Problem, len(c.problems))
+		for a, ps := range c.problems {
+			if fresh(a) {
+				problems[a] = ps
+			}
+		}
+	}
+	return replaceProblems(ctx, tx, problems, now)
 }
 
 // keep returns the users for which ok is true (users itself when all are).

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -50,7 +51,12 @@ is recorded as stopped_safety and exits 1; --allow-mass-deactivation applies it.
 			if isTerminal(g.stderr) {
 				stopBar = showProgress(g.stderr, p.engine, lastFullRead(cmd.Context(), p.store), 200*time.Millisecond)
 			}
-			res, err := p.engine.Cycle(cmd.Context(), engine.Options{Mode: mode, DryRun: dryRun, AllowMassDeactivation: allowMass})
+			var printed bytes.Buffer // a dry run's plan, printed after what the cycle says
+			opts := engine.Options{Mode: mode, DryRun: dryRun, AllowMassDeactivation: allowMass}
+			if dryRun {
+				opts.Print = &printed
+			}
+			res, err := p.engine.Cycle(cmd.Context(), opts)
 			stopBar()
 			if err != nil {
 				return err
@@ -60,7 +66,8 @@ is recorded as stopped_safety and exits 1; --allow-mass-deactivation applies it.
 			}
 			if dryRun {
 				fmt.Fprintln(g.stdout, "dry run: nothing was changed")
-				return res.Plan.Write(g.stdout)
+				_, err := printed.WriteTo(g.stdout)
+				return err
 			}
 			r := res.Run
 			_, err = fmt.Fprintf(g.stdout, "%s sync: read %d, created %d, updated %d, reactivated %d, deactivated %d, purged %d, unchanged %d in %s\n",

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -73,5 +74,6 @@ func (p *parts) close() error {
 func (c *Config) syncConfig() engine.Config {
 	s := c.Sync
 	s.PageSize = c.Directory.PageSize
+	s.StageDir = filepath.Dir(c.Store.Path) // a full cycle's staged users stay beside the store, on its disk
 	return s
 }

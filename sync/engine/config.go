@@ -47,6 +47,10 @@ type Config struct {
 	// PageSize is how many users a full cycle plans at a time (the
 	// directory's page_size; 0: DefaultPageSize). Not a key of its own.
 	PageSize int `yaml:"-"`
+	// StageDir is where a full cycle keeps its planned users until they
+	// land (an unlinked 0600 file; "" is the system's temp folder): the
+	// store's folder, set by cmd.
+	StageDir string `yaml:"-"`
 }
 
 // UMSRules are the UMS rules a cycle applies: what ums.Config.Parse made of

@@ -52,13 +52,13 @@ func testDeltaReadsOnlyTheChanges(t *testing.T, tracking string) {
 		t.Fatalf("first delta: mode %s (%q), %v", first.Run.Mode, first.FullBecause, err)
 	}
 	before := r.users(t)
-	if res := r.delta(t, e); res.Run.Read != 0 || len(res.Plan.Actions) != 0 {
-		t.Fatalf("idle delta read %d, planned %d", res.Run.Read, len(res.Plan.Actions))
+	if res := r.delta(t, e); res.Run.Read != 0 || res.Plan.Len() != 0 {
+		t.Fatalf("idle delta read %d, planned %d", res.Run.Read, res.Plan.Len())
 	}
 	r.lab.Modify(t, dns["staff1"], "department", "Einkauf")
 	r.lab.Modify(t, dns["staff3"], "telephoneNumber", "+49 89 555-1")
 	res := r.delta(t, e)
-	if res.Run.Read != 2 || res.Run.Updated != 2 || len(res.Plan.Actions) != 2 {
+	if res.Run.Read != 2 || res.Run.Updated != 2 || res.Plan.Len() != 2 {
 		t.Fatalf("delta = %+v", res.Run)
 	}
 	after := r.users(t)

@@ -13,7 +13,20 @@
 // are cut into pages of directory.page_size, and a goroutine asks the
 // store for each page's stored rows and plans the page while the next
 // page is read (one page queued: the directory waits only when the planner
-// falls a page behind); only the changed users are kept.
+// falls a page behind); only the changed users are kept, and not in
+// memory: each goes to a file (fileShelf: 0600, in the store's folder,
+// unlinked as soon as it is created, one JSON record per user) and the
+// plan keeps a compact plan.Fact of it (about 200 bytes against 1 KB for
+// the row). The rules that rank everyone decide over those facts; the
+// apply step walks the plan once (Plan.Each: each staged user read back
+// and finished with the decisions) and streams it to the store
+// (store.CycleWrite.Planned), which writes it a thousand users at a time
+// in the cycle's one transaction. The log walks it once more after the
+// commit, and a dry run prints it (Options.Print) before the file goes:
+// Result.Plan of a full cycle has the counts, not the users. Measured on
+// 2026-12-02, a first sync of 50,000 users into an empty store: peak RSS
+// 139 MB before, 75 MB after; the nightly full sync (nothing changed)
+// 51 MB, of which 19 MB is the process doing nothing.
 // The plan step finishes the plan and adds the UMS rules (rules.go): for
 // each rule the engine only gathers facts — compact projections of the
 // store (anchors and states, seats, phantom marks, profile names, numbers

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 	"sync"
@@ -137,7 +138,7 @@ type Engine struct {
 	storeErr atomic.Pointer[error]
 	// onPage, when set (tests only), is told after each page of a full
 	// read how many full user rows the planner held for it: the page, its
-	// stored rows and the changed users so far.
+	// stored rows and the actions the stream keeps in memory.
 	onPage func(held int)
 }
 
@@ -235,6 +236,11 @@ type Options struct {
 	// ProgressEvery is how often a full read logs its progress (0: every
 	// 10 s; a terminal shows FullReadProgress as a bar instead).
 	ProgressEvery time.Duration
+	// Print, when set, gets the plan printed (plan.Plan.Write) before a
+	// dry run returns: a full cycle's planned users are staged on a file
+	// that lives only as long as the cycle, so Result.Plan has the counts
+	// but cannot be walked afterwards.
+	Print io.Writer
 }
 
 // DefaultProgressEvery is how often a long full read logs its progress.
@@ -242,7 +248,10 @@ const DefaultProgressEvery = 10 * time.Second
 
 // Result is what a cycle did (or, for a dry run, would do).
 type Result struct {
-	Run  store.Run
+	Run store.Run
+	// Plan is what the cycle planned: counts and the actions held in
+	// memory; a full cycle's staged users cannot be walked after it
+	// returns (see Options.Print).
 	Plan *plan.Plan
 	// FullBecause says why a delta ran as a full cycle ("" otherwise).
 	FullBecause string
@@ -266,6 +275,7 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	}
 	defer e.running.Unlock()
 	c := e.newCycle(opts)
+	defer c.close()
 	if err := e.begin(ctx, c); err != nil {
 		return e.fail(ctx, c, err)
 	}
@@ -287,6 +297,11 @@ func (e *Engine) Cycle(ctx context.Context, opts Options) (Result, error) {
 	if opts.DryRun {
 		c.res.Run.Duration = e.now().Sub(c.start)
 		c.res.Run.Result = ResultSuccess
+		if opts.Print != nil {
+			if err := c.p.Write(opts.Print); err != nil {
+				return e.fail(ctx, c, staged(StageApply, err))
+			}
+		}
 		return c.res, nil
 	}
 	applied, err := e.apply(ctx, c)
@@ -313,10 +328,18 @@ type cycle struct {
 	groups groups   // the group memberships the rules read
 
 	read      readResult // until planned
+	shelf     *fileShelf // a full cycle's staged users, until it ends
 	pos       directory.Position
 	p         *plan.Plan
 	readTook  time.Duration
 	applyTook time.Duration
+}
+
+// close frees what the cycle staged.
+func (c *cycle) close() {
+	if c.shelf != nil {
+		c.shelf.Close()
+	}
 }
 
 func (e *Engine) newCycle(opts Options) *cycle {
@@ -459,16 +482,12 @@ func (e *Engine) apply(ctx context.Context, c *cycle) (store.Applied, error) {
 		p.Write(&b)
 		c.res.Run.Plan = b.String()
 	}
-	var mails []store.Mail
-	if e.ums.Mail && !c.staging {
-		for _, m := range p.Mails(e.ums.PasswordOnActivation, c.start) {
-			mails = append(mails, store.Mail{Key: m.Key, Kind: m.Kind, Anchor: m.Anchor})
-		}
-	}
+	mail := e.ums.Mail && !c.staging
 	applied, err := e.store.cycles.ApplyCycle(ctx, store.CycleWrite{
-		Users: p.Users(), Purge: p.Purged(), Run: c.res.Run, Replanned: c.replan,
-		Outbox: outboxOf(p, c.staging), Problems: problemsOf(p),
-		FindDuplicates: p.NumbersMoved(), Mails: mails,
+		Planned: func(yield func(store.PlannedUser) error) error {
+			return p.Each(func(a *plan.Action) error { return yield(plannedUser(a, c, e.ums.PasswordOnActivation, mail)) })
+		},
+		Run: c.res.Run, Replanned: c.replan, FindDuplicates: p.NumbersMoved(),
 		WatermarkRead: watermarkRead(c.wm, c.wmOK), ImportEpoch: c.wm.ImportEpoch,
 		Watermark: &store.Watermark{ServiceName: c.st.ServiceName, InvocationID: c.st.InvocationID,
 			Scope: e.dir.read.Scope(), USN: c.pos.USN, Cookie: c.pos.Cookie, LicenseSeats: e.ums.LicenseSeats,
@@ -510,7 +529,7 @@ func (e *Engine) report(ctx context.Context, c *cycle, applied store.Applied) {
 	for _, k := range changeKinds {
 		e.metrics.changes.WithLabelValues(string(k)).Add(float64(p.Count(k)))
 	}
-	if len(p.Actions) > 0 { // an idle delta changes no count
+	if p.Len() > 0 { // an idle delta changes no count
 		pending, err := e.refreshUserGauge(ctx)
 		if err != nil {
 			log.Warn().Err(err).Msg("could not count users for the users metric")
@@ -632,42 +651,24 @@ func (e *Engine) chooseMode(ctx context.Context, want Mode, st directory.ServerS
 	return ModeDelta, nil
 }
 
-// problemsOf maps each planned user to its problems (none clears them).
-func problemsOf(p *plan.Plan) map[string][]ums.Problem {
-	out := make(map[string][]ums.Problem, len(p.Actions))
-	for _, a := range p.Actions {
-		if a.Kind != plan.Purge {
-			out[a.After.Anchor] = a.Problems
+// plannedUser is what the store writes for one action: the row (or its
+// purge), its problems, its outbox — directory writes and conflicts as
+// planned, the fields on which both sides agree again, the extension
+// numbers given back — and, when mail is on, the mails it makes due. A
+// standby (staging) writes nothing to the directory and leaves conflicts
+// to the active server.
+func plannedUser(a *plan.Action, c *cycle, password, mail bool) store.PlannedUser {
+	pu := store.PlannedUser{User: &a.After, Purge: a.Kind == plan.Purge, Problems: a.Problems,
+		Outbox: store.UserOutbox{Anchor: a.After.Anchor, Settled: a.Settled, Released: a.Released()}}
+	if !c.staging {
+		pu.Outbox.Writes, pu.Outbox.Conflicts = a.Writes, a.Conflicts
+	}
+	if mail {
+		for _, m := range a.Mails(password, c.start) {
+			pu.Mails = append(pu.Mails, store.Mail{Key: m.Key, Kind: m.Kind, Anchor: m.Anchor})
 		}
 	}
-	return out
-}
-
-// outboxOf lists what a plan writes besides users, per user: its
-// directory writes and conflicts as planned, the fields on which both sides
-// agree again, and the extension numbers given back. A standby (staging)
-// writes nothing to the directory and leaves conflicts to the active
-// server.
-func outboxOf(p *plan.Plan, staging bool) []store.UserOutbox {
-	var out []store.UserOutbox
-	for _, a := range p.Actions {
-		o := store.UserOutbox{Anchor: a.After.Anchor, Settled: a.Settled}
-		if !staging {
-			o.Writes, o.Conflicts = a.Writes, a.Conflicts
-		}
-		if a.Kind == plan.Purge && a.After.Extension != "" {
-			o.Released = append(o.Released, a.After.Extension)
-		}
-		for _, c := range a.Changes {
-			if c.Field == ums.FieldExtension && c.Old != "" {
-				o.Released = append(o.Released, c.Old)
-			}
-		}
-		if len(o.Writes)+len(o.Conflicts)+len(o.Settled)+len(o.Released) > 0 {
-			out = append(out, o)
-		}
-	}
-	return out
+	return pu
 }
 
 func (e *Engine) limits() plan.Limits {
@@ -703,55 +704,63 @@ func (e *Engine) logActions(log zerolog.Logger, p *plan.Plan, stale []ums.User) 
 		log.Info().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
 			Msg("user changed in the store while the cycle ran (an admin edit or an import): not written; the next cycle plans it again from the fresh row")
 	}
-	for _, a := range p.Actions {
-		u := a.After
-		if skip[u.Anchor] {
-			continue
+	err := p.Each(func(a *plan.Action) error {
+		if !skip[a.After.Anchor] {
+			e.logAction(log, a)
 		}
-		ev := log.Info()
-		switch a.Kind {
-		case plan.Create:
-			ev = ev.Str("state", string(u.State))
-			if u.State == ums.StateDeactivated {
-				ev = ev.Str("reason", u.DeactivationReason)
-			}
-		case plan.Deactivate:
-			ev = ev.Str("reason", u.DeactivationReason)
-		case plan.Purge:
-			ev = ev.Time("deactivated_at", u.DeactivatedAt)
-		case plan.Reactivate:
-		default:
-			ev = log.Debug()
-		}
-		for _, p := range a.Problems {
-			log.Warn().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
-				Str("field", string(p.Field)).Str("problem", p.Text).Msg("user problem")
-		}
-		if a.License != "" {
-			lev := log.Info()
-			if e.ums.LicenseSeats <= 0 {
-				lev = log.Debug() // without a cap every active user has one: nothing to explain
-			}
-			lev.Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
-				Str("license", string(u.License)).Str("reason", a.License).Msg("license " + licenseVerb(u.License))
-		}
-		for _, c := range a.Conflicts {
-			log.Warn().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
-				Str("field", string(c.Field)).Str("directory_value", c.Directory).Str("store_value", c.Store).
-				Msg("conflict recorded: changed differently in the directory and in umsync; see umsync conflicts list")
-		}
-		ev = ev.Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).Str("dn", u.DN)
-		// Debug().Enabled, not GetLevel: serve's level is a sampler a reload
-		// changes, and the logger's own level stays at debug.
-		if len(a.Changes) > 0 && log.Debug().Enabled() {
-			d := zerolog.Dict()
-			for _, c := range a.Changes {
-				d = d.Str(string(c.Field), fmt.Sprintf("%q -> %q", c.Old, c.New))
-			}
-			ev = ev.Dict("changes", d)
-		}
-		ev.Msg("user " + verb(a.Kind))
+		return nil
+	})
+	if err != nil {
+		log.Error().Err(err).Msg("could not read the planned users back to log them (the cycle landed)")
 	}
+}
+
+// logAction logs what happened to one user.
+func (e *Engine) logAction(log zerolog.Logger, a *plan.Action) {
+	u := &a.After
+	ev := log.Info()
+	switch a.Kind {
+	case plan.Create:
+		ev = ev.Str("state", string(u.State))
+		if u.State == ums.StateDeactivated {
+			ev = ev.Str("reason", u.DeactivationReason)
+		}
+	case plan.Deactivate:
+		ev = ev.Str("reason", u.DeactivationReason)
+	case plan.Purge:
+		ev = ev.Time("deactivated_at", u.DeactivatedAt)
+	case plan.Reactivate:
+	default:
+		ev = log.Debug()
+	}
+	for _, p := range a.Problems {
+		log.Warn().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
+			Str("field", string(p.Field)).Str("problem", p.Text).Msg("user problem")
+	}
+	if a.License != "" {
+		lev := log.Info()
+		if e.ums.LicenseSeats <= 0 {
+			lev = log.Debug() // without a cap every active user has one: nothing to explain
+		}
+		lev.Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
+			Str("license", string(u.License)).Str("reason", a.License).Msg("license " + licenseVerb(u.License))
+	}
+	for _, c := range a.Conflicts {
+		log.Warn().Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).
+			Str("field", string(c.Field)).Str("directory_value", c.Directory).Str("store_value", c.Store).
+			Msg("conflict recorded: changed differently in the directory and in umsync; see umsync conflicts list")
+	}
+	ev = ev.Str("user_anchor", u.Anchor).Str("sam_account_name", u.SAMAccountName).Str("dn", u.DN)
+	// Debug().Enabled, not GetLevel: serve's level is a sampler a reload
+	// changes, and the logger's own level stays at debug.
+	if len(a.Changes) > 0 && log.Debug().Enabled() {
+		d := zerolog.Dict()
+		for _, c := range a.Changes {
+			d = d.Str(string(c.Field), fmt.Sprintf("%q -> %q", c.Old, c.New))
+		}
+		ev = ev.Dict("changes", d)
+	}
+	ev.Msg("user " + verb(a.Kind))
 }
 
 func licenseVerb(l ums.LicenseState) string {

@@ -233,7 +233,7 @@ func TestModifiedUserChangesExactlyThatRow(t *testing.T) {
 		}
 	}
 	// A third cycle with no change in AD changes nothing.
-	if res := r.cycle(t, e); res.Run.Unchanged != 5 || len(res.Plan.Actions) != 0 {
+	if res := r.cycle(t, e); res.Run.Unchanged != 5 || res.Plan.Len() != 0 {
 		t.Errorf("idle cycle = %+v", res.Run)
 	}
 }

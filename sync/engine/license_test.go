@@ -58,7 +58,7 @@ func TestLicenseCap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a, _ := r.licensed(t); !slices.Equal(a, want) || len(res.Plan.Actions) != 0 {
+		if a, _ := r.licensed(t); !slices.Equal(a, want) || res.Plan.Len() != 0 {
 			t.Fatalf("%s cycle changed the seats: %v, actions %+v", mode, a, res.Plan.Actions)
 		}
 	}

@@ -128,11 +128,11 @@ func convergence(t *testing.T, seed int64) {
 			t.Fatal(err)
 		}
 		pending, _ := r.store.CountWrites(context.Background())
-		if len(res.Plan.Actions) == 0 && pending[store.WritePending] == 0 {
+		if res.Plan.Len() == 0 && pending[store.WritePending] == 0 {
 			break
 		}
 		if i == 5 {
-			t.Fatalf("not quiet after 5 more cycles: %d actions, %d writes pending", len(res.Plan.Actions), pending[store.WritePending])
+			t.Fatalf("not quiet after 5 more cycles: %d actions, %d writes pending", res.Plan.Len(), pending[store.WritePending])
 		}
 	}
 

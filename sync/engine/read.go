@@ -71,7 +71,8 @@ const DefaultPageSize = 1000
 
 // readFull reads every user in scope and plans page by page while reading
 // (plan.Stream): a page of entries, the stored rows of those users, the
-// page rules; only changed users are kept. The store is asked on a
+// page rules; only changed users are kept, on a file (fileShelf) with a
+// compact fact of each in memory. The store is asked on a
 // goroutine of its own while the directory delivers the next page (one
 // page is queued; the directory waits only when the planner is a page
 // behind). The directory calls fn one entry at a time. The
@@ -79,7 +80,13 @@ const DefaultPageSize = 1000
 // later reading wins. After the read, the active stored users not read
 // are fetched: they are out of scope.
 func (e *Engine) readFull(ctx context.Context, c *cycle) (readResult, error) {
-	r := readResult{stream: plan.NewStream(c.start.UTC(), e.fields, c.groups.pageRules())}
+	var r readResult
+	shelf, err := newFileShelf(e.cfg.StageDir)
+	if err != nil {
+		return r, staged(StageApply, err)
+	}
+	c.shelf = shelf
+	r.stream = plan.NewStream(c.start.UTC(), e.fields, c.groups.pageRules(), shelf)
 	size := e.pageSize()
 	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -88,7 +95,6 @@ func (e *Engine) readFull(ctx context.Context, c *cycle) (readResult, error) {
 	planned := make(chan error, 1)
 	go func() { planned <- e.planPages(ctx, r.stream, pages, cancel) }()
 	batch := make([]ums.User, 0, size)
-	var err error
 	r.pos, err = e.dir.read.Users(ctx, c.st, func(u ums.User) error {
 		r.read++
 		e.readCount.Store(int64(r.read))
@@ -156,9 +162,13 @@ func (e *Engine) planPages(ctx context.Context, s *plan.Stream, pages <-chan []u
 			cancel(err)
 			continue
 		}
-		s.Page(stored, page)
+		if _, err := s.Page(stored, page); err != nil {
+			failed = err
+			cancel(err)
+			continue
+		}
 		if e.onPage != nil {
-			e.onPage(len(stored) + len(page) + s.Changed())
+			e.onPage(len(stored) + len(page) + s.Held())
 		}
 	}
 	return failed

@@ -213,9 +213,9 @@ func (e *Engine) applyProfiles(ctx context.Context, c *cycle, p *plan.Plan) erro
 // (compact facts); the stored users whose license changes are fetched and
 // adopted into the plan, then the cap runs again and applies.
 func (e *Engine) applyLicenses(ctx context.Context, p *plan.Plan, start time.Time) error {
-	var priority func(*ums.User) int
+	var priority func(profile string) int
 	if len(e.ums.Profiles) > 0 {
-		priority = func(u *ums.User) int { return e.ums.Profiles.Priority(ums.ProfileOf(u.Settings)) }
+		priority = e.ums.Profiles.Priority
 	}
 	// Without a cap nobody is ranked: only the users whose license is
 	// wrong are listed.
@@ -224,7 +224,7 @@ func (e *Engine) applyLicenses(ctx context.Context, p *plan.Plan, start time.Tim
 		s := plan.Seat{Anchor: f.Anchor, SAMAccountName: f.SAMAccountName, Eligible: f.Eligible,
 			License: f.License, Since: f.Since, FirstSeen: f.FirstSeen}
 		if priority != nil {
-			s.Priority = e.ums.Profiles.Priority(f.Profile)
+			s.Priority = priority(f.Profile)
 		}
 		seats = append(seats, s)
 	}); err != nil {

@@ -83,7 +83,7 @@ func TestWriteBackAndNoEcho(t *testing.T) {
 	}
 	// No echo: the delta reads the user our write changed and plans nothing.
 	res := r.delta(t, e)
-	if res.Run.Read != 1 || len(res.Plan.Actions) != 0 {
+	if res.Run.Read != 1 || res.Plan.Len() != 0 {
 		t.Errorf("the delta after the write-back: read %d, planned %+v", res.Run.Read, res.Plan.Actions)
 	}
 	if len(writes(t, r, store.WritePending)) != 0 {
@@ -133,7 +133,7 @@ func TestConcurrentADChangeIsNeverOverwritten(t *testing.T) {
 	if got := r.lab.Values(t, dns["staff2"], "ipPhone"); !slices.Equal(got, []string{"4002"}) {
 		t.Errorf("after resolving for the store: AD ipPhone = %v", got)
 	}
-	if res := r.delta(t, e); len(res.Plan.Actions) != 0 {
+	if res := r.delta(t, e); res.Plan.Len() != 0 {
 		t.Errorf("not converged: %+v", res.Plan.Actions)
 	}
 	if cs, _ := r.store.OpenConflicts(context.Background()); len(cs) != 0 {

@@ -95,7 +95,9 @@ func TestPurge(t *testing.T) {
 		if full {
 			s := newFullStream(read, stored, now, nil, PageRules{}, 1)
 			s.Purge(stored, cutoff)
-			p, err = s.Finish(unseenRows(s, stored), anchorStates(stored))
+			if p, err = s.Finish(unseenRows(s, stored), anchorStates(stored)); err == nil {
+				err = materializeErr(p)
+			}
 		} else {
 			pl := NewDelta(stored, now, nil)
 			pl.Add(read[0])
@@ -105,14 +107,20 @@ func TestPurge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := p.Purged(); len(got) != 1 || got[0].Anchor != "o1" {
-			t.Errorf("full=%v: purged %v, want [o1]", full, got)
+		var purged []string
+		for _, a := range p.Actions {
+			if a.Kind == Purge {
+				purged = append(purged, a.After.Anchor)
+			}
+		}
+		if len(purged) != 1 || purged[0] != "o1" {
+			t.Errorf("full=%v: purged %v, want [o1]", full, purged)
 		}
 		if p.Count(Reactivate) != 1 {
 			t.Errorf("full=%v: %d reactivations, want 1", full, p.Count(Reactivate))
 		}
-		for _, u := range p.Users() {
-			if u.Anchor == "o1" {
+		for _, a := range p.Actions {
+			if a.After.Anchor == "o1" && a.Kind != Purge {
 				t.Errorf("full=%v: a purged user is also written", full)
 			}
 		}

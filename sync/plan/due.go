@@ -53,6 +53,11 @@ func ExtensionsDue(pool []Range, full bool, p *Plan) bool {
 			return true
 		}
 	}
+	for _, f := range p.Staged {
+		if f.Kind != Purge && f.Eligible && f.Extension == "" {
+			return true
+		}
+	}
 	return false
 }
 
@@ -109,7 +114,7 @@ func LicenseDue(full bool, seatsBefore, seats, phantomFlips int, p *Plan) bool {
 			return true
 		}
 	}
-	return false
+	return len(p.Staged) > 0 // only a full cycle stages, and it always ranks
 }
 
 // numberFields are the fields whose numbers must be unique among active
@@ -122,16 +127,16 @@ var numberFields = []ums.Field{ums.FieldExtension, ums.FieldMobile, ums.FieldFax
 // store must look for duplicates again.
 func (p *Plan) NumbersMoved() bool {
 	for _, a := range p.Actions {
-		if a.Kind != Update {
+		if a.numbersMoved() {
 			return true
 		}
-		for _, c := range a.Changes {
-			if slices.Contains(numberFields, c.Field) {
-				return true
-			}
+	}
+	for _, f := range p.Staged {
+		if f.NumbersMoved {
+			return true
 		}
 	}
-	return false
+	return len(p.d.extension) > 0
 }
 
 // SafetyDue says whether the safety limits must look at this plan: only a

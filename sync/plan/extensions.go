@@ -3,6 +3,7 @@ package plan
 import (
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/umsync/umsync/ums"
 )
@@ -25,31 +26,41 @@ const ProblemPoolExhausted = "extension pool exhausted: no free number in extens
 // (each with the problem ProblemPoolExhausted).
 func (p *Plan) AssignExtensions(ranges []Range, taken map[string]bool, also []ums.User) (free, short int) {
 	type need struct {
-		u      *ums.User
-		action int // -1: not in the plan yet
+		anchor, sam string
+		firstSeen   time.Time
+		action      int // index in p.Actions; -1: staged; -2: in also, not in the plan yet
+		row         *ums.User
 	}
 	var needs []need
-	inPlan := make(map[string]bool, len(p.Actions))
+	inPlan := p.Anchors()
 	for i, a := range p.Actions {
-		inPlan[a.After.Anchor] = true
-		if a.Kind != Purge && a.After.Eligible() && a.After.Extension == "" {
-			needs = append(needs, need{&p.Actions[i].After, i})
+		u := &a.After
+		if a.Kind != Purge && u.Eligible() && u.Extension == "" {
+			needs = append(needs, need{u.Anchor, u.SAMAccountName, u.FirstSeen, i, nil})
 		}
-		if a.After.Extension != "" {
-			taken[a.After.Extension] = true
+		if u.Extension != "" {
+			taken[u.Extension] = true
+		}
+	}
+	for _, f := range p.Staged {
+		if f.Kind != Purge && f.Eligible && f.Extension == "" {
+			needs = append(needs, need{f.Anchor, f.SAMAccountName, f.FirstSeen, -1, nil})
+		}
+		if f.Extension != "" {
+			taken[f.Extension] = true
 		}
 	}
 	for i := range also {
-		if !inPlan[also[i].Anchor] && also[i].Eligible() && also[i].Extension == "" {
-			needs = append(needs, need{&also[i], -1})
+		if u := &also[i]; !inPlan[u.Anchor] && u.Eligible() && u.Extension == "" {
+			needs = append(needs, need{u.Anchor, u.SAMAccountName, u.FirstSeen, -2, u})
 		}
 	}
 	sort.Slice(needs, func(i, j int) bool {
-		a, b := needs[i].u, needs[j].u
-		if !a.FirstSeen.Equal(b.FirstSeen) {
-			return a.FirstSeen.Before(b.FirstSeen)
+		a, b := needs[i], needs[j]
+		if !a.firstSeen.Equal(b.firstSeen) {
+			return a.firstSeen.Before(b.firstSeen)
 		}
-		return a.SAMAccountName < b.SAMAccountName
+		return a.sam < b.sam
 	})
 	ri, n := 0, -1
 	next := func() (string, bool) {
@@ -68,13 +79,22 @@ func (p *Plan) AssignExtensions(ranges []Range, taken map[string]bool, also []um
 		return "", false
 	}
 	for _, nd := range needs {
-		if nd.action < 0 {
-			u := *nd.u
-			p.Actions = append(p.Actions, &Action{Kind: Update, After: u})
+		num, ok := next()
+		if nd.action == -1 { // staged: Each gives it the number
+			if ok {
+				taken[num] = true
+				p.d.giveExtension(nd.anchor, num)
+			} else {
+				p.d.poolShort(nd.anchor)
+				short++
+			}
+			continue
+		}
+		if nd.action == -2 {
+			p.Actions = append(p.Actions, &Action{Kind: Update, After: *nd.row})
 			nd.action = len(p.Actions) - 1
 		}
 		a := p.Actions[nd.action]
-		num, ok := next()
 		if !ok {
 			a.Problems = append(a.Problems, ums.Problem{Field: ums.FieldExtension, Text: ProblemPoolExhausted})
 			short++

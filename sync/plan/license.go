@@ -119,10 +119,16 @@ func licenses(seats int, users []Seat, change func(u Seat, to ums.LicenseState, 
 // changes. A user is eligible when active and not a phantom. now stamps
 // the seats granted; priority ranks the users of the plan waiting for a
 // seat (lower first; nil ranks all alike; outside seats carry theirs).
-func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority func(u *ums.User) int) (adopt []string) {
-	inPlan := make(map[string]bool, len(p.Actions))
-	list := make([]Seat, 0, len(outside)+len(p.Actions))
-	refs := make([]int, 0, cap(list)) // action index behind each seat; -1 outside the plan
+func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority func(profile string) int) (adopt []string) {
+	inPlan := make(map[string]bool, p.Len())
+	list := make([]Seat, 0, len(outside)+p.Len())
+	refs := make([]int, 0, cap(list)) // action index behind each seat; -1 outside the plan, -2 staged
+	rank := func(profile string) int {
+		if priority == nil {
+			return 0
+		}
+		return priority(profile)
+	}
 	for j, a := range p.Actions {
 		inPlan[a.After.Anchor] = true
 		if a.Kind == Purge {
@@ -133,13 +139,18 @@ func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority 
 		if lic == "" {
 			lic = ums.LicenseNone
 		}
-		prio := 0
-		if priority != nil {
-			prio = priority(u)
-		}
 		list = append(list, Seat{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Eligible: u.Eligible(),
-			License: lic, Since: u.LicenseSince, FirstSeen: u.FirstSeen, Priority: prio, ref: len(refs)})
+			License: lic, Since: u.LicenseSince, FirstSeen: u.FirstSeen, Priority: rank(ums.ProfileOf(u.Settings)), ref: len(refs)})
 		refs = append(refs, j)
+	}
+	for _, f := range p.Staged {
+		inPlan[f.Anchor] = true
+		if f.Kind == Purge {
+			continue
+		}
+		list = append(list, Seat{Anchor: f.Anchor, SAMAccountName: f.SAMAccountName, Eligible: f.Eligible,
+			License: f.License, Since: f.Since, FirstSeen: f.FirstSeen, Priority: rank(f.Profile), ref: len(refs)})
+		refs = append(refs, -2)
 	}
 	for _, s := range outside {
 		if inPlan[s.Anchor] {
@@ -154,28 +165,28 @@ func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority 
 	}
 	type change struct {
 		action int
-		to     ums.LicenseState
-		reason string
+		anchor string
+		licenseChange
 	}
 	var changes []change
 	licenses(seats, list, func(s Seat, to ums.LicenseState, reason string) {
-		if refs[s.ref] < 0 {
+		if refs[s.ref] == -1 {
 			adopt = append(adopt, s.Anchor)
 			return
 		}
-		changes = append(changes, change{refs[s.ref], to, reason})
+		changes = append(changes, change{refs[s.ref], s.Anchor, licenseChange{to, reason}})
 	})
 	if len(adopt) > 0 {
 		slices.Sort(adopt)
 		return adopt
 	}
+	p.d.now = now
 	for _, c := range changes {
-		u := &p.Actions[c.action].After
-		u.License, u.LicenseSince = c.to, time.Time{}
-		if c.to == ums.LicenseActive {
-			u.LicenseSince = now
+		if c.action == -2 { // staged: Each applies it
+			p.d.setLicense(c.anchor, c.licenseChange)
+			continue
 		}
-		p.Actions[c.action].License = c.reason
+		p.Actions[c.action].setLicense(c.licenseChange, now)
 	}
 	return nil
 }
@@ -200,10 +211,7 @@ func (p *Plan) Adopt(rows []ums.User, now time.Time) {
 	if len(rows) == 0 {
 		return
 	}
-	inPlan := make(map[string]bool, len(p.Actions))
-	for _, a := range p.Actions {
-		inPlan[a.After.Anchor] = true
-	}
+	inPlan := p.Anchors()
 	for _, u := range rows {
 		if !inPlan[u.Anchor] {
 			u.UpdatedAt = now
@@ -219,9 +227,8 @@ func (p *Plan) Adopt(rows []ums.User, now time.Time) {
 // their phantom flag.
 func (p *Plan) ApplyPhantoms(members map[string]bool, flip []ums.User, now time.Time) int {
 	n := 0
-	inPlan := make(map[string]bool, len(p.Actions))
+	inPlan := p.Anchors() // the staged users were marked when their page was planned
 	for _, a := range p.Actions {
-		inPlan[a.After.Anchor] = true
 		if a.Kind == Purge {
 			continue
 		}

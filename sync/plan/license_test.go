@@ -124,7 +124,7 @@ func TestApplyLicenses(t *testing.T) {
 // applyLicenses runs ApplyLicenses as the engine does: over the seats of
 // the stored users, adopting the rows of those it must change and running
 // again; the second run must adopt nothing more.
-func applyLicenses(t *testing.T, p *Plan, seats int, stored []ums.User, priority func(u *ums.User) int) {
+func applyLicenses(t *testing.T, p *Plan, seats int, stored []ums.User, priority func(profile string) int) {
 	t.Helper()
 	byAnchor := map[string]ums.User{}
 	var facts []Seat
@@ -133,7 +133,7 @@ func applyLicenses(t *testing.T, p *Plan, seats int, stored []ums.User, priority
 		byAnchor[u.Anchor] = *u
 		prio := 0
 		if priority != nil {
-			prio = priority(u)
+			prio = priority(ums.ProfileOf(u.Settings))
 		}
 		facts = append(facts, Seat{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Eligible: u.Eligible(),
 			License: u.License, Since: u.LicenseSince, FirstSeen: u.FirstSeen, Priority: prio})

@@ -14,7 +14,8 @@ type Mail struct {
 	Key    string
 }
 
-// Mails returns the mails this plan makes due, in action order:
+// Mails returns the mails the plan's actions in memory make due, in
+// action order (a staged action's: Action.Mails, once Each finished it):
 //
 //   - a user granted a license gets the info mail (key info:<anchor>: once
 //     for good, also if the seat is lost and granted again), a PIN mail if
@@ -26,28 +27,35 @@ type Mail struct {
 // Mail contents are made when the mail is sent (mail/), not here.
 func (p *Plan) Mails(password bool, now time.Time) []Mail {
 	var out []Mail
-	stamp := now.UTC().Format("20060102T150405.000")
 	for _, a := range p.Actions {
-		u := &a.After
-		if a.Kind == Purge || u.State != ums.StateActive || u.License != ums.LicenseActive {
-			continue
-		}
-		vm := voicemailOn(u.Settings)
-		if a.License != "" { // granted in this cycle
-			out = append(out, Mail{ums.MailInfo, u.Anchor, "info:" + u.Anchor})
-			if password {
-				out = append(out, Mail{ums.MailPassword, u.Anchor, "password:" + u.Anchor + ":activation"})
-			}
-			if vm {
-				out = append(out, Mail{ums.MailPIN, u.Anchor, "pin:" + u.Anchor + ":activation"})
-			}
-			continue
-		}
-		if i := a.change(ums.FieldSettings); i >= 0 && vm && !voicemailOn(a.Changes[i].Old) {
-			out = append(out, Mail{ums.MailPIN, u.Anchor, "pin:" + u.Anchor + ":voicemail-on:" + stamp})
-		}
+		out = append(out, a.Mails(password, now)...)
 	}
 	return out
+}
+
+// Mails are the mails the action makes due (see Plan.Mails); a staged
+// action's once Each has finished it.
+func (a *Action) Mails(password bool, now time.Time) []Mail {
+	u := &a.After
+	if a.Kind == Purge || u.State != ums.StateActive || u.License != ums.LicenseActive {
+		return nil
+	}
+	vm := voicemailOn(u.Settings)
+	if a.License != "" { // granted in this cycle
+		out := []Mail{{ums.MailInfo, u.Anchor, "info:" + u.Anchor}}
+		if password {
+			out = append(out, Mail{ums.MailPassword, u.Anchor, "password:" + u.Anchor + ":activation"})
+		}
+		if vm {
+			out = append(out, Mail{ums.MailPIN, u.Anchor, "pin:" + u.Anchor + ":activation"})
+		}
+		return out
+	}
+	if i := a.change(ums.FieldSettings); i >= 0 && vm && !voicemailOn(a.Changes[i].Old) {
+		stamp := now.UTC().Format("20060102T150405.000")
+		return []Mail{{ums.MailPIN, u.Anchor, "pin:" + u.Anchor + ":voicemail-on:" + stamp}}
+	}
+	return nil
 }
 
 // voicemailOn says whether encoded settings give the user a voice mailbox.

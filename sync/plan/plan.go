@@ -56,6 +56,22 @@ type Action struct {
 	Problems []ums.Problem
 }
 
+// Released are the extension numbers the action gives back: a purged
+// user's, and the one a user had before its extension changed. They rest
+// in quarantine before the pool hands them out again.
+func (a *Action) Released() []string {
+	var out []string
+	if a.Kind == Purge && a.After.Extension != "" {
+		out = append(out, a.After.Extension)
+	}
+	for _, c := range a.Changes {
+		if c.Field == ums.FieldExtension && c.Old != "" {
+			out = append(out, c.Old)
+		}
+	}
+	return out
+}
+
 // Rules are the sync rules of the fields; a field without one comes from
 // the directory.
 type Rules map[ums.Field]Rule
@@ -70,9 +86,15 @@ func (r Rules) Get(f ums.Field) Rule {
 
 // Plan is everything a cycle would change.
 type Plan struct {
-	Actions   []*Action // pointers: a plan of 50,000 grows without copying them
-	Read      int       // distinct users read from the directory
+	Actions []*Action // pointers: a plan grows without copying them
+	// Staged are the actions of a full cycle kept on the Shelf, as facts;
+	// Each brings them back, finished with the rules' decisions.
+	Staged    []Fact
+	Read      int // distinct users read from the directory
 	Unchanged int
+
+	shelf Shelf
+	d     decisions
 }
 
 // Count returns how many actions are of kind k.
@@ -83,6 +105,11 @@ func (p *Plan) Count(k Kind) int {
 			n++
 		}
 	}
+	for i := range p.Staged {
+		if p.Staged[i].Kind == k {
+			n++
+		}
+	}
 	return n
 }
 
@@ -90,44 +117,41 @@ func (p *Plan) Count(k Kind) int {
 // users: those the plan leaves alone, whichever rule changed the others
 // (the merge, a page rule, the license cap, the extension pool).
 func (p *Plan) CountUnchanged(stored int) {
-	p.Unchanged = stored - (len(p.Actions) - p.Count(Create))
+	p.Unchanged = stored - (p.Len() - p.Count(Create))
 }
 
 // Anchors is the set of users the plan acts on.
 func (p *Plan) Anchors() map[string]bool {
-	out := make(map[string]bool, len(p.Actions))
+	out := make(map[string]bool, p.Len())
 	for _, a := range p.Actions {
 		out[a.After.Anchor] = true
 	}
-	return out
-}
-
-// Users returns the rows to write (pointers into the plan, not copies).
-func (p *Plan) Users() []*ums.User {
-	out := make([]*ums.User, 0, len(p.Actions))
-	for i := range p.Actions {
-		if p.Actions[i].Kind != Purge {
-			out = append(out, &p.Actions[i].After)
-		}
+	for i := range p.Staged {
+		out[p.Staged[i].Anchor] = true
 	}
 	return out
 }
 
 // Validate adds each user's rule violations (ums.Validate) to its action's
-// problems.
+// problems (to a staged one's when Each fetches it).
 func (p *Plan) Validate(l ums.Limits) {
 	for _, a := range p.Actions {
 		if a.Kind != Purge {
 			a.Problems = append(a.Problems, ums.Validate(&a.After, l)...)
 		}
 	}
+	p.d.limits = &l
 }
 
-// Writes counts the planned directory writes.
+// Writes counts the planned directory writes (of the staged actions:
+// final once Each has run).
 func (p *Plan) Writes() int {
 	n := 0
 	for _, a := range p.Actions {
 		n += len(a.Writes)
+	}
+	for i := range p.Staged {
+		n += p.Staged[i].Writes
 	}
 	return n
 }
@@ -138,6 +162,9 @@ func (p *Plan) Conflicts() int {
 	for _, a := range p.Actions {
 		n += len(a.Conflicts)
 	}
+	for i := range p.Staged {
+		n += p.Staged[i].Conflicts
+	}
 	return n
 }
 
@@ -145,35 +172,26 @@ func (p *Plan) Conflicts() int {
 // with the reason: "Would deactivate: jdoe (Jürgen Müller): disabled in
 // directory; … and 12 more".
 func (p *Plan) Deactivations(max int) string {
-	var names []string
-	n := 0
-	for _, a := range p.Actions {
-		if a.Kind != Deactivate {
-			continue
-		}
-		if n++; n <= max {
+	var all []string
+	p.walk(func(a *Action) error {
+		if a.Kind == Deactivate {
 			u := &a.After
-			names = append(names, ums.Label(u.SAMAccountName, ums.DisplayName(u.DisplayName, u.GivenName, u.Surname), u.Anchor)+
+			all = append(all, ums.Label(u.SAMAccountName, ums.DisplayName(u.DisplayName, u.GivenName, u.Surname), u.Anchor)+
 				": "+u.DeactivationReason)
 		}
-	}
-	if n == 0 {
+		return nil
+	}, func(f *Fact) error {
+		if f.Kind == Deactivate {
+			all = append(all, f.Label)
+		}
+		return nil
+	})
+	if len(all) == 0 {
 		return ""
 	}
-	out := "Would deactivate:\n  " + strings.Join(names, "\n  ")
-	if n > max {
-		out += fmt.Sprintf("\n  … and %d more (umsync sync --dry-run lists all)", n-max)
-	}
-	return out
-}
-
-// Purged returns the users to delete for good (pointers into the plan).
-func (p *Plan) Purged() []*ums.User {
-	var out []*ums.User
-	for _, a := range p.Actions {
-		if a.Kind == Purge {
-			out = append(out, &a.After)
-		}
+	out := "Would deactivate:\n  " + strings.Join(all[:min(max, len(all))], "\n  ")
+	if len(all) > max {
+		out += fmt.Sprintf("\n  … and %d more (umsync sync --dry-run lists all)", len(all)-max)
 	}
 	return out
 }
@@ -397,13 +415,7 @@ var kindOrder = map[Kind]int{Create: 0, Update: 1, Reactivate: 2, Deactivate: 3,
 
 func sortActions(as []*Action) {
 	sort.SliceStable(as, func(i, j int) bool {
-		if kindOrder[as[i].Kind] != kindOrder[as[j].Kind] {
-			return kindOrder[as[i].Kind] < kindOrder[as[j].Kind]
-		}
-		if as[i].After.SAMAccountName != as[j].After.SAMAccountName {
-			return as[i].After.SAMAccountName < as[j].After.SAMAccountName
-		}
-		return as[i].After.Anchor < as[j].After.Anchor
+		return less(as[i].Kind, as[i].After.SAMAccountName, as[i].After.Anchor, as[j].Kind, as[j].After.SAMAccountName, as[j].After.Anchor)
 	})
 }
 
@@ -411,33 +423,17 @@ func sortActions(as []*Action) {
 // indented line per changed field, and a summary line.
 func (p *Plan) Write(w io.Writer) error {
 	var b strings.Builder
-	for _, a := range p.Actions {
-		u := a.After
-		fmt.Fprintf(&b, "%-10s %s (%s) %s", a.Kind, u.SAMAccountName, u.DisplayName, u.Anchor)
-		if u.State == ums.StateDeactivated {
-			fmt.Fprintf(&b, " [deactivated: %s]", u.DeactivationReason)
+	err := p.Each(func(a *Action) error {
+		writeAction(&b, a)
+		if b.Len() < 1<<16 {
+			return nil
 		}
-		b.WriteByte('\n')
-		for _, c := range a.Changes {
-			fmt.Fprintf(&b, "           %s: %q -> %q\n", c.Field, c.Old, c.New)
-		}
-		for _, w := range a.Writes {
-			fmt.Fprintf(&b, "           to directory %s: %q -> %q\n", w.Field, w.Old, w.New)
-		}
-		if a.License != "" {
-			fmt.Fprintf(&b, "           license: %s (%s)\n", u.License, a.License)
-		}
-		for _, p := range a.Problems {
-			fmt.Fprintf(&b, "           problem %s: %s\n", p.Field, p.Text)
-		}
-		for _, c := range a.Conflicts {
-			base := "none"
-			if c.HasBase {
-				base = fmt.Sprintf("%q", c.Base)
-			}
-			fmt.Fprintf(&b, "           conflict %s: directory %q, store %q, base %s (manual: neither side changed)\n",
-				c.Field, c.Directory, c.Store, base)
-		}
+		_, err := io.WriteString(w, b.String())
+		b.Reset()
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(&b, "read %d, create %d, update %d, reactivate %d, deactivate %d, purge %d, unchanged %d",
 		p.Read, p.Count(Create), p.Count(Update), p.Count(Reactivate), p.Count(Deactivate), p.Count(Purge), p.Unchanged)
@@ -445,6 +441,37 @@ func (p *Plan) Write(w io.Writer) error {
 		fmt.Fprintf(&b, "; to directory %d, conflicts %d", w, c)
 	}
 	b.WriteByte('\n')
-	_, err := io.WriteString(w, b.String())
+	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// writeAction prints one action: a line for the user, an indented line
+// per changed field, write, license change, problem and conflict.
+func writeAction(b *strings.Builder, a *Action) {
+	u := a.After
+	fmt.Fprintf(b, "%-10s %s (%s) %s", a.Kind, u.SAMAccountName, u.DisplayName, u.Anchor)
+	if u.State == ums.StateDeactivated {
+		fmt.Fprintf(b, " [deactivated: %s]", u.DeactivationReason)
+	}
+	b.WriteByte('\n')
+	for _, c := range a.Changes {
+		fmt.Fprintf(b, "           %s: %q -> %q\n", c.Field, c.Old, c.New)
+	}
+	for _, w := range a.Writes {
+		fmt.Fprintf(b, "           to directory %s: %q -> %q\n", w.Field, w.Old, w.New)
+	}
+	if a.License != "" {
+		fmt.Fprintf(b, "           license: %s (%s)\n", u.License, a.License)
+	}
+	for _, p := range a.Problems {
+		fmt.Fprintf(b, "           problem %s: %s\n", p.Field, p.Text)
+	}
+	for _, c := range a.Conflicts {
+		base := "none"
+		if c.HasBase {
+			base = fmt.Sprintf("%q", c.Base)
+		}
+		fmt.Fprintf(b, "           conflict %s: directory %q, store %q, base %s (manual: neither side changed)\n",
+			c.Field, c.Directory, c.Store, base)
+	}
 }

@@ -311,11 +311,25 @@ func Full(dir []ums.User, stored []ums.User, now time.Time) (*Plan, error) {
 
 func fullIn(dir []ums.User, stored []ums.User, now time.Time, rules Rules, page int) (*Plan, error) {
 	s := newFullStream(dir, stored, now, rules, PageRules{}, page)
-	return s.Finish(unseenRows(s, stored), anchorStates(stored))
+	p, err := s.Finish(unseenRows(s, stored), anchorStates(stored))
+	if err == nil {
+		err = materializeErr(p)
+	}
+	return p, err
+}
+
+// materializeErr is materialize for a helper without a *testing.T.
+func materializeErr(p *Plan) error {
+	var all []*Action
+	if err := p.Each(func(a *Action) error { all = append(all, a); return nil }); err != nil {
+		return err
+	}
+	p.Actions, p.Staged = all, nil
+	return nil
 }
 
 func newFullStream(dir []ums.User, stored []ums.User, now time.Time, rules Rules, pr PageRules, page int) *Stream {
-	s := NewStream(now, rules, pr)
+	s := NewStream(now, rules, pr, &memShelf{})
 	for len(dir) > 0 {
 		n := min(page, len(dir))
 		var rows []ums.User
@@ -327,7 +341,9 @@ func newFullStream(dir []ums.User, stored []ums.User, now time.Time, rules Rules
 				}
 			}
 		}
-		s.Page(rows, dir[:n])
+		if _, err := s.Page(rows, dir[:n]); err != nil {
+			panic(err) // a memShelf does not fail
+		}
 		dir = dir[n:]
 	}
 	return s

@@ -39,33 +39,42 @@ func (ps *Profiles) Of(anchor string) int {
 // It returns how many users' settings changed.
 func (p *Plan) ApplyProfiles(ps Profiles, also []ums.User, now time.Time) int {
 	changed := 0
-	apply := func(u *ums.User, a *Action) {
-		enc, problems, ok := ps.effective(u)
-		if !ok || (enc == u.Settings && len(problems) == 0) {
-			return
-		}
-		if a == nil {
-			a = p.update(*u, now)
-		}
-		if enc != u.Settings {
-			a.edit(ums.FieldSettings, enc, ps.Write)
-			changed++
-		}
-		a.Problems = append(a.Problems, problems...)
-	}
-	inPlan := make(map[string]bool, len(p.Actions))
+	inPlan := p.Anchors()
 	for _, a := range p.Actions {
-		inPlan[a.After.Anchor] = true
-		if a.Kind != Purge {
-			apply(&a.After, a)
+		if a.Kind != Purge && ps.apply(a) {
+			changed++
 		}
 	}
 	for i := range also {
-		if !inPlan[also[i].Anchor] {
-			apply(&also[i], nil)
+		if inPlan[also[i].Anchor] || !ps.Due(&also[i]) {
+			continue
+		}
+		if ps.apply(p.update(also[i], now)) {
+			changed++
 		}
 	}
+	for i := range p.Staged {
+		if p.Staged[i].SettingsDue {
+			changed++
+		}
+	}
+	p.d.profiles = &ps // applied to each staged action by Each
 	sortActions(p.Actions)
+	return changed
+}
+
+// apply gives the action's user its effective settings (and the problems
+// with them) and says whether its settings changed.
+func (ps *Profiles) apply(a *Action) bool {
+	enc, problems, ok := ps.effective(&a.After)
+	if !ok || (enc == a.After.Settings && len(problems) == 0) {
+		return false
+	}
+	changed := enc != a.After.Settings
+	if changed {
+		a.edit(ums.FieldSettings, enc, ps.Write)
+	}
+	a.Problems = append(a.Problems, problems...)
 	return changed
 }
 

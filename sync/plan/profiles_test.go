@@ -120,7 +120,7 @@ func TestLicensePriorityByProfile(t *testing.T) {
 	}
 	ps := testProfiles().List
 	p := &Plan{}
-	applyLicenses(t, p, 1, stored, func(u *ums.User) int { return ps.Priority(ums.ProfileOf(u.Settings)) })
+	applyLicenses(t, p, 1, stored, ps.Priority)
 	if len(p.Actions) != 1 || p.Actions[0].After.SAMAccountName != "later" || p.Actions[0].After.License != ums.LicenseActive {
 		t.Fatalf("the one seat went to %+v, want later (profile sales)", p.Actions)
 	}

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"slices"
 	"time"
 
 	"github.com/umsync/umsync/ums"
@@ -9,21 +10,22 @@ import (
 // Stream plans a full cycle page by page, while the directory is read:
 // each Page brings a page of users read and the stored rows of those
 // users, plans them against each other, applies the rules that need only
-// the user itself (PageRules) and keeps what changed. An unchanged user
-// leaves nothing behind but its anchor in the seen set, so a nightly full
-// cycle of 50,000 users in step holds one page of rows at a time, never
-// the whole store.
+// the user itself (PageRules) and puts what changed on the Shelf, keeping
+// a Fact of it. An unchanged user leaves nothing behind but its anchor in
+// the seen set, so a full cycle of 50,000 users holds one page of rows at
+// a time, never the whole store, however many of them change.
 //
 // After the read, Unseen names the active stored users the cycle did not
 // read (the engine fetches their rows) and Finish deactivates them. The
 // rules that rank everyone (the license cap, the extension pool) run on
-// the finished plan over compact facts (Seat, and the rows Adopt brings
-// in).
+// the finished plan over compact facts (Fact, Seat, and the rows Adopt
+// brings in).
 type Stream struct {
 	rules Rules
 	now   time.Time
 	page  PageRules
-	seen  map[string]int // anchor -> index in p.Actions, or -1 if unchanged
+	shelf Shelf
+	seen  map[string]int // anchor -> index in p.Staged, or -1 if unchanged
 	p     Plan
 }
 
@@ -37,15 +39,17 @@ type PageRules struct {
 	Profiles *Profiles
 }
 
-// NewStream starts a full plan; now stamps the changed rows.
-func NewStream(now time.Time, rules Rules, page PageRules) *Stream {
-	return &Stream{rules: rules, now: now, page: page, seen: map[string]int{}}
+// NewStream starts a full plan; now stamps the changed rows. The changed
+// users go to shelf; the plan keeps a Fact of each.
+func NewStream(now time.Time, rules Rules, page PageRules, shelf Shelf) *Stream {
+	return &Stream{rules: rules, now: now, page: page, shelf: shelf, seen: map[string]int{}}
 }
 
 // Page plans the users read (in read order; a user read again replaces its
 // earlier reading) against stored, the store's rows of them (those it
-// has; any order). It returns how many users of the page changed.
-func (s *Stream) Page(stored, read []ums.User) int {
+// has; any order), and puts the changed ones on the shelf. It returns how
+// many users of the page changed; an error is the shelf's.
+func (s *Stream) Page(stored, read []ums.User) (int, error) {
 	pp := NewDelta(stored, s.now, s.rules)
 	for _, d := range read {
 		pp.Add(d)
@@ -84,18 +88,56 @@ func (s *Stream) Page(stored, read []ums.User) int {
 		changed[a.After.Anchor] = a
 	}
 	for anchor := range pp.seen {
-		put(s.seen, &s.p, anchor, changed[anchor])
+		if err := s.put(anchor, changed[anchor]); err != nil {
+			return 0, err
+		}
 	}
-	return len(changed)
+	return len(changed), nil
+}
+
+// put records the action a of anchor (nil: unchanged) as put records an
+// action in memory: a later reading replaces an earlier one.
+func (s *Stream) put(anchor string, a *Action) error {
+	prev, again := s.seen[anchor]
+	f := Fact{}
+	if a != nil {
+		ref, err := s.shelf.Put(a)
+		if err != nil {
+			return err
+		}
+		f = factOf(a, s.page.Profiles, ref)
+	}
+	switch {
+	case !again:
+		s.p.Read++
+	case prev >= 0 && a != nil:
+		s.p.Staged[prev] = f
+		return nil
+	case prev >= 0: // changed before, back to the stored value now
+		s.p.Staged[prev] = Fact{} // dropped in Finish
+		s.seen[anchor] = -1
+		s.p.Unchanged++
+		return nil
+	default: // unchanged before
+		s.p.Unchanged--
+	}
+	if a != nil {
+		s.seen[anchor] = len(s.p.Staged)
+		s.p.Staged = append(s.p.Staged, f)
+	} else {
+		s.seen[anchor] = -1
+		s.p.Unchanged++
+	}
+	return nil
 }
 
 // Purge plans the deletion, for good, of users deactivated before cutoff
 // (their retention has run out), unless this cycle read them again.
 func (s *Stream) Purge(expired []ums.User, cutoff time.Time) { purge(s.seen, &s.p, expired, cutoff) }
 
-// Changed is how many users the plan changes so far: the full rows the
-// stream holds besides a page.
-func (s *Stream) Changed() int { return len(s.p.Actions) }
+// Held is how many actions the stream holds in memory besides a page
+// (none during the read: the changed users are on the shelf).
+func (s *Stream) Held() int { return len(s.p.Actions) }
 
 // Unseen lists the active stored users (active maps every stored user's
 // anchor to whether it is active) that the cycle did not read: they are
@@ -110,28 +152,32 @@ func (s *Stream) Unseen(active map[string]bool) []string {
 	return out
 }
 
-// Finish returns the plan: the users read that changed, and the users in
-// gone (the rows of Unseen) deactivated as out of scope. active is every
-// stored user, as given to Unseen; a read of 0 users while the store holds
-// some is refused. Every stored user the plan does not act on counts as
-// unchanged (CountUnchanged; the engine counts again after the rules).
+// Finish returns the plan: the users read that changed (staged), and the
+// users in gone (the rows of Unseen) deactivated as out of scope (in
+// memory, with the purges). active is every stored user, as given to
+// Unseen; a read of 0 users while the store holds some is refused. Every
+// stored user the plan does not act on counts as unchanged
+// (CountUnchanged; the engine counts again after the rules).
 func (s *Stream) Finish(gone []ums.User, active map[string]bool) (*Plan, error) {
 	p := &Plan{}
 	*p = s.p
-	defer func() { s.p, s.seen = Plan{}, nil }() // a plan of 50,000 must not keep the seen set alive
+	seen := s.seen
+	s.p, s.seen = Plan{}, nil // a plan of 50,000 must not keep the seen set alive
 	if p.Read == 0 && len(active) > 0 {
 		return nil, ErrEmptyRead
 	}
-	p.Actions = kept(p.Actions)
+	p.shelf = s.shelf
+	p.Staged = slices.DeleteFunc(p.Staged, func(f Fact) bool { return f.Kind == "" })
 	for _, u := range gone {
-		if _, ok := s.seen[u.Anchor]; ok || u.State != ums.StateActive {
+		if _, ok := seen[u.Anchor]; ok || u.State != ums.StateActive {
 			continue
 		}
-		s.seen[u.Anchor] = len(p.Actions)
+		seen[u.Anchor] = len(p.Actions)
 		p.Actions = append(p.Actions, &Action{Kind: Deactivate, After: deactivated(u, ReasonNotInScope, s.now)})
 	}
 	p.CountUnchanged(len(active))
 	sortActions(p.Actions)
+	sortFacts(p.Staged)
 	return p, nil
 }
 

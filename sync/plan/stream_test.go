@@ -122,14 +122,15 @@ func TestStreamPageRules(t *testing.T) {
 			}
 			read := tt.stored
 			stored := storedUser(tt.stored, ums.StateActive, "")
-			s := NewStream(now, nil, pr)
-			if n := s.Page([]ums.User{stored}, []ums.User{read}); (n == 1) != (tt.want != "") {
+			s := NewStream(now, nil, pr, &memShelf{})
+			if n, _ := s.Page([]ums.User{stored}, []ums.User{read}); (n == 1) != (tt.want != "") {
 				t.Errorf("Page says %d changed, want the user changed: %v", n, tt.want != "")
 			}
 			p, err := s.Finish(nil, map[string]bool{stored.Anchor: true})
 			if err != nil {
 				t.Fatal(err)
 			}
+			materialize(t, p)
 			if tt.want == "" {
 				if len(p.Actions) != 0 || p.Unchanged != 1 {
 					t.Errorf("planned %d actions, unchanged %d; want the user left alone", len(p.Actions), p.Unchanged)

@@ -1,0 +1,223 @@
+package plan
+
+import (
+	"sort"
+	"time"
+
+	"github.com/umsync/umsync/ums"
+)
+
+// Shelf keeps a full cycle's actions out of memory while the plan is made
+// (the engine's is a 0600 file that lives as long as the cycle): Put
+// stores one and says where, Get brings it back as it was put. The plan
+// calls it and does no I/O of its own, as Write calls an io.Writer.
+type Shelf interface {
+	Put(a *Action) (ref int, err error)
+	Get(ref int) (*Action, error)
+}
+
+// Fact is a staged action (on the Shelf) as the rules that rank everyone
+// see it: enough to decide the extension pool, the license cap and the
+// safety limits, about 200 bytes instead of the user's row. Each fetches
+// the action and finishes it with what the rules decided.
+type Fact struct {
+	Kind           Kind
+	Anchor         string
+	SAMAccountName string
+	Eligible       bool
+	Extension      string
+	FirstSeen      time.Time
+	License        ums.LicenseState
+	Since          time.Time
+	// Profile is the settings profile the user has once the profiles
+	// are applied (the license cap ranks by it).
+	Profile string
+	// Label names a deactivated user for the safety alert ("" otherwise).
+	Label string
+	// NumbersMoved: the action creates, (de)activates or renumbers a user
+	// (NumbersMoved).
+	NumbersMoved bool
+	// SettingsDue: the profiles will change its settings (counted by
+	// ApplyProfiles; Each applies them).
+	SettingsDue bool
+	// Writes and Conflicts count the action's directory writes and
+	// conflicts: as staged until Each has finished it, then final.
+	Writes, Conflicts int
+	Ref               int // where the Shelf keeps it
+}
+
+// licenseChange is what the license cap decided for one user.
+type licenseChange struct {
+	to     ums.LicenseState
+	reason string
+}
+
+// decisions are what the rules decided for the staged actions; Each
+// applies them to each action as it is fetched, in the order the rules
+// ran: extension, profile settings, license, validation.
+type decisions struct {
+	extension map[string]string // anchor -> the number given
+	short     map[string]bool   // anchors the pool had no number for
+	profiles  *Profiles
+	license   map[string]licenseChange
+	limits    *ums.Limits
+	now       time.Time
+}
+
+func (d *decisions) giveExtension(anchor, n string) {
+	if d.extension == nil {
+		d.extension = map[string]string{}
+	}
+	d.extension[anchor] = n
+}
+
+func (d *decisions) poolShort(anchor string) {
+	if d.short == nil {
+		d.short = map[string]bool{}
+	}
+	d.short[anchor] = true
+}
+
+func (d *decisions) setLicense(anchor string, c licenseChange) {
+	if d.license == nil {
+		d.license = map[string]licenseChange{}
+	}
+	d.license[anchor] = c
+}
+
+// factOf is a's fact; ps (nil: no profiles) tells the profile it will have.
+func factOf(a *Action, ps *Profiles, ref int) Fact {
+	u := &a.After
+	lic := u.License
+	if lic == "" {
+		lic = ums.LicenseNone
+	}
+	f := Fact{Kind: a.Kind, Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Eligible: u.Eligible(),
+		Extension: u.Extension, FirstSeen: u.FirstSeen, License: lic, Since: u.LicenseSince,
+		Profile: ums.ProfileOf(u.Settings), NumbersMoved: a.numbersMoved(),
+		Writes: len(a.Writes), Conflicts: len(a.Conflicts), Ref: ref}
+	if ps != nil {
+		// The digit rule reads the extension the pool may still give;
+		// the profile does not depend on it.
+		if enc, problems, ok := ps.effective(u); ok && (enc != u.Settings || len(problems) > 0) {
+			f.Profile, f.SettingsDue = ums.ProfileOf(enc), enc != u.Settings
+		}
+	}
+	if a.Kind == Deactivate {
+		f.Label = ums.Label(u.SAMAccountName, ums.DisplayName(u.DisplayName, u.GivenName, u.Surname), u.Anchor) +
+			": " + u.DeactivationReason
+	}
+	return f
+}
+
+// finish applies the rules' decisions to a staged action, as the rules
+// applied them to the actions in memory.
+func (d *decisions) finish(a *Action) {
+	anchor := a.After.Anchor
+	if n, ok := d.extension[anchor]; ok {
+		a.edit(ums.FieldExtension, n, true)
+	}
+	if d.short[anchor] {
+		a.Problems = append(a.Problems, ums.Problem{Field: ums.FieldExtension, Text: ProblemPoolExhausted})
+	}
+	if d.profiles != nil && a.Kind != Purge {
+		d.profiles.apply(a)
+	}
+	if c, ok := d.license[anchor]; ok {
+		a.setLicense(c, d.now)
+	}
+	if d.limits != nil && a.Kind != Purge {
+		a.Problems = append(a.Problems, ums.Validate(&a.After, *d.limits)...)
+	}
+}
+
+// setLicense gives the action's user the license c decided.
+func (a *Action) setLicense(c licenseChange, now time.Time) {
+	u := &a.After
+	u.License, u.LicenseSince = c.to, time.Time{}
+	if c.to == ums.LicenseActive {
+		u.LicenseSince = now
+	}
+	a.License = c.reason
+}
+
+// Len is how many users the plan acts on, staged or in memory.
+func (p *Plan) Len() int { return len(p.Actions) + len(p.Staged) }
+
+// Each calls fn with every action of the plan, in the order a plan prints
+// (kind, sAMAccountName, anchor): the actions in memory as they are, the
+// staged ones fetched from the shelf and finished with the rules'
+// decisions. The Writes and Conflicts of each fact are final afterwards.
+func (p *Plan) Each(fn func(*Action) error) error {
+	return p.walk(fn, func(f *Fact) error {
+		a, err := p.shelf.Get(f.Ref)
+		if err != nil {
+			return err
+		}
+		p.d.finish(a)
+		f.Writes, f.Conflicts = len(a.Writes), len(a.Conflicts)
+		return fn(a)
+	})
+}
+
+// walk calls inMemory and staged in the order a plan prints, merging the
+// actions in memory (sorted by the rules) with the staged facts.
+func (p *Plan) walk(inMemory func(*Action) error, staged func(*Fact) error) error {
+	sortFacts(p.Staged)
+	i, j := 0, 0
+	for i < len(p.Actions) || j < len(p.Staged) {
+		if j == len(p.Staged) || (i < len(p.Actions) && !factLess(&p.Staged[j], p.Actions[i])) {
+			if err := inMemory(p.Actions[i]); err != nil {
+				return err
+			}
+			i++
+			continue
+		}
+		f := &p.Staged[j]
+		j++
+		if f.Kind == "" {
+			continue
+		}
+		if err := staged(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// factLess orders a fact before an action as sortActions would.
+func factLess(f *Fact, a *Action) bool {
+	return less(f.Kind, f.SAMAccountName, f.Anchor, a.Kind, a.After.SAMAccountName, a.After.Anchor)
+}
+
+func less(k1 Kind, sam1, anchor1 string, k2 Kind, sam2, anchor2 string) bool {
+	if kindOrder[k1] != kindOrder[k2] {
+		return kindOrder[k1] < kindOrder[k2]
+	}
+	if sam1 != sam2 {
+		return sam1 < sam2
+	}
+	return anchor1 < anchor2
+}
+
+func sortFacts(fs []Fact) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		return less(fs[i].Kind, fs[i].SAMAccountName, fs[i].Anchor, fs[j].Kind, fs[j].SAMAccountName, fs[j].Anchor)
+	})
+}
+
+// numbersMoved: the action creates, (de)activates, purges or changes a
+// number that must be unique among active users.
+func (a *Action) numbersMoved() bool {
+	if a.Kind != Update {
+		return true
+	}
+	for _, c := range a.Changes {
+		for _, f := range numberFields {
+			if c.Field == f {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -343,11 +343,12 @@ func (s *Store) PhantomAnchors(ctx context.Context) (map[string]bool, error) {
 	return out, rows.Err()
 }
 
-// PendingLicenses lists the users waiting for a seat, in the order they
-// get one (first seen, then sAMAccountName).
+// PendingLicenses lists the users waiting for a seat, by anchor. The
+// order in which they get one is the license cap's (plan.WaitOrder), not
+// the store's to decide.
 func (s *Store) PendingLicenses(ctx context.Context) ([]ums.User, error) {
 	return s.queryUsers(ctx, `SELECT `+selectColumns+` FROM users WHERE license = ?
-		ORDER BY first_seen, sam_account_name`, string(ums.LicensePending))
+		ORDER BY anchor`, string(ums.LicensePending))
 }
 
 // encodeBase writes a user's merge base as a JSON object field → value.

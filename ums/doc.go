@@ -27,8 +27,8 @@
 // sync/plan, which assigns numbers from it: a range is a value of the
 // config like the others, and the one package that checks the UMS sections
 // must be able to parse all of them without importing the planner.
-// Profiles' group DNs are checked by a function the caller passes (the
-// directory's DN parser), so ums needs no LDAP library.
+// Profiles' group DNs are checked by a function the caller passes
+// (directory.CheckDN), so ums needs no LDAP library.
 //
 // It imports nothing of ours and does no I/O, so every rule here is a pure
 // function that table tests can pin down. Adapters (directory, store) convert

@@ -14,8 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/go-ldap/ldap/v3"
-
+	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/ums"
 )
 
@@ -548,7 +547,7 @@ func valueChecks(rules Rules) map[ums.Field]func(string) (string, error) {
 			return v, nil
 		},
 		ums.FieldDN: func(v string) (string, error) {
-			if _, err := ldap.ParseDN(v); err != nil || v == "" {
+			if directory.CheckDN(v) != nil || v == "" {
 				return v, fmt.Errorf("%q is not a DN", v)
 			}
 			return v, nil

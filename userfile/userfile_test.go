@@ -101,8 +101,10 @@ func TestReadNamesLineAndField(t *testing.T) {
 	Write(&js, JSON, sample())
 	text := strings.Replace(js.String(), `"first_seen": "2026-11-24T08:00:00.123Z"`, `"first_seen": "yesterday"`, 1)
 	text = strings.Replace(text, `"phantom": true`, `"phantom": "yes"`, 1)
+	text = strings.Replace(text, `"dn": "CN=bgross,OU=Staff,DC=example,DC=test"`, `"dn": "bgross"`, 1)
 	_, _, err = Read(strings.NewReader(text), JSON, testRules)
-	for _, want := range []string{`line 2: first_seen: "yesterday" is not a time`, `line 3: phantom: "yes": want true or false`} {
+	for _, want := range []string{`line 2: first_seen: "yesterday" is not a time`, `line 3: phantom: "yes": want true or false`,
+		`line 3: dn: "bgross" is not a DN`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("JSON errors lack %q: %v", want, err)
 		}

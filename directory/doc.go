@@ -52,5 +52,8 @@
 // Page sizes above 1,000 were not kept: 5,000 raised the client's peak RSS
 // from ~32 MB to 79-93 MB without a faster read, and AD's MaxPageSize is 1,000.
 //
+// CheckDN is the DN syntax check of the other packages (the config's
+// profile groups, the export file's dn): go-ldap is imported here only.
+//
 // It knows nothing about SQLite or mail.
 package directory

@@ -106,7 +106,7 @@ func rawValues(f ums.Field, attrs []string, v string) [][]string {
 		out[0] = []string{v}
 		return out
 	}
-	for i, n := range strings.Split(v, ",") {
+	for i, n := range ums.SplitList(v) {
 		j := min(i, len(attrs)-1)
 		out[j] = append(out[j], n)
 	}

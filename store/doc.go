@@ -15,8 +15,11 @@
 // (WritePending …) are defined here only; the engine reports them.
 // outbox.go holds the directory writes, conflicts.go the conflicts,
 // audit.go the audit trail, edits.go an admin's edit of a user
-// (UpdateUser). A user's settings profile is read from its settings (the
-// prof= key), not kept in a column of its own.
+// (UpdateUser). A user's settings profile and license type are read from
+// its settings, not kept in columns of their own; the SQL that filters by
+// them takes its text from ums (ums.ProfileMarker and the like), which
+// owns the settings encoding. The store decides no order of its own: the
+// users waiting for a seat come by anchor, the cap orders them.
 //
 // The database runs in WAL mode with a busy timeout. Writes go through one
 // connection that takes the write lock at BEGIN (_txlock=immediate), so a CLI

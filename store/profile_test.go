@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -79,5 +80,42 @@ func TestProfileQueries(t *testing.T) {
 	}
 	if want := map[string]string{b.Anchor: "sales-2", c.Anchor: ""}; !maps.Equal(got, want) {
 		t.Errorf("ProfileAnchors(except sales) = %v, want %v", got, want)
+	}
+}
+
+// TestCountLicenseTypes: the seat holders by license type, read from the
+// settings in SQL: admin only where lic=admin is set, voice otherwise (a
+// profile named admin is no admin license); users without a seat are not
+// counted.
+func TestCountLicenseTypes(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	var users []*ums.User
+	for i, tt := range []struct {
+		settings string
+		license  ums.LicenseState
+	}{
+		{"ums1;lic=admin", ums.LicenseActive},
+		{"ums1;rings=4;lic=admin;dnd=1;prof=sales", ums.LicenseActive},
+		{"ums1;lic=voice;prof=admin", ums.LicenseActive},
+		{"", ums.LicenseActive},
+		{"ums1;prof=sales", ums.LicenseActive},
+		{"ums1;lic=admin", ums.LicensePending},
+		{"ums1;lic=admin", ums.LicenseNone},
+	} {
+		u := testUser(fmt.Sprintf("%08d-0000-0000-0000-000000000000", i), fmt.Sprintf("u%d", i), now)
+		u.Settings, u.License = tt.settings, tt.license
+		users = append(users, &u)
+	}
+	if _, err := s.ApplyCycle(ctx, CycleWrite{Users: users, Run: Run{Mode: "full", StartedAt: now, Result: ResultSuccess}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CountLicenseTypes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[ums.LicenseType]int{ums.LicenseAdmin: 2, ums.LicenseVoice: 3}; !maps.Equal(got, want) {
+		t.Errorf("CountLicenseTypes = %v, want %v", got, want)
 	}
 }

@@ -343,11 +343,12 @@ func (s *Store) PhantomAnchors(ctx context.Context) (map[string]bool, error) {
 	return out, rows.Err()
 }
 
-// PendingLicenses lists the users waiting for a seat, in the order they
-// get one (first seen, then sAMAccountName).
+// PendingLicenses lists the users waiting for a seat, by anchor. The
+// order in which they get one is the license cap's (plan.WaitOrder), not
+// the store's to decide.
 func (s *Store) PendingLicenses(ctx context.Context) ([]ums.User, error) {
 	return s.queryUsers(ctx, `SELECT `+selectColumns+` FROM users WHERE license = ?
-		ORDER BY first_seen, sam_account_name`, string(ums.LicensePending))
+		ORDER BY anchor`, string(ums.LicensePending))
 }
 
 // encodeBase writes a user's merge base as a JSON object field → value.
@@ -769,14 +770,14 @@ func (s *Store) DeactivatedBefore(ctx context.Context, cutoff time.Time) ([]ums.
 }
 
 // profileIs is the SQL condition "the row's settings profile is p" ("":
-// none) and its arguments, as ums.ProfileOf reads the profile: the value
-// of prof=, the last key of the settings. The profile is not a column of
-// its own: it is part of the settings.
+// none) and its arguments, by the markers of the encoding that ums gives
+// (ums.ProfileMarker, ums.ProfileSuffix); ums.ProfileOf reads the same in
+// Go. The profile is not a column of its own: it is part of the settings.
 func profileIs(p string) (string, []any) {
 	if p == "" {
-		return `instr(settings, ';prof=') = 0`, nil
+		return `instr(settings, ?) = 0`, []any{ums.ProfileMarker}
 	}
-	tail := ";prof=" + p
+	tail := ums.ProfileSuffix(p)
 	return `substr(settings, -length(?)) = ?`, []any{tail, tail}
 }
 
@@ -804,12 +805,13 @@ func (s *Store) ProfileAnchors(ctx context.Context, except string) (map[string]s
 	return out, rows.Err()
 }
 
-// CountLicenseTypes counts the users holding a seat by license type (the
-// settings' lic key; none set is voice). Both types are present.
+// CountLicenseTypes counts the users holding a seat by license type (read
+// from the settings by ums.LicenseTypeMarker; none set is voice). Both
+// types are present.
 func (s *Store) CountLicenseTypes(ctx context.Context) (map[ums.LicenseType]int, error) {
 	out := map[ums.LicenseType]int{ums.LicenseVoice: 0, ums.LicenseAdmin: 0}
-	rows, err := s.read.QueryContext(ctx, `SELECT instr(settings, ';lic=admin') > 0, COUNT(*) FROM users
-		WHERE license = 'active' GROUP BY 1`)
+	rows, err := s.read.QueryContext(ctx, `SELECT instr(settings, ?) > 0, COUNT(*) FROM users
+		WHERE license = 'active' GROUP BY 1`, ums.LicenseTypeMarker(ums.LicenseAdmin))
 	if err != nil {
 		return nil, fmt.Errorf("store: count license types: %w", err)
 	}

@@ -53,7 +53,7 @@ type Rules struct {
 // Parse checks every UMS section and returns the rules they set, with every
 // problem named by its YAML path (each section's key is a top-level key).
 // numbers expands national numbers in profiles (directory.country_code);
-// checkDN says why a profile's group is not a DN (the directory's parser:
+// checkDN says why a profile's group is not a DN (directory.CheckDN:
 // ums imports no LDAP library). Parse changes nothing; the rules are only
 // complete when there are no problems.
 func (c Config) Parse(numbers NumberPlan, checkDN func(dn string) error) (Rules, []error) {

@@ -16,6 +16,16 @@
 // decides them and the store persists them as they are, with no copy in
 // between: both import ums, and neither may import the other (the store
 // must not depend on reconciliation, the plan must not do I/O).
+// A list (fax and alias numbers) is a []string in User and in every
+// record of a whole user: the store's column (a JSON array), UserView and
+// the export's JSON (arrays). It is joined at two edges only: the
+// export's CSV (one cell, ";", in userfile) and one field's value as text
+// (Get, JoinList: ","), which the merge base (the store keeps it as a
+// JSON object of such texts), FieldWrite and FieldConflict (kept as text
+// by the store, printed by `runs --writes` and `conflicts list`), Change
+// (dry runs, logs, the audit trail) and `users set fax_numbers=a,b`
+// carry; the directory splits a FieldWrite back (SplitList). That text is
+// stored, so its form is part of the database's format.
 //
 // It owns the UMS sections of the config file (config.go): license:,
 // extensions:, validation:, profiles: and voicemail:, each with a Validate
@@ -27,8 +37,8 @@
 // sync/plan, which assigns numbers from it: a range is a value of the
 // config like the others, and the one package that checks the UMS sections
 // must be able to parse all of them without importing the planner.
-// Profiles' group DNs are checked by a function the caller passes (the
-// directory's DN parser), so ums needs no LDAP library.
+// Profiles' group DNs are checked by a function the caller passes
+// (directory.CheckDN), so ums needs no LDAP library.
 //
 // It imports nothing of ours and does no I/O, so every rule here is a pure
 // function that table tests can pin down. Adapters (directory, store) convert

@@ -35,8 +35,9 @@ const (
 	// Text is a string (State and LicenseState are strings too).
 	Text Kind = iota
 	// List is a []string (numbers, in directory order); nil and empty are
-	// the same. The store holds a JSON array, the export file joins it with
-	// ";" (its cells are text), UserView shows an array, Get joins with ",".
+	// the same. The store holds a JSON array, UserView and the export's JSON
+	// an array; the export's CSV joins it with ";" in one cell, and Get
+	// (one field's value as text) with "," (JoinList; see doc.go).
 	List
 	// Bool is true or false.
 	Bool

@@ -279,9 +279,26 @@ func truncate(s string) string {
 // ProfileOf returns the prof= value of an encoded settings string ("" if
 // none) without parsing the rest: prof is the last key.
 func ProfileOf(encoded string) string {
-	i := strings.LastIndex(encoded, ";prof=")
+	i := strings.LastIndex(encoded, ProfileMarker)
 	if i < 0 {
 		return ""
 	}
-	return encoded[i+len(";prof="):]
+	return encoded[i+len(ProfileMarker):]
 }
+
+// The markers below tell a property of valid encoded settings by plain
+// text, for a store that filters them in SQL without parsing them (instr,
+// a suffix): it takes them from here and holds no text of the format.
+
+// ProfileMarker is contained in valid encoded settings exactly when they
+// name a profile.
+const ProfileMarker = ";prof="
+
+// ProfileSuffix is what valid encoded settings end with exactly when
+// their profile is p (not ""): prof is the last key.
+func ProfileSuffix(p string) string { return ProfileMarker + p }
+
+// LicenseTypeMarker is contained in valid encoded settings exactly when
+// they set license type t. Settings without it for LicenseAdmin are
+// voice (License).
+func LicenseTypeMarker(t LicenseType) string { return ";lic=" + string(t) }

@@ -89,6 +89,7 @@ func FuzzParseSettings(f *testing.F) {
 			}
 			return
 		}
+		checkMarkers(t, in, s)
 		enc := s.Encode()
 		back, err := ParseSettings(enc)
 		if err != nil {
@@ -106,4 +107,40 @@ func normal(s Settings) Settings {
 		s.Services = nil
 	}
 	return s
+}
+
+// TestSettingsMarkers: the markers a store filters by in SQL say of valid
+// encoded settings what ParseSettings reads from them.
+func TestSettingsMarkers(t *testing.T) {
+	for _, in := range []string{"", "ums1", "ums1;prof=sales", "ums1;rings=4;lic=admin;cfwd=+4930123456;dnd=1;prof=p",
+		"ums1;lic=admin", "ums1;lic=voice;prof=admin", "ums1;vm=phone_login;svc=fax,sms,voice;rings=4;prof=sales-2",
+		"ums1;cfwd=2001;prof=lic", "ums1;lang=de;prof=x"} {
+		s, err := ParseSettings(in)
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		checkMarkers(t, in, s)
+	}
+}
+
+// checkMarkers fails unless ProfileMarker, ProfileSuffix and
+// LicenseTypeMarker agree with s, the settings in parses to.
+func checkMarkers(t *testing.T, in string, s Settings) {
+	t.Helper()
+	if got := strings.Contains(in, ProfileMarker); got != (s.Profile != "") {
+		t.Errorf("%q: contains ProfileMarker = %v, profile %q", in, got, s.Profile)
+	}
+	for _, p := range []string{"sales", "sales-2", "p", "x", "a"} {
+		if got := strings.HasSuffix(in, ProfileSuffix(p)); got != (s.Profile == p) {
+			t.Errorf("%q: ends with ProfileSuffix(%q) = %v, profile %q", in, p, got, s.Profile)
+		}
+	}
+	for _, lt := range []LicenseType{LicenseAdmin, LicenseVoice} {
+		if got := strings.Contains(in, LicenseTypeMarker(lt)); got != (s.LicenseType == lt) {
+			t.Errorf("%q: contains LicenseTypeMarker(%s) = %v, license type %q", in, lt, got, s.LicenseType)
+		}
+	}
+	if ProfileOf(in) != s.Profile {
+		t.Errorf("ProfileOf(%q) = %q, profile %q", in, ProfileOf(in), s.Profile)
+	}
 }

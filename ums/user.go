@@ -150,7 +150,7 @@ const (
 	FieldEnabled        Field = "enabled"
 )
 
-// Get returns the value of field f as text (lists comma-joined, booleans
+// Get returns the value of field f as text (lists by JoinList, booleans
 // true/false, times RFC 3339), for diffs, logs, the merge base and dry-run
 // output; "" for an unknown field.
 func (u *User) Get(f Field) string {
@@ -162,7 +162,7 @@ func (u *User) Get(f Field) string {
 	case *string:
 		return *p
 	case *[]string:
-		return joinNumbers(*p)
+		return JoinList(*p)
 	case *bool:
 		return strconv.FormatBool(*p)
 	case *time.Time:
@@ -174,8 +174,8 @@ func (u *User) Get(f Field) string {
 	return ""
 }
 
-// Set sets a writable field from its text form (see Get; lists
-// comma-separated). It does not validate: callers normalize first.
+// Set sets a writable field from its text form (see Get; lists by
+// SplitList). It does not validate: callers normalize first.
 func (u *User) Set(f Field, v string) error {
 	row, ok := byName[f]
 	if !ok || !row.Has(WriteBack) {
@@ -185,10 +185,7 @@ func (u *User) Set(f Field, v string) error {
 	case *string:
 		*p = v
 	case *[]string:
-		*p = nil
-		if v != "" {
-			*p = strings.Split(v, ",")
-		}
+		*p = SplitList(v)
 	default:
 		return fmt.Errorf("field %q cannot be set from text", f)
 	}
@@ -219,4 +216,16 @@ func (u *User) Diff(next *User) []Change {
 	return out
 }
 
-func joinNumbers(nums []string) string { return strings.Join(nums, ",") }
+// JoinList is a list's text form (Get): its values joined with ",". The
+// records of one field's value as text carry a list so — the merge base,
+// a FieldWrite, a FieldConflict, a Change, the audit trail — and `users
+// set fax_numbers=a,b` takes it; see doc.go.
+func JoinList(values []string) string { return strings.Join(values, ",") }
+
+// SplitList reads JoinList's text back: nil for "".
+func SplitList(text string) []string {
+	if text == "" {
+		return nil
+	}
+	return strings.Split(text, ",")
+}

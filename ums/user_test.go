@@ -1,6 +1,9 @@
 package ums
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // TestBase: a field's base is its store value unless an edit (or a write
 // still waiting) holds the agreed value apart.
@@ -55,5 +58,29 @@ func TestGetSet(t *testing.T) {
 	}
 	if u.Enabled = true; u.Get(FieldEnabled) != "true" {
 		t.Error("enabled does not read as true")
+	}
+}
+
+// TestListText: a list's text form (Get, Set, the merge base, directory
+// writes) reads back as the list; the empty text is no list.
+func TestListText(t *testing.T) {
+	for _, tt := range []struct {
+		list []string
+		text string
+	}{
+		{nil, ""},
+		{[]string{"+49891"}, "+49891"},
+		{[]string{"+49891", "+49892", "+49893"}, "+49891,+49892,+49893"},
+	} {
+		if got := JoinList(tt.list); got != tt.text {
+			t.Errorf("JoinList(%q) = %q, want %q", tt.list, got, tt.text)
+		}
+		if got := SplitList(tt.text); !slices.Equal(got, tt.list) || (got == nil) != (tt.list == nil) {
+			t.Errorf("SplitList(%q) = %#v, want %#v", tt.text, got, tt.list)
+		}
+		u := User{FaxNumbers: []string{"old"}}
+		if err := u.Set(FieldFaxNumbers, tt.text); err != nil || !slices.Equal(u.FaxNumbers, tt.list) || u.Get(FieldFaxNumbers) != tt.text {
+			t.Errorf("Set(fax_numbers, %q): %v, fax %#v, Get %q", tt.text, err, u.FaxNumbers, u.Get(FieldFaxNumbers))
+		}
 	}
 }

@@ -45,6 +45,7 @@ func seeds(f *testing.F, format string) {
 		f.Add([]byte(`[{"anchor": 1}]`))
 		f.Add([]byte("[\n{\"anchor\": \"x\",\n\"state\": null}\n]"))
 		f.Add([]byte("\ufeff[{\"dn\": \"=1\", \"dn\": \"\xff\"}]"))
+		f.Add([]byte(`[{"fax_numbers": ["+4989", 1], "alias_numbers": "+4989;+4990", "mobile": ["x"]}]`))
 	} else {
 		f.Add([]byte("anchor,sam_account_name\n"))
 		f.Add([]byte("anchor\n\"unterminated\n"))

@@ -14,8 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/go-ldap/ldap/v3"
-
+	"github.com/umsync/umsync/directory"
 	"github.com/umsync/umsync/ums"
 )
 
@@ -37,7 +36,8 @@ var Columns = func() []string {
 	return out
 }()
 
-// listSep joins a list's numbers in a cell: a record's values are text.
+// listSep joins a list's numbers in a CSV cell (a cell is text); JSON
+// holds a list as an array.
 const listSep = ";"
 
 // TimeLayout is how times are written (UTC, with the store's precision).
@@ -77,33 +77,60 @@ func restore(cell string) string {
 	return strings.TrimPrefix(cell, "'")
 }
 
-// record is one user as a map from column to text.
-type record map[string]string
+// record is one user as the file holds it: the text of each column or
+// key, and the values of each list (the numbers of a list field). A list
+// read from a CSV cell, or from a JSON string as exports before the
+// arrays wrote it, is text until decode splits it.
+type record struct {
+	text  map[string]string
+	lists map[string][]string
+}
 
-// toRecord writes each Exported field of u as text.
+func newRecord() record {
+	return record{text: map[string]string{}, lists: map[string][]string{}}
+}
+
+// has reports whether the record gives key k.
+func (r record) has(k string) bool {
+	_, text := r.text[k]
+	_, list := r.lists[k]
+	return text || list
+}
+
+// cell is column c's text: a list joined with listSep.
+func (r record) cell(c string) string {
+	if l, ok := r.lists[c]; ok {
+		return strings.Join(l, listSep)
+	}
+	return r.text[c]
+}
+
+// toRecord writes each Exported field of u: a list as its values, the
+// others as text.
 func toRecord(u *ums.User) record {
-	r := make(record, len(Columns))
+	r := newRecord()
 	for _, f := range ums.UserFields {
 		if !f.Has(ums.Exported) {
 			continue
 		}
 		switch p := f.Ptr(u).(type) {
 		case *string:
-			r[string(f.Name)] = *p
+			r.text[string(f.Name)] = *p
 		case *[]string:
-			r[string(f.Name)] = strings.Join(*p, listSep)
+			r.lists[string(f.Name)] = *p
 		case *bool:
-			r[string(f.Name)] = strconv.FormatBool(*p)
+			r.text[string(f.Name)] = strconv.FormatBool(*p)
 		case *time.Time:
 			if !p.IsZero() {
-				r[string(f.Name)] = p.UTC().Format(TimeLayout)
+				r.text[string(f.Name)] = p.UTC().Format(TimeLayout)
 			}
 		}
 	}
 	return r
 }
 
-// Write writes users in format (json or csv). A CSV cell that a
+// Write writes users in format (json or csv). JSON holds a list as an
+// array of strings, CSV joins it with ";" in one cell. A CSV cell that a
 // spreadsheet would run as a formula (it starts with = + - @ tab or CR)
 // is written with a single quote first, and so is one that starts with a
 // quote; Read takes that quote off again.
@@ -122,9 +149,17 @@ func Write(w io.Writer, format string, users []ums.User) error {
 					b.WriteString(", ")
 				}
 				k, _ := json.Marshal(c)
-				v, _ := json.Marshal(r[c])
-				if isBool[c] {
-					v = []byte(r[c])
+				var v []byte
+				switch l, list := r.lists[c]; {
+				case list:
+					if l == nil {
+						l = []string{}
+					}
+					v, _ = json.Marshal(l)
+				case isBool[c]:
+					v = []byte(r.text[c])
+				default:
+					v, _ = json.Marshal(r.text[c])
 				}
 				b.Write(k)
 				b.WriteString(": ")
@@ -150,7 +185,7 @@ func Write(w io.Writer, format string, users []ums.User) error {
 			r := toRecord(&users[i])
 			row := make([]string, len(Columns))
 			for j, c := range Columns {
-				row[j] = neutralize(r[c])
+				row[j] = neutralize(r.cell(c))
 			}
 			if err := cw.Write(row); err != nil {
 				return err
@@ -162,16 +197,19 @@ func Write(w io.Writer, format string, users []ums.User) error {
 	return fmt.Errorf("format %q: want json or csv", format)
 }
 
-// isBool are the columns JSON writes as true or false.
-var isBool = func() map[string]bool {
+// isBool are the columns JSON writes as true or false, isList the ones it
+// writes as arrays of strings.
+var isBool, isList = kinds(ums.Bool), kinds(ums.List)
+
+func kinds(k ums.Kind) map[string]bool {
 	m := map[string]bool{}
 	for _, f := range ums.UserFields {
-		if f.Kind == ums.Bool {
+		if f.Kind == k {
 			m[string(f.Name)] = true
 		}
 	}
 	return m
-}()
+}
 
 // Error is one problem of one record.
 type Error struct {
@@ -329,7 +367,7 @@ func readJSON(data []byte) ([]record, []int, Errors) {
 		} else if tok != json.Delim('{') {
 			return nil, nil, append(errs, Error{line, "", fmt.Sprintf("want an object per user, got %v", tok)})
 		}
-		rec := record{}
+		rec := newRecord()
 		for dec.More() {
 			start := next(dec)
 			tok, err := dec.Token()
@@ -346,13 +384,13 @@ func readJSON(data []byte) ([]record, []int, Errors) {
 			if err := dec.Decode(&raw); err != nil {
 				return nil, nil, append(errs, syntax(err, keyLine)...)
 			}
-			if _, dup := rec[k]; dup {
+			if rec.has(k) {
 				errs = append(errs, Error{keyLine, k, "given twice in this user's object"})
 				continue
 			}
 			if !utf8.Valid(raw) {
 				errs = append(errs, Error{keyLine, k, "not valid UTF-8"})
-				rec[k] = ""
+				rec.text[k] = ""
 				continue
 			}
 			var v any
@@ -361,15 +399,36 @@ func readJSON(data []byte) ([]record, []int, Errors) {
 			}
 			switch x := v.(type) {
 			case string:
-				rec[k] = x
+				rec.text[k] = x
 				errs = append(errs, checkValue(keyLine, k, x)...)
 			case bool:
-				rec[k] = strconv.FormatBool(x)
+				rec.text[k] = strconv.FormatBool(x)
 			case nil:
-				rec[k] = ""
+				rec.text[k] = ""
+			case []any:
+				if !isList[k] {
+					rec.text[k] = ""
+					errs = append(errs, Error{keyLine, k, fmt.Sprintf("want a string or true/false, got %.40s", raw)})
+					continue
+				}
+				list := make([]string, 0, len(x))
+				for _, e := range x {
+					s, ok := e.(string)
+					if !ok {
+						errs = append(errs, Error{keyLine, k, fmt.Sprintf("want an array of strings, got %.40s", raw)})
+						break
+					}
+					errs = append(errs, checkValue(keyLine, k, s)...)
+					list = append(list, s)
+				}
+				rec.lists[k] = list
 			default:
-				rec[k] = ""
-				errs = append(errs, Error{keyLine, k, fmt.Sprintf("want a string or true/false, got %.40s", raw)})
+				rec.text[k] = ""
+				want := "a string or true/false"
+				if isList[k] {
+					want = "an array of strings"
+				}
+				errs = append(errs, Error{keyLine, k, fmt.Sprintf("want %s, got %.40s", want, raw)})
 			}
 		}
 		if _, err := dec.Token(); err != nil { // the closing brace
@@ -426,7 +485,7 @@ func readCSV(data []byte) ([]record, []int, Errors) {
 			errs = append(errs, Error{line, "", fmt.Sprintf("%d fields, the header has %d", len(row), len(header))})
 			continue
 		}
-		rec := record{}
+		rec := newRecord()
 		for i, h := range header {
 			if !utf8.ValidString(row[i]) {
 				errs = append(errs, Error{line, h, "not valid UTF-8"})
@@ -434,7 +493,7 @@ func readCSV(data []byte) ([]record, []int, Errors) {
 			}
 			v := restore(row[i])
 			errs = append(errs, checkValue(line, h, v)...)
-			rec[h] = v
+			rec.text[h] = v
 		}
 		recs, lines = append(recs, rec), append(lines, line)
 	}
@@ -452,7 +511,7 @@ func decode(rec record, line int, rules Rules) (ums.User, Errors) {
 	bad := func(field, format string, a ...any) {
 		errs = append(errs, Error{line, field, fmt.Sprintf(format, a...)})
 	}
-	for k := range rec {
+	for k := range rec.text { // a list's key is a known one
 		if !contains(Columns, k) {
 			bad(k, "unknown field")
 		}
@@ -476,7 +535,7 @@ func decode(rec record, line int, rules Rules) (ums.User, Errors) {
 			continue
 		}
 		name := string(f.Name)
-		v := rec[name]
+		v := rec.text[name]
 		switch p := f.Ptr(&u).(type) {
 		case *string:
 			if v == "" {
@@ -484,10 +543,12 @@ func decode(rec record, line int, rules Rules) (ums.User, Errors) {
 			}
 			*p = check(f.Name, v)
 		case *[]string:
-			if v != "" {
-				for _, x := range strings.Split(v, listSep) {
-					*p = append(*p, check(f.Name, x))
-				}
+			list, ok := rec.lists[name]
+			if !ok && v != "" { // a CSV cell, or an older export's JSON string
+				list = strings.Split(v, listSep)
+			}
+			for _, x := range list {
+				*p = append(*p, check(f.Name, x))
 			}
 		case *bool:
 			if v == "" {
@@ -548,7 +609,7 @@ func valueChecks(rules Rules) map[ums.Field]func(string) (string, error) {
 			return v, nil
 		},
 		ums.FieldDN: func(v string) (string, error) {
-			if _, err := ldap.ParseDN(v); err != nil || v == "" {
+			if directory.CheckDN(v) != nil || v == "" {
 				return v, fmt.Errorf("%q is not a DN", v)
 			}
 			return v, nil

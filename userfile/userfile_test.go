@@ -101,8 +101,10 @@ func TestReadNamesLineAndField(t *testing.T) {
 	Write(&js, JSON, sample())
 	text := strings.Replace(js.String(), `"first_seen": "2026-11-24T08:00:00.123Z"`, `"first_seen": "yesterday"`, 1)
 	text = strings.Replace(text, `"phantom": true`, `"phantom": "yes"`, 1)
+	text = strings.Replace(text, `"dn": "CN=bgross,OU=Staff,DC=example,DC=test"`, `"dn": "bgross"`, 1)
 	_, _, err = Read(strings.NewReader(text), JSON, testRules)
-	for _, want := range []string{`line 2: first_seen: "yesterday" is not a time`, `line 3: phantom: "yes": want true or false`} {
+	for _, want := range []string{`line 2: first_seen: "yesterday" is not a time`, `line 3: phantom: "yes": want true or false`,
+		`line 3: dn: "bgross" is not a DN`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("JSON errors lack %q: %v", want, err)
 		}
@@ -112,5 +114,58 @@ func TestReadNamesLineAndField(t *testing.T) {
 	}
 	if _, _, err := Read(strings.NewReader("anchor,colour\n"), CSV, testRules); err == nil || !strings.Contains(err.Error(), "line 1: colour: unknown column") {
 		t.Errorf("unknown column: %v", err)
+	}
+}
+
+// TestJSONLists: JSON holds a list as an array of strings and CSV joins
+// it with ";" in one cell; import reads the arrays back, and still reads
+// a JSON list given as one ";"-joined string (exports and backups written
+// before the arrays). An array where a text goes, or of other than
+// strings, is refused, and each number is checked as a cell is.
+func TestJSONLists(t *testing.T) {
+	var js, cs bytes.Buffer
+	if err := Write(&js, JSON, sample()); err != nil {
+		t.Fatal(err)
+	}
+	Write(&cs, CSV, sample())
+	for _, want := range []string{`"fax_numbers": ["+49895550001","+49895550002"]`, `"alias_numbers": ["+49895550003"]`,
+		`"fax_numbers": []`} {
+		if !strings.Contains(js.String(), want) {
+			t.Errorf("JSON export lacks %s:\n%s", want, js.String())
+		}
+	}
+	if !strings.Contains(cs.String(), ",'+49895550001;+49895550002,'+49895550003,") {
+		t.Errorf("CSV export does not join the numbers with ';':\n%s", cs.String())
+	}
+
+	legacy := strings.Replace(js.String(), `["+49895550001","+49895550002"]`, `"+49895550001;+49895550002"`, 1)
+	legacy = strings.Replace(legacy, `"alias_numbers": []`, `"alias_numbers": ""`, 1)
+	if legacy == js.String() {
+		t.Fatal("the test's replacements match nothing")
+	}
+	users, _, err := Read(strings.NewReader(legacy), JSON, testRules)
+	if err != nil {
+		t.Fatalf("a JSON list as a ';'-joined string: %v", err)
+	}
+	if want := sample(); !reflect.DeepEqual(users[0].FaxNumbers, want[0].FaxNumbers) || users[1].AliasNumbers != nil {
+		t.Errorf("from ';'-joined strings: fax %v alias %v, want %v and none", users[0].FaxNumbers, users[1].AliasNumbers, want[0].FaxNumbers)
+	}
+
+	for _, tt := range []struct{ from, to, want string }{
+		{`"surname": "Müller"`, `"surname": ["Müller"]`, `line 2: surname: want a string or true/false, got ["Müller"]`},
+		{`"alias_numbers": ["+49895550003"]`, `"alias_numbers": ["+49895550003", 49895550004]`,
+			`line 2: alias_numbers: want an array of strings, got ["+49895550003", 49895550004]`},
+		{`"alias_numbers": ["+49895550003"]`, `"alias_numbers": {"a": "+49895550003"}`, `line 2: alias_numbers: want an array of strings, got {"a"`},
+		{`"alias_numbers": ["+49895550003"]`, `"alias_numbers": ["+49895550003", "call me"]`, `line 2: alias_numbers: "call me" is not a phone number`},
+		{`"alias_numbers": ["+49895550003"]`, `"alias_numbers": ["+4989555\n0003"]`, `line 2: alias_numbers: a control character or line break`},
+	} {
+		text := strings.Replace(js.String(), tt.from, tt.to, 1)
+		if text == js.String() {
+			t.Fatalf("%s matches nothing", tt.from)
+		}
+		users, _, err := Read(strings.NewReader(text), JSON, testRules)
+		if users != nil || err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %d users, %v; want %q", tt.to, len(users), err, tt.want)
+		}
 	}
 }

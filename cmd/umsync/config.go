@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-ldap/ldap/v3"
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/umsync/umsync/api"
@@ -200,7 +199,7 @@ func (c *Config) parse() (ums.Rules, *mail.Templates, []error) {
 	} else if ip := net.ParseIP(host); host != "localhost" && ip == nil && host != "" {
 		errs = append(errs, fmt.Errorf("telemetry.listen: host must be an IP address or localhost, got %q", host))
 	}
-	rules, uerrs := c.UMS.Parse(ums.NumberPlan{CountryCode: c.Directory.CountryCode}, checkDN)
+	rules, uerrs := c.UMS.Parse(ums.NumberPlan{CountryCode: c.Directory.CountryCode}, directory.CheckDN) // profiles' groups
 	errs = append(errs, uerrs...)
 	if len(c.UMS.Extensions.Ranges) > 0 {
 		if r := c.Sync.Fields["extension"]; r.Direction != "to_directory" && r.Direction != "both" {
@@ -231,12 +230,6 @@ func (c *Config) parse() (ums.Rules, *mail.Templates, []error) {
 		errs = append(errs, fmt.Errorf("log.format: must be json or console, got %q", c.Log.Format))
 	}
 	return rules, templates, errs
-}
-
-// checkDN is the directory's DN syntax, which ums checks profile groups by.
-func checkDN(dn string) error {
-	_, err := ldap.ParseDN(dn)
-	return err
 }
 
 // mailTemplates are the built-in mail templates with the overrides in

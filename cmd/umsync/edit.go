@@ -242,14 +242,14 @@ func normalizeField(f ums.Field, raw string, numbers ums.NumberPlan, limits ums.
 		return number(v)
 	case ums.FieldFaxNumbers, ums.FieldAliasNumbers:
 		var out []string
-		for _, x := range strings.Split(v, ",") {
+		for _, x := range ums.SplitList(v) {
 			n, err := number(x)
 			if err != nil {
 				return "", err
 			}
 			out = append(out, n)
 		}
-		return strings.Join(out, ","), nil
+		return ums.JoinList(out), nil
 	case ums.FieldSettings:
 		s, err := ums.ParseSettings(v)
 		if err != nil {

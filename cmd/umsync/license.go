@@ -1,13 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"sort"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/umsync/umsync/store"
+	"github.com/umsync/umsync/sync/plan"
 	"github.com/umsync/umsync/ums"
 )
 
@@ -57,14 +59,9 @@ user automatically when one frees (a user deactivated, or more seats).`,
 			if err != nil {
 				return err
 			}
-			pending, err := st.PendingLicenses(cmd.Context())
+			pending, err := pendingInWaitOrder(cmd.Context(), st, cfg.rules.Profiles)
 			if err != nil {
 				return err
-			}
-			if profiles := cfg.rules.Profiles; len(profiles) > 0 { // earlier profiles get seats first
-				sort.SliceStable(pending, func(i, j int) bool {
-					return profiles.Priority(ums.ProfileOf(pending[i].Settings)) < profiles.Priority(ums.ProfileOf(pending[j].Settings))
-				})
 			}
 			out := licenseJSON{Seats: cfg.rules.Seats, Used: counts[ums.LicenseActive],
 				Pending: counts[ums.LicensePending], PendingUsers: []pendingLicenseJSON{},
@@ -95,4 +92,16 @@ user automatically when one frees (a user deactivated, or more seats).`,
 	}
 	outputFlag(cmd, &output)
 	return cmd
+}
+
+// pendingInWaitOrder returns the users waiting for a seat in the order the
+// license cap gives them one (plan.WaitOrder, ranked by their profiles as
+// the sync ranks them): `umsync license` and the status page list them so.
+func pendingInWaitOrder(ctx context.Context, st *store.Store, profiles ums.Profiles) ([]ums.User, error) {
+	pending, err := st.PendingLicenses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plan.WaitOrder(pending, func(u *ums.User) int { return profiles.Priority(ums.ProfileOf(u.Settings)) })
+	return pending, nil
 }

@@ -103,7 +103,7 @@ func (d *daemon) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.Details {
-		pending, err := st.PendingLicenses(ctx)
+		pending, err := pendingInWaitOrder(ctx, st, cfg.rules.Profiles)
 		if err != nil {
 			fail(err)
 			return

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -33,8 +34,9 @@ type Seat struct {
 //     holders than seats (the seats shrank): then the most recently
 //     activated lose theirs first (ties: the later first seen, then the
 //     greater sAMAccountName) and become pending;
-//   - free seats go to the other eligible users by profile priority, then
-//     the time they were first seen, then sAMAccountName;
+//   - free seats go to the other eligible users in wait order
+//     (cmpWaiting: profile priority, then the time they were first seen,
+//     then sAMAccountName);
 //   - the rest wait as pending and get a seat when one frees.
 //
 // seats <= 0 means no cap: every eligible user is active. It calls change
@@ -89,16 +91,7 @@ func licenses(seats int, users []Seat, change func(u Seat, to ums.LicenseState, 
 		return // nobody waiting gets a seat
 	}
 	free := seats - len(held)
-	sort.Slice(wait, func(i, j int) bool {
-		a, b := wait[i], wait[j]
-		if a.Priority != b.Priority {
-			return a.Priority < b.Priority
-		}
-		if !a.FirstSeen.Equal(b.FirstSeen) {
-			return a.FirstSeen.Before(b.FirstSeen)
-		}
-		return a.SAMAccountName < b.SAMAccountName
-	})
+	slices.SortFunc(wait, cmpWaiting)
 	taken := fmt.Sprintf("all %d seats are taken", seats)
 	for i, u := range wait {
 		if i < free {
@@ -107,6 +100,36 @@ func licenses(seats int, users []Seat, change func(u Seat, to ums.LicenseState, 
 			set(u, ums.LicensePending, taken)
 		}
 	}
+}
+
+// cmpWaiting is the wait order, in which the eligible users without a
+// seat get a free one: profile priority (lower first), then the time they
+// were first seen (earlier first), then sAMAccountName, then anchor (two
+// stored users may share a sAMAccountName).
+func cmpWaiting(a, b Seat) int {
+	return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.FirstSeen.Compare(b.FirstSeen),
+		cmp.Compare(a.SAMAccountName, b.SAMAccountName), cmp.Compare(a.Anchor, b.Anchor))
+}
+
+// WaitOrder sorts users (those waiting for a seat: license pending) in the
+// order the license cap gives them a seat as seats free: the one order
+// the cap, `umsync license` and the status page show. priority ranks a
+// user's profile as ApplyLicenses takes it (nil ranks all alike).
+func WaitOrder(users []ums.User, priority func(u *ums.User) int) {
+	seats := make([]Seat, len(users))
+	for i := range users {
+		u := &users[i]
+		seats[i] = Seat{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, FirstSeen: u.FirstSeen, ref: i}
+		if priority != nil {
+			seats[i].Priority = priority(u)
+		}
+	}
+	slices.SortFunc(seats, cmpWaiting)
+	sorted := make([]ums.User, len(users))
+	for i, s := range seats {
+		sorted[i] = users[s.ref]
+	}
+	copy(users, sorted)
 }
 
 // ApplyLicenses runs the seat cap over the users of the plan and outside:

@@ -168,3 +168,70 @@ func licenseChanges(seats int, users []Seat) []LicenseChange {
 	})
 	return out
 }
+
+// TestWaitOrderIsTheCapsOrder: WaitOrder lists the users waiting in the
+// order the cap hands them seats as seats free — found by the cap alone:
+// with k seats, the user who gets a seat that k-1 seats did not give is
+// the k-th.
+func TestWaitOrderIsTheCapsOrder(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	type user struct {
+		anchor, sam string
+		prio, first int // priority; first seen, minutes after t0
+	}
+	for _, tt := range []struct {
+		name  string
+		users []user
+		want  string // sAMAccountNames in wait order
+	}{
+		{"first seen, then name", []user{{"a1", "c", 0, 1}, {"a2", "b", 0, 1}, {"a3", "a", 0, 2}}, "b c a"},
+		{"priority before first seen", []user{{"a1", "old", 2, 0}, {"a2", "vip", 0, 9}, {"a3", "mid", 1, 5}, {"a4", "none", 3, 0}},
+			"vip mid old none"},
+		{"same name: anchor", []user{{"a9", "x", 0, 1}, {"a1", "x", 0, 1}, {"a5", "w", 0, 1}}, "w x x"},
+		{"anchor order is not wait order", []user{{"a1", "z", 1, 3}, {"a2", "y", 1, 2}, {"a3", "x", 0, 4}, {"a4", "w", 0, 4}},
+			"w x y z"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var users []ums.User
+			prio := map[string]int{}
+			for _, u := range tt.users {
+				users = append(users, ums.User{Anchor: u.anchor, SAMAccountName: u.sam, State: ums.StateActive, Enabled: true,
+					License: ums.LicensePending, FirstSeen: t0.Add(time.Duration(u.first) * time.Minute)})
+				prio[u.anchor] = u.prio
+			}
+			priority := func(u *ums.User) int { return prio[u.Anchor] }
+
+			var seats []Seat
+			byAnchor := map[string]ums.User{}
+			for _, u := range users {
+				seats = append(seats, Seat{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Eligible: true,
+					License: ums.LicensePending, FirstSeen: u.FirstSeen, Priority: prio[u.Anchor]})
+				byAnchor[u.Anchor] = u
+			}
+			var capOrder []string
+			granted := map[string]bool{}
+			for k := 1; k <= len(users); k++ {
+				p := &Plan{}
+				for _, a := range p.ApplyLicenses(k, seats, t0, priority) {
+					if !granted[a] {
+						granted[a] = true
+						capOrder = append(capOrder, byAnchor[a].SAMAccountName+"/"+a)
+					}
+				}
+			}
+
+			WaitOrder(users, priority)
+			var got, names []string
+			for _, u := range users {
+				got = append(got, u.SAMAccountName+"/"+u.Anchor)
+				names = append(names, u.SAMAccountName)
+			}
+			if !slices.Equal(got, capOrder) {
+				t.Errorf("WaitOrder = %v, the cap gives seats in order %v", got, capOrder)
+			}
+			if s := strings.Join(names, " "); s != tt.want {
+				t.Errorf("WaitOrder = %q, want %q", s, tt.want)
+			}
+		})
+	}
+}

@@ -102,6 +102,6 @@ func pendingInWaitOrder(ctx context.Context, st *store.Store, profiles ums.Profi
 	if err != nil {
 		return nil, err
 	}
-	plan.WaitOrder(pending, func(u *ums.User) int { return profiles.Priority(ums.ProfileOf(u.Settings)) })
+	plan.WaitOrder(pending, profiles.Priority)
 	return pending, nil
 }

@@ -47,14 +47,14 @@ func TestLicenseListsTheCapsOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	priority := func(u *ums.User) int { return cfg.rules.Profiles.Priority(ums.ProfileOf(u.Settings)) }
+	priority := cfg.rules.Profiles.Priority
 
 	var seats []plan.Seat
 	sam := map[string]string{}
 	var stored []string
 	for _, u := range rows {
 		seats = append(seats, plan.Seat{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Eligible: true,
-			License: u.License, FirstSeen: u.FirstSeen, Priority: priority(&u)})
+			License: u.License, FirstSeen: u.FirstSeen, Priority: priority(ums.ProfileOf(u.Settings))})
 		sam[u.Anchor] = u.SAMAccountName
 		stored = append(stored, u.SAMAccountName)
 	}

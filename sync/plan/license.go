@@ -114,14 +114,14 @@ func cmpWaiting(a, b Seat) int {
 // WaitOrder sorts users (those waiting for a seat: license pending) in the
 // order the license cap gives them a seat as seats free: the one order
 // the cap, `umsync license` and the status page show. priority ranks a
-// user's profile as ApplyLicenses takes it (nil ranks all alike).
-func WaitOrder(users []ums.User, priority func(u *ums.User) int) {
+// user's settings profile as ApplyLicenses takes it (nil ranks all alike).
+func WaitOrder(users []ums.User, priority func(profile string) int) {
 	seats := make([]Seat, len(users))
 	for i := range users {
 		u := &users[i]
 		seats[i] = Seat{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, FirstSeen: u.FirstSeen, ref: i}
 		if priority != nil {
-			seats[i].Priority = priority(u)
+			seats[i].Priority = priority(ums.ProfileOf(u.Settings))
 		}
 	}
 	slices.SortFunc(seats, cmpWaiting)

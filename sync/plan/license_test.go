@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -196,10 +197,14 @@ func TestWaitOrderIsTheCapsOrder(t *testing.T) {
 			prio := map[string]int{}
 			for _, u := range tt.users {
 				users = append(users, ums.User{Anchor: u.anchor, SAMAccountName: u.sam, State: ums.StateActive, Enabled: true,
-					License: ums.LicensePending, FirstSeen: t0.Add(time.Duration(u.first) * time.Minute)})
+					License: ums.LicensePending, FirstSeen: t0.Add(time.Duration(u.first) * time.Minute),
+					Settings: fmt.Sprintf("ums1;svc=fax;prof=p%d", u.prio)})
 				prio[u.anchor] = u.prio
 			}
-			priority := func(u *ums.User) int { return prio[u.Anchor] }
+			priority := func(profile string) int { // profile pN has priority N
+				n, _ := strconv.Atoi(strings.TrimPrefix(profile, "p"))
+				return n
+			}
 
 			var seats []Seat
 			byAnchor := map[string]ums.User{}

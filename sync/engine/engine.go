@@ -427,6 +427,8 @@ func (e *Engine) plan(ctx context.Context, c *cycle) error {
 	}
 	if c.mode == ModeFull {
 		p.CountUnchanged(len(r.active))
+	} else {
+		p.RecountUnchanged()
 	}
 	crashpoint.Hit("engine.planned")
 	c.p = p

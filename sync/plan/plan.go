@@ -95,6 +95,9 @@ type Plan struct {
 
 	shelf Shelf
 	d     decisions
+	// readUnchanged are the users a delta read and found unchanged: a
+	// rule may still change them (RecountUnchanged).
+	readUnchanged []string
 }
 
 // Count returns how many actions are of kind k.
@@ -118,6 +121,19 @@ func (p *Plan) Count(k Kind) int {
 // (the merge, a page rule, the license cap, the extension pool).
 func (p *Plan) CountUnchanged(stored int) {
 	p.Unchanged = stored - (p.Len() - p.Count(Create))
+}
+
+// RecountUnchanged sets Unchanged of a delta plan after the rules: the
+// users read that no merge and no rule changed (a rule that changes a
+// user read unchanged — a profile moved, a seat freed — takes it out).
+func (p *Plan) RecountUnchanged() {
+	acted := p.Anchors()
+	p.Unchanged = 0
+	for _, a := range p.readUnchanged {
+		if !acted[a] {
+			p.Unchanged++
+		}
+	}
 }
 
 // Anchors is the set of users the plan acts on.
@@ -308,6 +324,11 @@ func purge(seen map[string]int, p *Plan, expired []ums.User, cutoff time.Time) {
 func (f *Planner) Finish() (*Plan, error) {
 	p := &Plan{}
 	*p = f.p
+	for a, i := range f.seen {
+		if i < 0 {
+			p.readUnchanged = append(p.readUnchanged, a)
+		}
+	}
 	f.p, f.seen, f.byAnchor = Plan{}, nil, nil
 	p.Actions = kept(p.Actions)
 	sortActions(p.Actions)

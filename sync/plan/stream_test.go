@@ -231,3 +231,29 @@ func TestCountUnchanged(t *testing.T) {
 		t.Errorf("read %d, unchanged %d; want 4 read and only alice unchanged", p.Read, p.Unchanged)
 	}
 }
+
+// TestRecountUnchanged: a delta counts a user read unchanged once, and
+// not at all when a rule changes it after the read (the merge's count
+// said unchanged for both carol and the user a rule adopted).
+func TestRecountUnchanged(t *testing.T) {
+	a, b, c := dirUser("a1", "alice", true), dirUser("b2", "bob", true), dirUser("c3", "carol", true)
+	stored := []ums.User{storedUser(a, ums.StateActive, ""), storedUser(b, ums.StateActive, ""), storedUser(c, ums.StateActive, "")}
+	bobMoved := b
+	bobMoved.Department = "Sales"
+	pl := NewDelta(stored, now, nil)
+	for _, u := range []ums.User{a, bobMoved, c, c} { // carol read twice
+		pl.Add(u)
+	}
+	p, err := pl.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Unchanged != 2 {
+		t.Fatalf("after the merge: unchanged %d, want alice and carol", p.Unchanged)
+	}
+	p.Adopt([]ums.User{stored[2]}, now) // a rule changes carol after the read
+	p.RecountUnchanged()
+	if p.Unchanged != 1 || p.Read != 3 {
+		t.Errorf("read %d, unchanged %d; want 3 read and only alice unchanged", p.Read, p.Unchanged)
+	}
+}

@@ -107,8 +107,7 @@ func TestSyncAndUsersCLI(t *testing.T) {
 
 func TestSyncFailureExits1(t *testing.T) {
 	t.Parallel()
-	lab := adlab.Require(t)
-	ou := lab.OU(t)
+	lab, ou := offlineLab(t)
 	cfg := testConfig(t, lab, ou, cfgOpts{url: "ldaps://127.0.0.1:1"})
 	_, stderr, code := umsync(t, "sync", "--config", cfg)
 	if code != exitFailure || !strings.Contains(stderr, "connect: directory: dial ldaps://127.0.0.1:1") {

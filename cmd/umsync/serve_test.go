@@ -83,6 +83,23 @@ log:
 	return path
 }
 
+// offlineLab stands in for the lab in tests that need a config but no
+// AD, so that they need not wait for one: a DC that is never dialled
+// (nothing listens on port 1), the CA and password fixtures of
+// testdata/config, and an OU that is never created.
+func offlineLab(t *testing.T) (lab *adlab.Lab, ou string) {
+	t.Helper()
+	abs := func(p string) string {
+		a, err := filepath.Abs(filepath.Join("testdata", "config", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	return &adlab.Lab{LDAPSURL: "ldaps://127.0.0.1:1", CAFile: abs("ca.pem"), BindDN: "CN=Administrator,CN=Users,DC=example,DC=test",
+		PasswordFile: abs("bind-password"), BaseDN: "DC=example,DC=test"}, "OU=Offline,DC=example,DC=test"
+}
+
 // startTestDaemon starts serve in this process with the config at path,
 // waits for its first successful cycle, and shuts it down with the test.
 func startTestDaemon(t *testing.T, path string, log zerolog.Logger) *daemon {

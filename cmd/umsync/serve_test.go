@@ -19,16 +19,21 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/umsync/umsync/internal/adlab"
 	"github.com/umsync/umsync/internal/logtest"
+	umsmail "github.com/umsync/umsync/mail"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 )
 
 // TestMain lets a test run this package's binary as the real umsync: with
-// UMSYNC_TEST_MAIN=1 the test binary is main().
+// UMSYNC_TEST_MAIN=1 the test binary is main(). Either way passwords and
+// PINs are hashed at bcrypt's lowest cost: the default costs a second of
+// CPU a hash under -race, and the crash test alone mails over a hundred.
 func TestMain(m *testing.M) {
+	umsmail.SetHashCostForTests(bcrypt.MinCost)
 	if os.Getenv("UMSYNC_TEST_MAIN") == "1" {
 		main()
 		return

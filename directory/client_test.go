@@ -64,10 +64,11 @@ func TestUsersPagesAndDecodes(t *testing.T) {
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	const n = 23
+	p := adlab.SamPrefix()
 	for i := range n {
-		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("dpg%02d", i), Given: "Jürgen", Surname: "Weiß", Disabled: i%10 == 0})
+		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("%sdpg%02d", p, i), Given: "Jürgen", Surname: "Weiß", Disabled: i%10 == 0})
 	}
-	dn := lab.AddUser(t, ou, adlab.User{CN: "Zoë Öztürk", Sam: "zoe", Given: "Zoë", Surname: "Öztürk",
+	dn := lab.AddUser(t, ou, adlab.User{CN: "Zoë Öztürk", Sam: p + "zoe", Given: "Zoë", Surname: "Öztürk",
 		Attrs: map[string][]string{
 			"displayName": {"Zoë Öztürk"}, "mail": {"zoe@example.test"}, "department": {"Geschäftsführung"},
 			"telephoneNumber": {"+49 (0)89 1234-5678"}, "ipPhone": {"2041"}, "mobile": {"0171 1234567"},
@@ -91,10 +92,10 @@ func TestUsersPagesAndDecodes(t *testing.T) {
 	if disabled != 3 {
 		t.Errorf("%d disabled users, want 3 (dpg00, dpg10, dpg20)", disabled)
 	}
-	want := ums.User{Anchor: lab.GUID(t, dn), DN: dn, SAMAccountName: "zoe", GivenName: "Zoë", Surname: "Öztürk",
+	want := ums.User{Anchor: lab.GUID(t, dn), DN: dn, SAMAccountName: p + "zoe", GivenName: "Zoë", Surname: "Öztürk",
 		DisplayName: "Zoë Öztürk", Mail: "zoe@example.test", Department: "Geschäftsführung", Extension: "2041",
 		Phone: "+498912345678", Mobile: "+491711234567", FaxNumbers: []string{"+49891234599", "+49891234598"}, Enabled: true}
-	zoe := got["zoe"]
+	zoe := got[p+"zoe"]
 	if d := want.Diff(&zoe); len(d) != 0 || zoe.Anchor != want.Anchor {
 		t.Errorf("zoe decoded wrong: %v (anchor %q, want %q)", d, zoe.Anchor, want.Anchor)
 	}
@@ -104,7 +105,7 @@ func TestStartTLS(t *testing.T) {
 	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	lab.AddUser(t, ou, adlab.User{Sam: "tls1"})
+	lab.AddUser(t, ou, adlab.User{Sam: adlab.SamPrefix() + "tls1"})
 	cfg := lab.Config(ou)
 	cfg.URL, cfg.StartTLS = directory.URLs{lab.LDAPURL}, true
 	got, err := readAll(t, newClient(t, cfg))
@@ -159,7 +160,7 @@ func TestRedialAfterDrop(t *testing.T) {
 	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	lab.AddUser(t, ou, adlab.User{Sam: "redial1"})
+	lab.AddUser(t, ou, adlab.User{Sam: adlab.SamPrefix() + "redial1"})
 	u, _ := url.Parse(lab.LDAPSURL)
 	proxy := adlab.NewProxy(t, u.Host)
 	cfg := lab.Config(ou)
@@ -209,8 +210,9 @@ func TestCancelStopsARead(t *testing.T) {
 	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
+	p := adlab.SamPrefix()
 	for i := range 5 {
-		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("cx%d", i)})
+		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("%scx%d", p, i)})
 	}
 	cfg := lab.Config(ou)
 	cfg.PageSize = 1
@@ -237,8 +239,9 @@ func TestStoppedReadLeavesTheConnectionUsable(t *testing.T) {
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	const total = 9
+	p := adlab.SamPrefix()
 	for i := range total {
-		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("stp%d", i)})
+		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("%sstp%d", p, i)})
 	}
 	cfg := lab.Config(ou)
 	cfg.PageSize, cfg.ReadConnections = 2, 1
@@ -382,8 +385,9 @@ func TestChangesUSNBoundary(t *testing.T) {
 	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	dn := lab.AddUser(t, ou, adlab.User{Sam: "usnb"})
-	lab.AddUser(t, ou, adlab.User{Sam: "usnother"})
+	p := adlab.SamPrefix()
+	dn := lab.AddUser(t, ou, adlab.User{Sam: p + "usnb"})
+	lab.AddUser(t, ou, adlab.User{Sam: p + "usnother"})
 	lab.Modify(t, dn, "department", "Technik")
 	usn := lab.USNChanged(t, dn)
 	c := newClient(t, lab.Config(ou))
@@ -394,7 +398,7 @@ func TestChangesUSNBoundary(t *testing.T) {
 	mine := func(users []ums.User) int {
 		n := 0
 		for _, u := range users {
-			if u.SAMAccountName == "usnb" {
+			if u.SAMAccountName == p+"usnb" {
 				n++
 			}
 		}
@@ -421,9 +425,10 @@ func TestChangesReportTombstonesAndMovesOut(t *testing.T) {
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	outside := lab.OU(t)
-	del := lab.AddUser(t, ou, adlab.User{Sam: "tomb1"})
-	out := lab.AddUser(t, ou, adlab.User{Sam: "away1"})
-	in := lab.AddUser(t, ou, adlab.User{Sam: "stay1"})
+	p := adlab.SamPrefix()
+	del := lab.AddUser(t, ou, adlab.User{CN: "tomb1", Sam: p + "tomb1"})
+	out := lab.AddUser(t, ou, adlab.User{CN: "away1", Sam: p + "away1"})
+	in := lab.AddUser(t, ou, adlab.User{CN: "stay1", Sam: p + "stay1"})
 	guids := map[string]string{"tomb1": lab.GUID(t, del), "away1": lab.GUID(t, out), "stay1": lab.GUID(t, in)}
 	c := newClient(t, lab.Config(ou))
 	before, err := c.State(context.Background())
@@ -464,7 +469,7 @@ func TestAnotherDCIsRefused(t *testing.T) {
 	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	lab.AddUser(t, ou, adlab.User{Sam: "dcx1"})
+	lab.AddUser(t, ou, adlab.User{Sam: adlab.SamPrefix() + "dcx1"})
 	for _, conns := range []int{1, 2} {
 		cfg := lab.Config(ou)
 		cfg.ReadConnections = conns
@@ -494,8 +499,9 @@ func TestFilterValuesAreEscaped(t *testing.T) {
 	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	member := lab.AddUser(t, ou, adlab.User{Sam: "esc1", Given: "*)(uid=*"})
-	lab.AddUser(t, ou, adlab.User{Sam: "esc2"})
+	p := adlab.SamPrefix()
+	member := lab.AddUser(t, ou, adlab.User{Sam: p + "esc1", Given: "*)(uid=*"})
+	lab.AddUser(t, ou, adlab.User{Sam: p + "esc2"})
 	group := lab.AddGroup(t, ou, "UMS (Sales)", member)
 	c := newClient(t, lab.Config(ou))
 	st, err := c.State(context.Background())
@@ -516,7 +522,7 @@ func TestFilterValuesAreEscaped(t *testing.T) {
 		t.Fatalf("read %d users, %v", len(got), err)
 	}
 	for _, u := range got {
-		if u.SAMAccountName == "esc1" && u.GivenName != "*)(uid=*" {
+		if u.SAMAccountName == p+"esc1" && u.GivenName != "*)(uid=*" {
 			t.Errorf("givenName read back as %q", u.GivenName)
 		}
 	}

@@ -21,7 +21,7 @@ func TestFailoverSkipsDeadURL(t *testing.T) {
 	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	lab.AddUser(t, ou, adlab.User{Sam: "fo1"})
+	lab.AddUser(t, ou, adlab.User{Sam: adlab.SamPrefix() + "fo1"})
 	dead := "ldaps://" + closedPort(t)
 	cfg := lab.Config(ou)
 	cfg.URL = directory.URLs{dead, lab.LDAPSURL}
@@ -51,7 +51,7 @@ func TestFailoverSwitchIsLoggedAndCounted(t *testing.T) {
 	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	lab.AddUser(t, ou, adlab.User{Sam: "fo2"})
+	lab.AddUser(t, ou, adlab.User{Sam: adlab.SamPrefix() + "fo2"})
 	u, _ := url.Parse(lab.LDAPSURL)
 	proxy := adlab.NewProxy(t, u.Host)
 	first := "ldaps://" + proxy.Addr()

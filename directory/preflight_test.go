@@ -89,7 +89,7 @@ func TestPreflightNamesMissingAttribute(t *testing.T) {
 // attributes umsync writes back; each fails, named.
 func TestPreflightNamesUnwritableAttribute(t *testing.T) {
 	lab, cfg, in := preflightLab(t)
-	ro := lab.AddPlainUser(t, lab.OU(t), "pfro"+fmt.Sprint(time.Now().UnixNano()%100000), "Pf-Read-0nly-Pass!")
+	ro := lab.AddPlainUser(t, lab.OU(t), adlab.SamPrefix()+"pfro", "Pf-Read-0nly-Pass!")
 	cfg.BindDN, cfg.BindPasswordFile, cfg.BindPasswordEnv = ro, "", "UMSYNC_TEST_RO_PW"
 	t.Setenv("UMSYNC_TEST_RO_PW", "Pf-Read-0nly-Pass!")
 	checks := directory.Preflight(context.Background(), cfg, in, time.Now())

@@ -67,6 +67,15 @@ func contains(set string, x byte) bool {
 // secrets under the race detector lower it.
 var hashCost = bcrypt.DefaultCost
 
+// SetHashCostForTests sets bcrypt's cost for Hash and returns the one
+// before; call it before anything hashes. Under the race detector the
+// default cost takes about a second a hash, and a test that runs serve as
+// a child process mails dozens of passwords.
+func SetHashCostForTests(cost int) (before int) {
+	before, hashCost = hashCost, cost
+	return before
+}
+
 // Hash is the bcrypt hash of a secret, as stored.
 func Hash(secret string) (string, error) {
 	h, err := bcrypt.GenerateFromPassword([]byte(secret), hashCost)

@@ -88,8 +88,9 @@ func TestAPIEndToEnd(t *testing.T) {
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	peer := smtptest.Start(t)
-	lab.AddUser(t, ou, adlab.User{Sam: "ap0", Given: "Jürgen", Surname: "Api", Attrs: map[string][]string{
-		"mail": {"ap0@example.test"}, "ipPhone": {"4200"}, "telephoneNumber": {"089 4200-0"}}})
+	ap := adlab.SamPrefix() + "ap0"
+	dn := lab.AddUser(t, ou, adlab.User{Sam: ap, Given: "Jürgen", Surname: "Api", Attrs: map[string][]string{
+		"mail": {ap + "@example.test"}, "ipPhone": {"4200"}, "telephoneNumber": {"089 4200-0"}}})
 	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 2s", directory: "  attributes: {settings: info}\n", extra: fmt.Sprintf(`mail:
   transport: smtp
   from: "UMS <ums@example.test>"
@@ -132,94 +133,93 @@ api:
 		out, _, _ := umsync(t, "mail", "queue", "--config", path)
 		return strings.Contains(out, "(0 mails not sent)")
 	})
-	pw := lastSecret(t, peer, "ap0@example.test", "Your new UMS password")
+	pw := lastSecret(t, peer, ap+"@example.test", "Your new UMS password")
 
 	check := func(login, password string) openapitest.Response {
 		return api.Do("POST", "/api/v1/auth/password", ums1, map[string]string{"login": login, "password": password})
 	}
-	if r := check("ap0", pw); r.Code != 200 || r.Body["ok"] != true {
+	if r := check(ap, pw); r.Code != 200 || r.Body["ok"] != true {
 		t.Fatalf("the mailed password: %d %s", r.Code, r.Raw)
 	}
-	if r := check("ap0@example.test", pw); r.Code != 200 {
+	if r := check(ap+"@example.test", pw); r.Code != 200 {
 		t.Errorf("the mailed password with the mail as login: %d %s", r.Code, r.Raw)
 	}
-	if r := api.Do("POST", "/api/v1/auth/password", reader, map[string]string{"login": "ap0", "password": pw}); r.Code != 403 {
+	if r := api.Do("POST", "/api/v1/auth/password", reader, map[string]string{"login": ap, "password": pw}); r.Code != 403 {
 		t.Errorf("a read token checking a password: %d, want 403", r.Code)
 	}
-	if r := check("ap0", pw+"x"); r.Code != 401 || r.Body["ok"] != false {
+	if r := check(ap, pw+"x"); r.Code != 401 || r.Body["ok"] != false {
 		t.Errorf("a wrong password: %d %s", r.Code, r.Raw)
 	}
-	if r := check("ap0", "wrong"); r.Code != 423 {
+	if r := check(ap, "wrong"); r.Code != 423 {
 		t.Errorf("the 2nd wrong password in a row: %d %s, want 423", r.Code, r.Raw)
 	}
-	if r := check("ap0", pw); r.Code != 423 {
+	if r := check(ap, pw); r.Code != 423 {
 		t.Errorf("the right password on a locked login: %d %s, want 423", r.Code, r.Raw)
 	}
 	before := len(peer.Messages())
-	if out, stderr, code := umsync(t, "users", "reset-password", "ap0", "--config", path); code != exitOK {
+	if out, stderr, code := umsync(t, "users", "reset-password", ap, "--config", path); code != exitOK {
 		t.Fatalf("reset-password: %d %s %s", code, out, stderr)
 	}
 	waitFor(t, "the new password mail", func() bool { return len(peer.Messages()) == before+1 })
 	waitFor(t, "the new password stored", func() bool {
-		return check("ap0", lastSecret(t, peer, "ap0@example.test", "Your new UMS password")).Code == 200
+		return check(ap, lastSecret(t, peer, ap+"@example.test", "Your new UMS password")).Code == 200
 	})
 
 	// Lookup through the API: the phone from AD in national format.
 	if r := api.Do("GET", "/api/v1/lookup?number=089%204200-0", reader, nil); r.Code != 200 || r.Body["field"] != "phone" {
-		t.Errorf("lookup of ap0's phone: %d %s", r.Code, r.Raw)
+		t.Errorf("lookup of the phone: %d %s", r.Code, r.Raw)
 	}
 
 	// Wrong PINs through the API lock the box, in AD too.
-	umsync(t, "users", "set", "--config", path, "ap0", "settings=ums1;vm=phone_login")
+	umsync(t, "users", "set", "--config", path, ap, "settings=ums1;vm=phone_login")
 	for i, want := range []int{401, 401, 423} {
 		r := api.Do("POST", "/api/v1/voicemail/verify-pin", ums1, map[string]string{"user": "4200", "pin": "000000"})
 		if r.Code != want {
 			t.Fatalf("wrong PIN %d: %d %s, want %d", i+1, r.Code, r.Raw, want)
 		}
 	}
-	dn := "CN=ap0," + ou
 	waitFor(t, "the lock written to AD", func() bool {
 		v := lab.Values(t, dn, "info")
 		return len(v) == 1 && v[0] == "ums1;vm=phone_login;vmlock=1"
 	})
 	before = len(peer.Messages())
-	if out, stderr, code := umsync(t, "users", "unlock", "ap0", "--config", path); code != exitOK {
+	if out, stderr, code := umsync(t, "users", "unlock", ap, "--config", path); code != exitOK {
 		t.Fatalf("unlock: %d %s %s", code, out, stderr)
 	}
 	waitFor(t, "the new PIN mail", func() bool { return len(peer.Messages()) == before+1 })
-	pin := lastSecret(t, peer, "ap0@example.test", "Your new voicemail PIN")
+	pin := lastSecret(t, peer, ap+"@example.test", "Your new voicemail PIN")
 	waitFor(t, "the new PIN verifies", func() bool {
-		return api.Do("POST", "/api/v1/voicemail/verify-pin", ums1, map[string]string{"user": "ap0", "pin": pin}).Code == 200
+		return api.Do("POST", "/api/v1/voicemail/verify-pin", ums1, map[string]string{"user": ap, "pin": pin}).Code == 200
 	})
 
 	// Locked again, unlocked through the API: as `users unlock` does, a new
 	// PIN mail, and the box opens.
 	for range 3 {
-		api.Do("POST", "/api/v1/voicemail/verify-pin", ums1, map[string]string{"user": "ap0", "pin": "000000"})
+		api.Do("POST", "/api/v1/voicemail/verify-pin", ums1, map[string]string{"user": ap, "pin": "000000"})
 	}
 	before = len(peer.Messages())
-	if r := api.Do("POST", "/api/v1/users/ap0/actions/unlock", ums1, nil); r.Code != 202 || !strings.Contains(fmt.Sprint(r.Body["message"]), "pin mail queued") {
+	if r := api.Do("POST", "/api/v1/users/"+ap+"/actions/unlock", ums1, nil); r.Code != 202 || !strings.Contains(fmt.Sprint(r.Body["message"]), "pin mail queued") {
 		t.Errorf("unlock through the API: %d %s", r.Code, r.Raw)
 	}
 	waitFor(t, "the PIN mail of the API's unlock", func() bool { return len(peer.Messages()) == before+1 })
-	pin = lastSecret(t, peer, "ap0@example.test", "Your new voicemail PIN")
+	pin = lastSecret(t, peer, ap+"@example.test", "Your new voicemail PIN")
 	waitFor(t, "that PIN verifies", func() bool {
-		return api.Do("POST", "/api/v1/voicemail/verify-pin", ums1, map[string]string{"user": "ap0", "pin": pin}).Code == 200
+		return api.Do("POST", "/api/v1/voicemail/verify-pin", ums1, map[string]string{"user": ap, "pin": pin}).Code == 200
 	})
-	if r := api.Do("POST", "/api/v1/users/ap0/actions/reset-settings", ums1, nil); r.Code != 202 {
+	if r := api.Do("POST", "/api/v1/users/"+ap+"/actions/reset-settings", ums1, nil); r.Code != 202 {
 		t.Errorf("reset-settings through the API: %d %s", r.Code, r.Raw)
 	}
 
 	// An admin action through the API does what the CLI does: a mail.
 	before = len(peer.Messages())
-	if r := api.Do("POST", "/api/v1/users/ap0/actions/send-infomail", ums1, nil); r.Code != 202 {
+	if r := api.Do("POST", "/api/v1/users/"+ap+"/actions/send-infomail", ums1, nil); r.Code != 202 {
 		t.Errorf("send-infomail: %d %s", r.Code, r.Raw)
 	}
-	if r := api.Do("POST", "/api/v1/users/ap0/actions/reset-pin", reader, nil); r.Code != 403 {
+	if r := api.Do("POST", "/api/v1/users/"+ap+"/actions/reset-pin", reader, nil); r.Code != 403 {
 		t.Errorf("an admin action with a read token: %d, want 403", r.Code)
 	}
 	waitFor(t, "the info mail", func() bool { return len(peer.Messages()) == before+1 })
-	if r := api.Do("POST", "/api/v1/users/ap0/actions/nope", ums1, nil); r.Code != 404 {
+	if r := api.Do("POST", "/api/v1/users/"+ap+"/actions/nope", ums1, nil); r.Code != 404 {
 		t.Errorf("an unknown action: %d %s", r.Code, r.Raw)
 	}
 
@@ -260,9 +260,10 @@ func TestAPIMirrorFollowsChanges(t *testing.T) {
 	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
+	p := adlab.SamPrefix()
 	var dns []string
 	for i := range 6 {
-		dns = append(dns, lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("mi%d", i), Given: "Mia", Surname: fmt.Sprint(i),
+		dns = append(dns, lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("%smi%d", p, i), Given: "Mia", Surname: fmt.Sprint(i),
 			Attrs: map[string][]string{"ipPhone": {fmt.Sprint(4300 + i)}}}))
 	}
 	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s", directory: "  attributes: {settings: info}\n",
@@ -317,19 +318,19 @@ func TestAPIMirrorFollowsChanges(t *testing.T) {
 	// Changes from every side while the mirror follows.
 	for i := range 4 {
 		lab.Modify(t, dns[i], "mobile", fmt.Sprintf("0171 55500%d", i))
-		if _, stderr, code := umsync(t, "users", "set", "--config", path, fmt.Sprintf("mi%d", 5-i), fmt.Sprintf("settings=ums1;rings=%d", i+2)); code != exitOK {
+		if _, stderr, code := umsync(t, "users", "set", "--config", path, fmt.Sprintf("%smi%d", p, 5-i), fmt.Sprintf("settings=ums1;rings=%d", i+2)); code != exitOK {
 			t.Fatalf("users set: %s", stderr)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
 	lab.Modify(t, dns[1], "userAccountControl", "514") // disabled: deactivated by a cycle
 	lab.Delete(t, dns[2])                              // gone from AD: deactivated, then purged below
-	lab.AddUser(t, ou, adlab.User{Sam: "minew", Given: "Neu", Attrs: map[string][]string{"ipPhone": {"4399"}}})
+	lab.AddUser(t, ou, adlab.User{Sam: p + "minew", Given: "Neu", Attrs: map[string][]string{"ipPhone": {"4399"}}})
 	st := configStore(t, path)
 	waitFor(t, "the disabled user deactivated and the new one in", func() bool {
-		u1, err1 := st.User(context.Background(), "mi1")
-		u2, err2 := st.User(context.Background(), "mi2")
-		_, errNew := st.User(context.Background(), "minew")
+		u1, err1 := st.User(context.Background(), p+"mi1")
+		u2, err2 := st.User(context.Background(), p+"mi2")
+		_, errNew := st.User(context.Background(), p+"minew")
 		return err1 == nil && u1.State == ums.StateDeactivated && err2 == nil && u2.State == ums.StateDeactivated && errNew == nil
 	})
 	// A purge (an import that drops mi2) through the store, as the CLI's
@@ -340,7 +341,7 @@ func TestAPIMirrorFollowsChanges(t *testing.T) {
 	}
 	var keep []ums.User
 	for _, u := range all {
-		if u.SAMAccountName != "mi2" {
+		if u.SAMAccountName != p+"mi2" {
 			keep = append(keep, u)
 		}
 	}
@@ -368,7 +369,7 @@ func TestAPIMirrorFollowsChanges(t *testing.T) {
 	if err != nil || len(stored) != len(want) {
 		t.Fatalf("store has %d users, the list %d (%v)", len(stored), len(want), err)
 	}
-	if _, err := st.User(context.Background(), "mi2"); err == nil {
+	if _, err := st.User(context.Background(), p+"mi2"); err == nil {
 		t.Error("mi2 was not purged")
 	}
 	if len(mirror) != len(want) {
@@ -390,10 +391,12 @@ func TestAPIPasswordCheckDirectory(t *testing.T) {
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	const pw = "Ad-Pass-2026!x"
-	on := lab.AddPlainUser(t, ou, "dp0", pw)
-	lab.Modify(t, on, "mail", "dp0@example.test")
-	off := lab.AddPlainUser(t, ou, "dp1", pw)
-	lab.Modify(t, off, "mail", "dp1@example.test")
+	p := adlab.SamPrefix()
+	dp0, dp1 := p+"dp0", p+"dp1"
+	on := lab.AddPlainUser(t, ou, dp0, pw)
+	lab.Modify(t, on, "mail", dp0+"@example.test")
+	off := lab.AddPlainUser(t, ou, dp1, pw)
+	lab.Modify(t, off, "mail", dp1+"@example.test")
 	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s", sync: "  max_deactivation_percent: 100\n  max_deactivations: 100\n",
 		extra: "mail:\n  transport: file\n  from: ums@example.test\n  file: {dir: mails}\napi:\n  listen: 127.0.0.1:0\n  tokens_file: api-tokens\n  password_check: directory\n"})
 	token := apiToken(t, path, "ums", "auth")
@@ -402,26 +405,26 @@ func TestAPIPasswordCheckDirectory(t *testing.T) {
 	check := func(login, password string) int {
 		return api.Do("POST", "/api/v1/auth/password", token, map[string]string{"login": login, "password": password}).Code
 	}
-	if code := check("dp0", pw); code != 200 {
+	if code := check(dp0, pw); code != 200 {
 		t.Errorf("the AD password: %d, want 200", code)
 	}
-	if code := check("dp0", pw+"x"); code != 401 {
+	if code := check(dp0, pw+"x"); code != 401 {
 		t.Errorf("a wrong password: %d, want 401", code)
 	}
-	if code := check("dp0", ""); code != 400 {
+	if code := check(dp0, ""); code != 400 {
 		t.Errorf("an empty password: %d, want 400", code)
 	}
-	if code := check("dp1", pw); code != 200 {
+	if code := check(dp1, pw); code != 200 {
 		t.Fatalf("dp1 before it is disabled: %d", code)
 	}
 	lab.Modify(t, off, "userAccountControl", "514")
-	if code := check("dp1", pw); code != 401 {
+	if code := check(dp1, pw); code != 401 {
 		t.Errorf("a disabled user's right password: %d, want 401", code)
 	}
-	if _, stderr, code := umsync(t, "users", "reset-password", "dp0", "--config", path); code != exitFailure || !strings.Contains(stderr, "AD password") {
+	if _, stderr, code := umsync(t, "users", "reset-password", dp0, "--config", path); code != exitFailure || !strings.Contains(stderr, "AD password") {
 		t.Errorf("reset-password with directory passwords: exit %d %s", code, stderr)
 	}
-	if r := api.Do("PUT", "/api/v1/users/dp0/password", token, map[string]string{"old": pw, "new": "Other-Pass-2027"}); r.Code != 409 {
+	if r := api.Do("PUT", "/api/v1/users/"+dp0+"/password", token, map[string]string{"old": pw, "new": "Other-Pass-2027"}); r.Code != 409 {
 		t.Errorf("changing an AD password through the API: %d %s, want 409", r.Code, r.Raw)
 	}
 	if files, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "mails", "*")); len(files) > 0 {

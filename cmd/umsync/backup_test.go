@@ -11,7 +11,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/umsync/umsync/internal/adlab"
 	"github.com/umsync/umsync/internal/crashpoint"
 	"github.com/umsync/umsync/store"
 )
@@ -21,8 +20,8 @@ import (
 // read. A backup made world-readable and chmodded afterwards fails here.
 func TestBackupPrivateFromBirth(t *testing.T) {
 	t.Parallel()
-	lab := adlab.Require(t)
-	path := testConfig(t, lab, lab.OU(t), cfgOpts{})
+	lab, ou := offlineLab(t)
+	path := testConfig(t, lab, ou, cfgOpts{})
 	cfg, err := loadConfig(path)
 	if err != nil {
 		t.Fatal(err)

@@ -71,7 +71,7 @@ func TestCheckConfigOnlinePasses(t *testing.T) {
 func TestCheckConfigOnlineFails(t *testing.T) {
 	t.Parallel()
 	lab, ou, group, o := onlineLab(t)
-	ro := lab.AddPlainUser(t, lab.OU(t), "ccro", "Cc-Read-0nly-Pass!")
+	ro := lab.AddPlainUser(t, lab.OU(t), adlab.SamPrefix()+"ccro", "Cc-Read-0nly-Pass!")
 	roPW := filepath.Join(t.TempDir(), "ro.pass")
 	os.WriteFile(roPW, []byte("Cc-Read-0nly-Pass!\n"), 0o600)
 	for _, tc := range []struct {

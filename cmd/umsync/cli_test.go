@@ -107,8 +107,7 @@ func TestSyncAndUsersCLI(t *testing.T) {
 
 func TestSyncFailureExits1(t *testing.T) {
 	t.Parallel()
-	lab := adlab.Require(t)
-	ou := lab.OU(t)
+	lab, ou := offlineLab(t)
 	cfg := testConfig(t, lab, ou, cfgOpts{url: "ldaps://127.0.0.1:1"})
 	_, stderr, code := umsync(t, "sync", "--config", cfg)
 	if code != exitFailure || !strings.Contains(stderr, "connect: directory: dial ldaps://127.0.0.1:1") {
@@ -346,12 +345,13 @@ func TestProblemsCLI(t *testing.T) {
 	t.Parallel()
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
-	lab.AddUser(t, ou, adlab.User{Sam: "prob1", Attrs: map[string][]string{"mobile": {"call me"}, "ipPhone": {"7"}}})
-	lab.AddUser(t, ou, adlab.User{Sam: "prob2", Attrs: map[string][]string{"ipPhone": {"4711"},
+	p := adlab.SamPrefix()
+	lab.AddUser(t, ou, adlab.User{CN: "prob1", Sam: p + "prob1", Attrs: map[string][]string{"mobile": {"call me"}, "ipPhone": {"7"}}})
+	lab.AddUser(t, ou, adlab.User{CN: "prob2", Sam: p + "prob2", Attrs: map[string][]string{"ipPhone": {"4711"},
 		"facsimileTelephoneNumber": {"+49 89 5550"}, "otherTelephone": {"089 5551", "fax me"}}})
-	lab.AddUser(t, ou, adlab.User{Sam: "prob3", Attrs: map[string][]string{"ipPhone": {"4711"},
+	lab.AddUser(t, ou, adlab.User{CN: "prob3", Sam: p + "prob3", Attrs: map[string][]string{"ipPhone": {"4711"},
 		"facsimileTelephoneNumber": {"089/5550"}, "otherTelephone": {"+49 89 5551"}}})
-	lab.AddUser(t, ou, adlab.User{Sam: "fine", Attrs: map[string][]string{"ipPhone": {"4712"}, "mobile": {"0171 1234567"},
+	lab.AddUser(t, ou, adlab.User{CN: "fine", Sam: p + "fine", Attrs: map[string][]string{"ipPhone": {"4712"}, "mobile": {"0171 1234567"},
 		"otherTelephone": {"+49 89 5552"}}})
 	cfg := testConfig(t, lab, ou, cfgOpts{})
 	if out, stderr, code := umsync(t, "sync", "--config", cfg); code != exitOK || !strings.Contains(out, "created 4") {
@@ -363,8 +363,9 @@ func TestProblemsCLI(t *testing.T) {
 		t.Fatalf("problems: exit %d, %v\n%s", code, err, out)
 	}
 	got := map[string]bool{}
-	for _, p := range ps {
-		got[fmt.Sprintf("%s %s %s", p["user"], p["field"], p["problem"])] = true
+	for _, pr := range ps {
+		// Without the prefix: the problems name the users by sAMAccountName.
+		got[strings.ReplaceAll(fmt.Sprintf("%s %s %s", pr["user"], pr["field"], pr["problem"]), p, "")] = true
 	}
 	for _, want := range []string{
 		`prob1 extension "7" has 1 digits, want 2 to 4`,
@@ -384,7 +385,7 @@ func TestProblemsCLI(t *testing.T) {
 	if len(ps) != 9 {
 		t.Errorf("%d problems, want 9: %v", len(ps), got)
 	}
-	if out, _, _ := umsync(t, "users", "show", "prob1", "--config", cfg); !strings.Contains(out, `mobile: "call me" is not an E.164 number`) ||
+	if out, _, _ := umsync(t, "users", "show", p+"prob1", "--config", cfg); !strings.Contains(out, `mobile: "call me" is not an E.164 number`) ||
 		!strings.Contains(out, "problems:  2\n") {
 		t.Errorf("users show prob1:\n%s", out)
 	}

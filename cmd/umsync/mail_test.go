@@ -73,8 +73,10 @@ func TestMailEndToEnd(t *testing.T) {
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	peer := smtptest.Start(t)
+	p := adlab.SamPrefix()
+	ml0, ml1 := p+"ml0", p+"ml1"
 	for i := range 2 {
-		lab.AddUser(t, ou, adlab.User{Sam: fmt.Sprintf("ml%d", i), Given: "Jürgen", Surname: fmt.Sprintf("Müller%d", i),
+		lab.AddUser(t, ou, adlab.User{CN: fmt.Sprintf("ml%d", i), Sam: fmt.Sprintf("%sml%d", p, i), Given: "Jürgen", Surname: fmt.Sprintf("Müller%d", i),
 			Attrs: map[string][]string{"mail": {fmt.Sprintf("ml%d@example.test", i)}, "ipPhone": {fmt.Sprint(4100 + i)},
 				"mobile": {fmt.Sprintf("+49171555010%d", i)}}})
 	}
@@ -106,7 +108,7 @@ func TestMailEndToEnd(t *testing.T) {
 	}
 
 	// A new user in scope: one info mail, however many cycles run.
-	lab.AddUser(t, ou, adlab.User{Sam: "mlnew", Given: "Änne", Surname: "Neu", Attrs: map[string][]string{"mail": {"mlnew@example.test"}}})
+	lab.AddUser(t, ou, adlab.User{CN: "mlnew", Sam: p + "mlnew", Given: "Änne", Surname: "Neu", Attrs: map[string][]string{"mail": {"mlnew@example.test"}}})
 	for range 3 {
 		cycleNow(t, d, engine.ModeDelta)
 	}
@@ -123,20 +125,20 @@ func TestMailEndToEnd(t *testing.T) {
 
 	// Admin actions, while serve runs.
 	// Wrong PINs reported by the UMS lock the box at voicemail.max_pin_failures (3).
-	umsync(t, "users", "set", "--config", path, "ml0", "settings=ums1;vm=phone_login")
+	umsync(t, "users", "set", "--config", path, ml0, "settings=ums1;vm=phone_login")
 	for i, want := range []string{"failures counted", "failures counted", "locked after 3 wrong PINs"} {
-		if out, stderr, code := umsync(t, "users", "pin-failure", "ml0", "--config", path); code != exitOK || !strings.Contains(out, want) {
+		if out, stderr, code := umsync(t, "users", "pin-failure", ml0, "--config", path); code != exitOK || !strings.Contains(out, want) {
 			t.Fatalf("pin-failure %d: exit %d %q %s, want %q", i+1, code, out, stderr, want)
 		}
 	}
 	before := len(peer.Messages())
-	out, stderr, code := umsync(t, "users", "unlock", "ml0", "--config", path)
-	if code != exitOK || !strings.Contains(out, "ml0: voicemail unlocked") || !strings.Contains(out, "pin mail queued for ml0@example.test") {
+	out, stderr, code := umsync(t, "users", "unlock", ml0, "--config", path)
+	if code != exitOK || !strings.Contains(out, ml0+": voicemail unlocked") || !strings.Contains(out, "pin mail queued for ml0@example.test") {
 		t.Fatalf("unlock: exit %d\n%s%s", code, out, stderr)
 	}
 	waitFor(t, "the PIN mail", func() bool { return len(peer.Messages()) == before+1 })
 	pin := mailedSecret.FindStringSubmatch(textOf(t, peer, "ml0@example.test"))
-	if out, stderr, code := umsync(t, "users", "reset-password", "ml1", "--config", path); code != exitOK {
+	if out, stderr, code := umsync(t, "users", "reset-password", ml1, "--config", path); code != exitOK {
 		t.Fatalf("reset-password: exit %d\n%s%s", code, out, stderr)
 	}
 	waitFor(t, "the password mail", func() bool { return len(peer.Messages()) == before+2 })
@@ -149,8 +151,8 @@ func TestMailEndToEnd(t *testing.T) {
 		t.Fatalf("no secret in the mails: pin %v password %v", pin, pw)
 	}
 	st := testStore(t, cfg)
-	u0, _ := st.User(context.Background(), "ml0")
-	u1, _ := st.User(context.Background(), "ml1")
+	u0, _ := st.User(context.Background(), ml0)
+	u1, _ := st.User(context.Background(), ml1)
 	if h, _ := st.SecretHash(context.Background(), u0.Anchor, ums.MailPIN); !umsmail.Verify(h, pin[1]) || len(pin[1]) != 6 {
 		t.Errorf("the mailed PIN %q does not verify against the stored hash", pin[1])
 	}
@@ -171,14 +173,14 @@ func TestMailEndToEnd(t *testing.T) {
 	if got := lab.Values(t, "CN=ml0,"+ou, "info"); len(got) != 1 || got[0] != "ums1;vm=phone_login" {
 		t.Errorf("AD settings of ml0 after unlock = %q", got)
 	}
-	if out, stderr, code := umsync(t, "users", "reset-pin", "ml0", "--config", path); code != exitOK {
+	if out, stderr, code := umsync(t, "users", "reset-pin", ml0, "--config", path); code != exitOK {
 		t.Fatalf("reset-pin: exit %d\n%s%s", code, out, stderr)
 	}
 	waitFor(t, "the reset-pin mail", func() bool { return len(peer.Messages()) == before+3 })
 	var shown struct {
 		Audit []auditJSON `json:"audit"`
 	}
-	out, _, _ = umsync(t, "users", "show", "ml0", "--config", path, "--output", "json")
+	out, _, _ = umsync(t, "users", "show", ml0, "--config", path, "--output", "json")
 	if err := json.Unmarshal([]byte(out), &shown); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +201,7 @@ func TestMailEndToEnd(t *testing.T) {
 		args []string
 		err  string
 	}{
-		{[]string{"users", "reset-pin", "ml1"}, "user 'ml1' has no voicemail"},
+		{[]string{"users", "reset-pin", ml1}, "user '" + ml1 + "' has no voicemail"},
 		{[]string{"users", "send-infomail", "nobody"}, `user 'nobody' not found`},
 		{[]string{"mail", "retry", "999"}, "mail 999 is not a failed mail"},
 	} {
@@ -207,21 +209,21 @@ func TestMailEndToEnd(t *testing.T) {
 			t.Errorf("%v: exit %d %q, want %q", tt.args, code, stderr, tt.err)
 		}
 	}
-	if out, stderr, code := umsync(t, "users", "send-infomail", "ml1", "--config", path); code != exitOK {
+	if out, stderr, code := umsync(t, "users", "send-infomail", ml1, "--config", path); code != exitOK {
 		t.Fatalf("send-infomail: %d %s %s", code, out, stderr)
 	}
 	waitFor(t, "the info mail sent again", func() bool { return len(peer.Messages()) == before+3 })
 
 	// Rejected three times (5xx): failed, listed, and sent after a retry.
 	peer.Answer(550, 550, 550)
-	umsync(t, "users", "send-infomail", "ml0", "--config", path)
+	umsync(t, "users", "send-infomail", ml0, "--config", path)
 	var queue []map[string]any
 	waitFor(t, "the rejected mail to fail", func() bool {
 		out, _, _ := umsync(t, "mail", "queue", "--config", path, "--output", "json")
 		json.Unmarshal([]byte(out), &queue)
 		return len(queue) == 1 && queue[0]["state"] == "failed"
 	})
-	if queue[0]["user"] != "ml0" || queue[0]["kind"] != "info" || queue[0]["attempts"] != float64(3) ||
+	if queue[0]["user"] != ml0 || queue[0]["kind"] != "info" || queue[0]["attempts"] != float64(3) ||
 		!strings.Contains(fmt.Sprint(queue[0]["last_error"]), "550") {
 		t.Errorf("failed mail listed as %v", queue[0])
 	}

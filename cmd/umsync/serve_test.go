@@ -19,16 +19,21 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/umsync/umsync/internal/adlab"
 	"github.com/umsync/umsync/internal/logtest"
+	umsmail "github.com/umsync/umsync/mail"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 )
 
 // TestMain lets a test run this package's binary as the real umsync: with
-// UMSYNC_TEST_MAIN=1 the test binary is main().
+// UMSYNC_TEST_MAIN=1 the test binary is main(). Either way passwords and
+// PINs are hashed at bcrypt's lowest cost: the default costs a second of
+// CPU a hash under -race, and the crash test alone mails over a hundred.
 func TestMain(m *testing.M) {
+	umsmail.SetHashCostForTests(bcrypt.MinCost)
 	if os.Getenv("UMSYNC_TEST_MAIN") == "1" {
 		main()
 		return
@@ -81,6 +86,23 @@ log:
 		t.Fatal(err)
 	}
 	return path
+}
+
+// offlineLab stands in for the lab in tests that need a config but no
+// AD, so that they need not wait for one: a DC that is never dialled
+// (nothing listens on port 1), the CA and password fixtures of
+// testdata/config, and an OU that is never created.
+func offlineLab(t *testing.T) (lab *adlab.Lab, ou string) {
+	t.Helper()
+	abs := func(p string) string {
+		a, err := filepath.Abs(filepath.Join("testdata", "config", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	return &adlab.Lab{LDAPSURL: "ldaps://127.0.0.1:1", CAFile: abs("ca.pem"), BindDN: "CN=Administrator,CN=Users,DC=example,DC=test",
+		PasswordFile: abs("bind-password"), BaseDN: "DC=example,DC=test"}, "OU=Offline,DC=example,DC=test"
 }
 
 // startTestDaemon starts serve in this process with the config at path,

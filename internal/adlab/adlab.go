@@ -12,7 +12,9 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -265,9 +267,11 @@ func (l *Lab) DeleteTree(dn string) error {
 	for _, e := range res.Entries {
 		dns = append(dns, e.DN)
 	}
-	// Groups first: deleting a member of a big group rewrites the group's
-	// member attribute each time (2,000 members: a minute instead of
-	// seconds). Then children before parents (longer DNs first).
+	// Groups first, over LDAP: deleting a member of a big group rewrites
+	// the group's member attribute each time (2,000 members: a minute
+	// instead of seconds), and a group that lost a member fails in a batch.
+	// Then the rest, children before parents (longer DNs first): in one
+	// batch if it can be had, else one by one.
 	groups := map[string]bool{}
 	if res, err := c.SearchWithPaging(ldap.NewSearchRequest(dn, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
 		0, 0, false, "(objectClass=group)", []string{"dn"}, nil), 1000); err == nil {
@@ -281,10 +285,58 @@ func (l *Lab) DeleteTree(dn string) error {
 		}
 		return len(dns[i]) > len(dns[j])
 	})
-	for _, d := range dns {
-		if err := c.Del(ldap.NewDelRequest(d, nil)); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-			return fmt.Errorf("delete %s: %w", d, err)
+	del := func(dns []string) error {
+		for _, d := range dns {
+			if err := c.Del(ldap.NewDelRequest(d, nil)); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+				return fmt.Errorf("delete %s: %w", d, err)
+			}
 		}
+		return nil
+	}
+	n := 0
+	for n < len(dns) && groups[dns[n]] {
+		n++
+	}
+	if err := del(dns[:n]); err != nil {
+		return err
+	}
+	if rest := dns[n:]; len(rest) < 2 || l.deleteBatch(rest) != nil {
+		return del(rest)
+	}
+	return nil
+}
+
+// deleteBatch deletes dns, in order, in one ldbmodify transaction on the
+// DC's database. Over LDAP every delete is a transaction of its own, and in
+// a domain of 50,000 users each costs the DC about 0.4 s of CPU (a
+// 2,000-user OU: 13 minutes); in one batch they take a second or two.
+// Any failure (no sam.ldb, not root, an entry gone meanwhile) undoes the
+// whole batch, and the caller deletes over LDAP. Groups stay out of it: the
+// DC fails the delete of one that lost a member, in batch mode only.
+func (l *Lab) deleteBatch(dns []string) error {
+	if l.SamLDB == "" {
+		return errors.New("the lab env file names no sam.ldb")
+	}
+	var b strings.Builder
+	for _, d := range dns {
+		// Base64 (dn::): DNs may hold non-ASCII and leading spaces.
+		fmt.Fprintf(&b, "dn:: %s\nchangetype: delete\n\n", base64.StdEncoding.EncodeToString([]byte(d)))
+	}
+	f, err := os.CreateTemp("", "adlab-delete-*.ldif")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(b.String()); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	out, err := exec.Command("ldbmodify", "-H", l.SamLDB, "-o", "batch_mode:1", f.Name()).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), fmt.Sprintf("Modified %d records successfully", len(dns))) {
+		return fmt.Errorf("ldbmodify: %v: %s", err, out)
 	}
 	return nil
 }

@@ -202,7 +202,7 @@ func TestWriteWithoutRightsFailsForGood(t *testing.T) {
 	r.seed(t)
 	r.cycle(t, r.engine(t, nil))
 	pw := "Rd-only-" + strings.ReplaceAll(time.Now().Format("150405.000"), ".", "") + "-Aa1"
-	reader := r.lab.AddPlainUser(t, r.ou, "rdonly"+time.Now().Format("0405"), pw)
+	reader := r.lab.AddPlainUser(t, r.ou, r.sam+"rdonly", pw)
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pwFile, []byte(pw), 0o600)
 	cfg := r.lab.Config(r.ou)

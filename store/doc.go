@@ -6,7 +6,9 @@
 // audit trail of admin actions, the record of every sync run, imports, online
 // backups, and the schema migrations that built them. A cycle's users,
 // outbox rows (directory writes and mails), conflicts, watermark and run
-// record are written in one transaction (ApplyCycle).
+// record are written in one transaction (ApplyCycle); a full cycle streams
+// its users (CycleWrite.Planned) and the store writes them a thousand at a
+// time inside that transaction, so it never holds them all.
 //
 // The directory writes and conflicts are ums.FieldWrite and
 // ums.FieldConflict, the types sync/plan makes: a cycle hands them over per

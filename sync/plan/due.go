@@ -53,12 +53,7 @@ func ExtensionsDue(pool []Range, full bool, p *Plan) bool {
 			return true
 		}
 	}
-	for _, f := range p.Staged {
-		if f.Kind != Purge && f.Eligible && f.Extension == "" {
-			return true
-		}
-	}
-	return false
+	return false // a plan with staged users is a full one
 }
 
 // Default is the name of the profile of a user in no profile group (""
@@ -114,7 +109,7 @@ func LicenseDue(full bool, seatsBefore, seats, phantomFlips int, p *Plan) bool {
 			return true
 		}
 	}
-	return len(p.Staged) > 0 // only a full cycle stages, and it always ranks
+	return false
 }
 
 // numberFields are the fields whose numbers must be unique among active

@@ -14,8 +14,8 @@ type Mail struct {
 	Key    string
 }
 
-// Mails returns the mails the plan's actions in memory make due, in
-// action order (a staged action's: Action.Mails, once Each finished it):
+// Mails returns the mails the action makes due (a staged action's once
+// Each has finished it):
 //
 //   - a user granted a license gets the info mail (key info:<anchor>: once
 //     for good, also if the seat is lost and granted again), a PIN mail if
@@ -25,16 +25,6 @@ type Mail struct {
 //     PIN mail, keyed by the cycle's time.
 //
 // Mail contents are made when the mail is sent (mail/), not here.
-func (p *Plan) Mails(password bool, now time.Time) []Mail {
-	var out []Mail
-	for _, a := range p.Actions {
-		out = append(out, a.Mails(password, now)...)
-	}
-	return out
-}
-
-// Mails are the mails the action makes due (see Plan.Mails); a staged
-// action's once Each has finished it.
 func (a *Action) Mails(password bool, now time.Time) []Mail {
 	u := &a.After
 	if a.Kind == Purge || u.State != ums.StateActive || u.License != ums.LicenseActive {

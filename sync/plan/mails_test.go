@@ -27,7 +27,7 @@ func TestMails(t *testing.T) {
 			Changes: []ums.Change{{Field: ums.FieldSettings, Old: "", New: vm}}},
 		{Kind: Deactivate, After: func() ums.User { u := user("gone", vm, ums.LicenseNone); u.State = ums.StateDeactivated; return u }()},
 	}}
-	got := fmt.Sprint(p.Mails(true, now))
+	got := fmt.Sprint(mailsOf(p, true))
 	want := fmt.Sprint([]Mail{
 		{ums.MailInfo, "a-new", "info:a-new"},
 		{ums.MailPassword, "a-new", "password:a-new:activation"},
@@ -39,7 +39,16 @@ func TestMails(t *testing.T) {
 	if got != want {
 		t.Errorf("Mails =\n%s\nwant\n%s", got, want)
 	}
-	if got := p.Mails(false, now); len(got) != 4 { // no password mails: info ×2 and the PINs
+	if got := mailsOf(p, false); len(got) != 4 { // no password mails: info ×2 and the PINs
 		t.Errorf("Mails(no extra kinds) = %v", got)
 	}
+}
+
+// mailsOf is the mails of every action of p, in plan order.
+func mailsOf(p *Plan, password bool) []Mail {
+	var out []Mail
+	for _, a := range p.Actions {
+		out = append(out, a.Mails(password, now)...)
+	}
+	return out
 }

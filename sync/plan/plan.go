@@ -251,35 +251,35 @@ func (f *Planner) Add(d ums.User) {
 
 // put records the planned action of anchor, replacing an earlier one.
 func (f *Planner) put(anchor string, a Action, changed bool) {
-	if changed {
-		put(f.seen, &f.p, anchor, &a)
-	} else {
-		put(f.seen, &f.p, anchor, nil)
-	}
+	record(f.seen, &f.p.Actions, &f.p, anchor, &a, changed)
 }
 
-// put records in p the action a of anchor (nil: unchanged), replacing the
-// one of an earlier reading; seen maps each anchor read to its index in
-// p.Actions, or -1 if unchanged.
-func put(seen map[string]int, p *Plan, anchor string, a *Action) {
+// record puts v, the planned entry of anchor (an action, or a staged
+// fact), in list, replacing the one of an earlier reading; changed false
+// means the user is unchanged. seen maps each anchor read to its index in
+// list, or -1 if unchanged; p counts the users read and unchanged. An
+// entry emptied by a later reading is left as T's zero value (kept and
+// Stream.Finish drop it).
+func record[T any](seen map[string]int, list *[]T, p *Plan, anchor string, v T, changed bool) {
 	prev, again := seen[anchor]
 	switch {
 	case !again:
 		p.Read++
-	case prev >= 0 && a != nil:
-		p.Actions[prev] = a
+	case prev >= 0 && changed:
+		(*list)[prev] = v
 		return
 	case prev >= 0: // changed before, back to the stored value now
-		p.Actions[prev] = &Action{} // dropped in Finish
+		var zero T
+		(*list)[prev] = zero
 		seen[anchor] = -1
 		p.Unchanged++
 		return
 	default: // unchanged before
 		p.Unchanged--
 	}
-	if a != nil {
-		seen[anchor] = len(p.Actions)
-		p.Actions = append(p.Actions, a)
+	if changed {
+		seen[anchor] = len(*list)
+		*list = append(*list, v)
 	} else {
 		seen[anchor] = -1
 		p.Unchanged++

@@ -163,8 +163,7 @@ func (p *Plan) Each(fn func(*Action) error) error {
 // walk calls inMemory and staged in the order a plan prints, merging the
 // actions in memory (sorted by the rules) with the staged facts.
 func (p *Plan) walk(inMemory func(*Action) error, staged func(*Fact) error) error {
-	sortFacts(p.Staged)
-	i, j := 0, 0
+	i, j := 0, 0 // both sorted: the actions by the rules, the facts by Stream.Finish
 	for i < len(p.Actions) || j < len(p.Staged) {
 		if j == len(p.Staged) || (i < len(p.Actions) && !factLess(&p.Staged[j], p.Actions[i])) {
 			if err := inMemory(p.Actions[i]); err != nil {
@@ -175,9 +174,6 @@ func (p *Plan) walk(inMemory func(*Action) error, staged func(*Fact) error) erro
 		}
 		f := &p.Staged[j]
 		j++
-		if f.Kind == "" {
-			continue
-		}
 		if err := staged(f); err != nil {
 			return err
 		}

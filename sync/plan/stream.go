@@ -95,11 +95,11 @@ func (s *Stream) Page(stored, read []ums.User) (int, error) {
 	return len(changed), nil
 }
 
-// put records the action a of anchor (nil: unchanged) as put records an
-// action in memory: a later reading replaces an earlier one.
+// put records the action a of anchor (nil: unchanged), on the shelf and
+// as a fact, as record does for an action in memory: a later reading
+// replaces an earlier one.
 func (s *Stream) put(anchor string, a *Action) error {
-	prev, again := s.seen[anchor]
-	f := Fact{}
+	var f Fact
 	if a != nil {
 		ref, err := s.shelf.Put(a)
 		if err != nil {
@@ -107,27 +107,7 @@ func (s *Stream) put(anchor string, a *Action) error {
 		}
 		f = factOf(a, s.page.Profiles, ref)
 	}
-	switch {
-	case !again:
-		s.p.Read++
-	case prev >= 0 && a != nil:
-		s.p.Staged[prev] = f
-		return nil
-	case prev >= 0: // changed before, back to the stored value now
-		s.p.Staged[prev] = Fact{} // dropped in Finish
-		s.seen[anchor] = -1
-		s.p.Unchanged++
-		return nil
-	default: // unchanged before
-		s.p.Unchanged--
-	}
-	if a != nil {
-		s.seen[anchor] = len(s.p.Staged)
-		s.p.Staged = append(s.p.Staged, f)
-	} else {
-		s.seen[anchor] = -1
-		s.p.Unchanged++
-	}
+	record(s.seen, &s.p.Staged, &s.p, anchor, f, a != nil)
 	return nil
 }
 
@@ -185,7 +165,7 @@ func (s *Stream) Finish(gone []ums.User, active map[string]bool) (*Plan, error) 
 func kept(actions []*Action) []*Action {
 	out := actions[:0]
 	for _, a := range actions {
-		if a.Kind != "" {
+		if a != nil {
 			out = append(out, a)
 		}
 	}

@@ -517,8 +517,10 @@ func (e *Engine) report(ctx context.Context, c *cycle, applied store.Applied) {
 	// what the caller, the metrics and the log get includes the apply.
 	end := e.now()
 	c.res.Run.Duration = end.Sub(c.start)
-	e.lastSuccess.Store(end.UnixNano())
 	e.storeErr.Store(nil)
+	// LastSuccess moves last: who waits on it (a test, the status page)
+	// then finds the metrics and the log of this cycle.
+	defer e.lastSuccess.Store(end.UnixNano())
 
 	e.logActions(log, p, applied.Stale)
 	if !c.staging {

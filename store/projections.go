@@ -13,27 +13,29 @@ import (
 // user instead of every row: a full cycle of 50,000 users holds these, and
 // fetches the full rows of only the users a rule changes.
 
-// AnchorStates maps every stored user's anchor to whether it is active:
-// what a full cycle compares its read with (users not read are out of
-// scope).
-func (s *Store) AnchorStates(ctx context.Context) (map[string]bool, error) {
+// EachAnchorState calls fn with every stored user's anchor and whether it
+// is active: what a full cycle compares its read with (users not read are
+// out of scope), one row at a time rather than a map of the store.
+func (s *Store) EachAnchorState(ctx context.Context, fn func(anchor string, active bool)) error {
 	rows, err := s.read.QueryContext(ctx, `SELECT anchor, state = ? FROM users`, string(ums.StateActive))
 	if err != nil {
-		return nil, fmt.Errorf("store: anchors: %w", err)
+		return fmt.Errorf("store: anchors: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]bool{}
 	for rows.Next() {
 		var (
 			a      string
 			active bool
 		)
 		if err := rows.Scan(&a, &active); err != nil {
-			return nil, fmt.Errorf("store: anchors: %w", err)
+			return fmt.Errorf("store: anchors: %w", err)
 		}
-		out[a] = active
+		fn(a, active)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: anchors: %w", err)
+	}
+	return nil
 }
 
 // SeatFact is a stored user as the license cap sees it.

@@ -14,7 +14,7 @@ import (
 // license × extension: EachSeat's Eligible is ums.User.Eligible, every
 // user holding or waiting for a seat is listed (with no cap, exactly those
 // whose license is wrong), UsersWithoutExtension are the eligible
-// users without one, UserPages visits every user once, AnchorStates every
+// users without one, UserPages visits every user once, EachAnchorState every
 // anchor with its state.
 func TestProjectionsAgreeWithRows(t *testing.T) {
 	s, _ := openTest(t)
@@ -63,8 +63,8 @@ func TestProjectionsAgreeWithRows(t *testing.T) {
 	for _, u := range noExt {
 		without[u.Anchor] = true
 	}
-	states, err := s.AnchorStates(ctx)
-	if err != nil {
+	states := map[string]bool{}
+	if err := s.EachAnchorState(ctx, func(a string, active bool) { states[a] = active }); err != nil {
 		t.Fatal(err)
 	}
 	paged := map[string]int{}
@@ -96,7 +96,7 @@ func TestProjectionsAgreeWithRows(t *testing.T) {
 			t.Errorf("%s: without extension %v, want %v", u.SAMAccountName, without[u.Anchor], want)
 		}
 		if active, ok := states[u.Anchor]; !ok || active != (u.State == ums.StateActive) {
-			t.Errorf("%s: AnchorStates %v %v", u.SAMAccountName, active, ok)
+			t.Errorf("%s: EachAnchorState %v %v", u.SAMAccountName, active, ok)
 		}
 		if paged[u.Anchor] != 1 {
 			t.Errorf("%s: paged %d times", u.SAMAccountName, paged[u.Anchor])

@@ -16,7 +16,7 @@
 // falls a page behind); only the changed users are kept, and not in
 // memory: each goes to a file (fileShelf: 0600, in the store's folder,
 // unlinked as soon as it is created, one JSON record per user) and the
-// plan keeps a compact plan.Fact of it (about 200 bytes against 1 KB for
+// plan keeps a compact fact of it (about 180 bytes with its strings against 1 KB for
 // the row). The rules that rank everyone decide over those facts; the
 // apply step walks the plan once (Plan.Each: each staged user read back
 // and finished with the decisions) and streams it to the store

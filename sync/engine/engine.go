@@ -426,7 +426,7 @@ func (e *Engine) plan(ctx context.Context, c *cycle) error {
 		return restaged(err)
 	}
 	if c.mode == ModeFull {
-		p.CountUnchanged(len(r.active))
+		p.CountUnchanged(r.stored)
 	} else {
 		p.RecountUnchanged()
 	}

@@ -36,8 +36,9 @@ type DirectoryReader interface {
 // at once.
 type UserStore interface {
 	UsersByAnchor(ctx context.Context, anchors []string) ([]ums.User, error)
-	// AnchorStates maps every stored user to whether it is active.
-	AnchorStates(ctx context.Context) (map[string]bool, error)
+	// EachAnchorState calls fn with every stored user and whether it is
+	// active.
+	EachAnchorState(ctx context.Context, fn func(anchor string, active bool)) error
 	DeactivatedBefore(ctx context.Context, cutoff time.Time) ([]ums.User, error)
 	// UserPages calls fn with every stored user, size at a time.
 	UserPages(ctx context.Context, size int, fn func([]ums.User) error) error
@@ -48,7 +49,7 @@ type UserStore interface {
 type readResult struct {
 	delta  *plan.Planner
 	stream *plan.Stream
-	active map[string]bool    // a full cycle: every stored user, and whether it is active
+	stored int                // a full cycle: how many users the store held
 	gone   []ums.User         // a full cycle: the active stored users not read
 	pos    directory.Position // the watermark to store with the changes
 	read   int
@@ -59,7 +60,7 @@ type readResult struct {
 func (r *readResult) finish(expired []ums.User, cutoff time.Time) (*plan.Plan, error) {
 	if r.stream != nil {
 		r.stream.Purge(expired, cutoff)
-		return r.stream.Finish(r.gone, r.active)
+		return r.stream.Finish(r.gone)
 	}
 	r.delta.Purge(expired, cutoff)
 	return r.delta.Finish()
@@ -122,13 +123,16 @@ func (e *Engine) readFull(ctx context.Context, c *cycle) (readResult, error) {
 	case err != nil:
 		return r, staged(StageRead, err)
 	}
-	if r.active, err = e.store.users.AnchorStates(ctx); err != nil {
+	if err := e.store.users.EachAnchorState(ctx, func(anchor string, active bool) {
+		r.stored++
+		r.stream.Stored(anchor, active)
+	}); err != nil {
 		return r, staged(StageApply, err)
 	}
 	if r.read == 0 {
 		return r, nil // refused in the plan step (plan.ErrEmptyRead) if the store has users: fetch nobody
 	}
-	if r.gone, err = e.store.users.UsersByAnchor(ctx, r.stream.Unseen(r.active)); err != nil {
+	if r.gone, err = e.store.users.UsersByAnchor(ctx, r.stream.Unseen()); err != nil {
 		return r, staged(StageApply, err)
 	}
 	return r, nil

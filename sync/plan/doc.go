@@ -11,13 +11,13 @@
 // settings profile will change) and keeps only the users that change. An
 // unchanged user leaves just its anchor behind, so a full cycle of 50,000
 // users in step holds one page of rows, never the store. A changed user
-// goes to the Shelf the engine gives (a file) and the plan keeps a Fact:
+// goes to the Shelf the engine gives (a file) and the plan keeps a fact:
 // what the rules that rank everyone need to know of it. Those rules
 // decide over the facts (which number, which license) and record the
 // decisions; Each fetches every staged action and finishes it with them,
 // in the order the rules ran (extension, profile settings, license,
 // validation), exactly as the rules change an action held in memory
-// (TestStagedRulesDecideAsInMemory holds the two ways against each other). Unseen names the
+// (TestStagedRulesDecideAsInMemory holds the two ways against each other). Stored tells it of each stored user after the read, Unseen names the
 // active stored users not read; Finish deactivates them. A user read twice
 // (it changed during the read) counts once; the later reading wins.
 //

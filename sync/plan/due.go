@@ -2,6 +2,7 @@ package plan
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/umsync/umsync/ums"
 )
@@ -60,6 +61,18 @@ func ExtensionsDue(pool []Range, full bool, p *Plan) bool {
 // when every profile has a group).
 func (ps *Profiles) Default() string {
 	return ps.name(ps.Of(""))
+}
+
+// intern returns the config's string for a profile's name (a clone of
+// name if no profile has it), so a fact does not keep the user's
+// settings, which name came out of, alive.
+func (ps *Profiles) intern(name string) string {
+	for i := range ps.List {
+		if ps.List[i].Name == name {
+			return ps.List[i].Name
+		}
+	}
+	return strings.Clone(name)
 }
 
 func (ps *Profiles) name(i int) string {
@@ -126,8 +139,8 @@ func (p *Plan) NumbersMoved() bool {
 			return true
 		}
 	}
-	for _, f := range p.Staged {
-		if f.NumbersMoved {
+	for i := range p.staged {
+		if p.staged[i].numbersMoved {
 			return true
 		}
 	}

@@ -42,12 +42,13 @@ func (p *Plan) AssignExtensions(ranges []Range, taken map[string]bool, also []um
 			taken[u.Extension] = true
 		}
 	}
-	for _, f := range p.Staged {
-		if f.Kind != Purge && f.Eligible && f.Extension == "" {
-			needs = append(needs, need{f.Anchor, f.SAMAccountName, f.FirstSeen, -1, nil})
+	for i := range p.staged {
+		f := &p.staged[i]
+		if f.Kind() != Purge && f.eligible && f.extension == "" {
+			needs = append(needs, need{f.anchor, f.sam, f.FirstSeen(), -1, nil})
 		}
-		if f.Extension != "" {
-			taken[f.Extension] = true
+		if f.extension != "" {
+			taken[f.extension] = true
 		}
 	}
 	for i := range also {

@@ -166,13 +166,14 @@ func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority 
 			License: lic, Since: u.LicenseSince, FirstSeen: u.FirstSeen, Priority: rank(ums.ProfileOf(u.Settings)), ref: len(refs)})
 		refs = append(refs, j)
 	}
-	for _, f := range p.Staged {
-		inPlan[f.Anchor] = true
-		if f.Kind == Purge {
+	for i := range p.staged {
+		f := &p.staged[i]
+		inPlan[f.anchor] = true
+		if f.Kind() == Purge {
 			continue
 		}
-		list = append(list, Seat{Anchor: f.Anchor, SAMAccountName: f.SAMAccountName, Eligible: f.Eligible,
-			License: f.License, Since: f.Since, FirstSeen: f.FirstSeen, Priority: rank(f.Profile), ref: len(refs)})
+		list = append(list, Seat{Anchor: f.anchor, SAMAccountName: f.sam, Eligible: f.eligible,
+			License: f.License(), Since: f.Since(), FirstSeen: f.FirstSeen(), Priority: rank(f.profile), ref: len(refs)})
 		refs = append(refs, -2)
 	}
 	for _, s := range outside {

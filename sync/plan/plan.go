@@ -86,15 +86,17 @@ func (r Rules) Get(f ums.Field) Rule {
 
 // Plan is everything a cycle would change.
 type Plan struct {
-	Actions []*Action // pointers: a plan grows without copying them
-	// Staged are the actions of a full cycle kept on the Shelf, as facts;
-	// Each brings them back, finished with the rules' decisions.
-	Staged    []Fact
-	Read      int // distinct users read from the directory
+	Actions   []*Action // pointers: a plan grows without copying them
+	Read      int       // distinct users read from the directory
 	Unchanged int
 
-	shelf Shelf
-	d     decisions
+	// staged are the actions of a full cycle kept on the Shelf, as facts;
+	// Each brings them back, finished with the rules' decisions.
+	staged []fact
+	// labels name the staged deactivations for the safety alert, by anchor.
+	labels map[string]string
+	shelf  Shelf
+	d      decisions
 	// readUnchanged are the users a delta read and found unchanged: a
 	// rule may still change them (RecountUnchanged).
 	readUnchanged []string
@@ -108,8 +110,8 @@ func (p *Plan) Count(k Kind) int {
 			n++
 		}
 	}
-	for i := range p.Staged {
-		if p.Staged[i].Kind == k {
+	for i := range p.staged {
+		if p.staged[i].Kind() == k {
 			n++
 		}
 	}
@@ -142,8 +144,8 @@ func (p *Plan) Anchors() map[string]bool {
 	for _, a := range p.Actions {
 		out[a.After.Anchor] = true
 	}
-	for i := range p.Staged {
-		out[p.Staged[i].Anchor] = true
+	for i := range p.staged {
+		out[p.staged[i].anchor] = true
 	}
 	return out
 }
@@ -166,8 +168,8 @@ func (p *Plan) Writes() int {
 	for _, a := range p.Actions {
 		n += len(a.Writes)
 	}
-	for i := range p.Staged {
-		n += p.Staged[i].Writes
+	for i := range p.staged {
+		n += int(p.staged[i].writes)
 	}
 	return n
 }
@@ -178,8 +180,8 @@ func (p *Plan) Conflicts() int {
 	for _, a := range p.Actions {
 		n += len(a.Conflicts)
 	}
-	for i := range p.Staged {
-		n += p.Staged[i].Conflicts
+	for i := range p.staged {
+		n += int(p.staged[i].conflicts)
 	}
 	return n
 }
@@ -196,9 +198,9 @@ func (p *Plan) Deactivations(max int) string {
 				": "+u.DeactivationReason)
 		}
 		return nil
-	}, func(f *Fact) error {
-		if f.Kind == Deactivate {
-			all = append(all, f.Label)
+	}, func(f *fact) error {
+		if f.Kind() == Deactivate {
+			all = append(all, p.labels[f.anchor])
 		}
 		return nil
 	})

@@ -311,7 +311,7 @@ func Full(dir []ums.User, stored []ums.User, now time.Time) (*Plan, error) {
 
 func fullIn(dir []ums.User, stored []ums.User, now time.Time, rules Rules, page int) (*Plan, error) {
 	s := newFullStream(dir, stored, now, rules, PageRules{}, page)
-	p, err := s.Finish(unseenRows(s, stored), anchorStates(stored))
+	p, err := s.Finish(unseenRows(s, stored))
 	if err == nil {
 		err = materializeErr(p)
 	}
@@ -324,7 +324,7 @@ func materializeErr(p *Plan) error {
 	if err := p.Each(func(a *Action) error { all = append(all, a); return nil }); err != nil {
 		return err
 	}
-	p.Actions, p.Staged = all, nil
+	p.Actions, p.staged = all, nil
 	return nil
 }
 
@@ -349,17 +349,14 @@ func newFullStream(dir []ums.User, stored []ums.User, now time.Time, rules Rules
 	return s
 }
 
-func anchorStates(stored []ums.User) map[string]bool {
-	out := map[string]bool{}
-	for _, u := range stored {
-		out[u.Anchor] = u.State == ums.StateActive
-	}
-	return out
-}
-
+// unseenRows tells s of the stored users, as the engine does after the
+// read, and returns the rows of those Unseen names.
 func unseenRows(s *Stream, stored []ums.User) []ums.User {
+	for _, u := range stored {
+		s.Stored(u.Anchor, u.State == ums.StateActive)
+	}
 	var out []ums.User
-	for _, a := range s.Unseen(anchorStates(stored)) {
+	for _, a := range s.Unseen() {
 		for _, u := range stored {
 			if u.Anchor == a {
 				out = append(out, u)

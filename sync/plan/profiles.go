@@ -53,8 +53,8 @@ func (p *Plan) ApplyProfiles(ps Profiles, also []ums.User, now time.Time) int {
 			changed++
 		}
 	}
-	for i := range p.Staged {
-		if p.Staged[i].SettingsDue {
+	for i := range p.staged {
+		if p.staged[i].settingsDue {
 			changed++
 		}
 	}

@@ -11,22 +11,26 @@ import (
 // each Page brings a page of users read and the stored rows of those
 // users, plans them against each other, applies the rules that need only
 // the user itself (PageRules) and puts what changed on the Shelf, keeping
-// a Fact of it. An unchanged user leaves nothing behind but its anchor in
+// a fact of it. An unchanged user leaves nothing behind but its anchor in
 // the seen set, so a full cycle of 50,000 users holds one page of rows at
 // a time, never the whole store, however many of them change.
 //
 // After the read, Unseen names the active stored users the cycle did not
 // read (the engine fetches their rows) and Finish deactivates them. The
 // rules that rank everyone (the license cap, the extension pool) run on
-// the finished plan over compact facts (Fact, Seat, and the rows Adopt
+// the finished plan over compact facts (fact, Seat, and the rows Adopt
 // brings in).
 type Stream struct {
 	rules Rules
 	now   time.Time
 	page  PageRules
 	shelf Shelf
-	seen  map[string]int // anchor -> index in p.Staged, or -1 if unchanged
+	seen  map[string]int // anchor -> index in p.staged, or -1 if unchanged
 	p     Plan
+	// stored counts the stored users, unseen the active ones not read
+	// (Stored).
+	stored int
+	unseen []string
 }
 
 // PageRules are the rules a full cycle applies to every user it reads,
@@ -40,7 +44,7 @@ type PageRules struct {
 }
 
 // NewStream starts a full plan; now stamps the changed rows. The changed
-// users go to shelf; the plan keeps a Fact of each.
+// users go to shelf; the plan keeps a fact of each.
 func NewStream(now time.Time, rules Rules, page PageRules, shelf Shelf) *Stream {
 	return &Stream{rules: rules, now: now, page: page, shelf: shelf, seen: map[string]int{}}
 }
@@ -99,15 +103,18 @@ func (s *Stream) Page(stored, read []ums.User) (int, error) {
 // as a fact, as record does for an action in memory: a later reading
 // replaces an earlier one.
 func (s *Stream) put(anchor string, a *Action) error {
-	var f Fact
+	var f fact
 	if a != nil {
 		ref, err := s.shelf.Put(a)
 		if err != nil {
 			return err
 		}
-		f = factOf(a, s.page.Profiles, ref)
+		if s.p.labels == nil {
+			s.p.labels = map[string]string{}
+		}
+		f = factOf(a, s.page.Profiles, ref, s.p.labels)
 	}
-	record(s.seen, &s.p.Staged, &s.p, anchor, f, a != nil)
+	record(s.seen, &s.p.staged, &s.p, anchor, f, a != nil)
 	return nil
 }
 
@@ -119,35 +126,37 @@ func (s *Stream) Purge(expired []ums.User, cutoff time.Time) { purge(s.seen, &s.
 // (none during the read: the changed users are on the shelf).
 func (s *Stream) Held() int { return len(s.p.Actions) }
 
-// Unseen lists the active stored users (active maps every stored user's
-// anchor to whether it is active) that the cycle did not read: they are
-// out of scope now, and the engine fetches their rows for Finish.
-func (s *Stream) Unseen(active map[string]bool) []string {
-	var out []string
-	for a, on := range active {
-		if _, ok := s.seen[a]; !ok && on {
-			out = append(out, a)
-		}
+// Stored tells the stream, after the read, of one stored user and whether
+// it is active; the engine tells it of every stored user as the store
+// lists them, so no map of the whole store is ever built.
+func (s *Stream) Stored(anchor string, active bool) {
+	s.stored++
+	if _, ok := s.seen[anchor]; !ok && active {
+		s.unseen = append(s.unseen, anchor)
 	}
-	return out
 }
+
+// Unseen lists the active stored users (of those Stored was told of) that
+// the cycle did not read: they are out of scope now, and the engine
+// fetches their rows for Finish.
+func (s *Stream) Unseen() []string { return s.unseen }
 
 // Finish returns the plan: the users read that changed (staged), and the
 // users in gone (the rows of Unseen) deactivated as out of scope (in
-// memory, with the purges). active is every stored user, as given to
-// Unseen; a read of 0 users while the store holds some is refused. Every
-// stored user the plan does not act on counts as unchanged
-// (CountUnchanged; the engine counts again after the rules).
-func (s *Stream) Finish(gone []ums.User, active map[string]bool) (*Plan, error) {
+// memory, with the purges). A read of 0 users while the store holds some
+// (as Stored counted them) is refused. Every stored user the plan does
+// not act on counts as unchanged (CountUnchanged; the engine counts again
+// after the rules).
+func (s *Stream) Finish(gone []ums.User) (*Plan, error) {
 	p := &Plan{}
 	*p = s.p
 	seen := s.seen
-	s.p, s.seen = Plan{}, nil // a plan of 50,000 must not keep the seen set alive
-	if p.Read == 0 && len(active) > 0 {
+	s.p, s.seen, s.unseen = Plan{}, nil, nil // a plan of 50,000 must not keep the seen set alive
+	if p.Read == 0 && s.stored > 0 {
 		return nil, ErrEmptyRead
 	}
 	p.shelf = s.shelf
-	p.Staged = slices.DeleteFunc(p.Staged, func(f Fact) bool { return f.Kind == "" })
+	p.staged = slices.DeleteFunc(p.staged, func(f fact) bool { return f.kind == 0 })
 	for _, u := range gone {
 		if _, ok := seen[u.Anchor]; ok || u.State != ums.StateActive {
 			continue
@@ -155,9 +164,9 @@ func (s *Stream) Finish(gone []ums.User, active map[string]bool) (*Plan, error) 
 		seen[u.Anchor] = len(p.Actions)
 		p.Actions = append(p.Actions, &Action{Kind: Deactivate, After: deactivated(u, ReasonNotInScope, s.now)})
 	}
-	p.CountUnchanged(len(active))
+	p.CountUnchanged(s.stored)
 	sortActions(p.Actions)
-	sortFacts(p.Staged)
+	sortFacts(p.staged)
 	return p, nil
 }
 

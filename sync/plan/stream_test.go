@@ -61,7 +61,7 @@ func TestStreamPageSizeDoesNotMatter(t *testing.T) {
 func printed(t *testing.T, read, stored []ums.User, page int, rules PageRules) string {
 	t.Helper()
 	s := newFullStream(read, stored, now, nil, rules, page)
-	p, err := s.Finish(unseenRows(s, stored), anchorStates(stored))
+	p, err := s.Finish(unseenRows(s, stored))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestStreamPageRules(t *testing.T) {
 			if n, _ := s.Page([]ums.User{stored}, []ums.User{read}); (n == 1) != (tt.want != "") {
 				t.Errorf("Page says %d changed, want the user changed: %v", n, tt.want != "")
 			}
-			p, err := s.Finish(nil, map[string]bool{stored.Anchor: true})
+			p, err := s.Finish(unseenRows(s, []ums.User{stored}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,7 +221,7 @@ func TestCountUnchanged(t *testing.T) {
 	stored := []ums.User{storedUser(a, ums.StateActive, ""), storedUser(b, ums.StateActive, ""), storedUser(c, ums.StateActive, "")}
 	s := newFullStream([]ums.User{a, b, c, dirUser("d4", "dave", true)}, stored, now, nil,
 		PageRules{Phantoms: map[string]bool{"b2": true}}, 2) // bob changes by a page rule, dave is new
-	p, err := s.Finish(nil, anchorStates(stored))
+	p, err := s.Finish(unseenRows(s, stored))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,9 +143,9 @@ func WaitOrder(users []ums.User, priority func(profile string) int) {
 // the seats granted; priority ranks the users of the plan waiting for a
 // seat (lower first; nil ranks all alike; outside seats carry theirs).
 func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority func(profile string) int) (adopt []string) {
-	inPlan := make(map[string]bool, p.Len())
+	outside = p.notActedOn(outside)
 	list := make([]Seat, 0, len(outside)+p.Len())
-	refs := make([]int, 0, cap(list)) // action index behind each seat; -1 outside the plan, -2 staged
+	refs := make([]int, 0, cap(list)) // action index behind each seat; -1 outside the plan, -2-i staged p.staged[i]
 	rank := func(profile string) int {
 		if priority == nil {
 			return 0
@@ -153,7 +153,6 @@ func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority 
 		return priority(profile)
 	}
 	for j, a := range p.Actions {
-		inPlan[a.After.Anchor] = true
 		if a.Kind == Purge {
 			continue
 		}
@@ -168,18 +167,14 @@ func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority 
 	}
 	for i := range p.staged {
 		f := &p.staged[i]
-		inPlan[f.anchor] = true
 		if f.Kind() == Purge {
 			continue
 		}
 		list = append(list, Seat{Anchor: f.anchor, SAMAccountName: f.sam, Eligible: f.eligible,
 			License: f.License(), Since: f.Since(), FirstSeen: f.FirstSeen(), Priority: rank(f.profile), ref: len(refs)})
-		refs = append(refs, -2)
+		refs = append(refs, -2-i) // staged: -2 - its index in p.staged
 	}
 	for _, s := range outside {
-		if inPlan[s.Anchor] {
-			continue
-		}
 		if s.License == "" {
 			s.License = ums.LicenseNone
 		}
@@ -187,32 +182,83 @@ func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority 
 		list = append(list, s)
 		refs = append(refs, -1)
 	}
+	// Without a cap every user created changes: a change is 8 bytes, its
+	// reason an index in reasons.
 	type change struct {
-		action int
-		anchor string
-		licenseChange
+		ref int32
+		to  uint8 // index in licenseStates
+		why uint16
 	}
-	var changes []change
+	var (
+		changes []change
+		reasons []string
+	)
 	licenses(seats, list, func(s Seat, to ums.LicenseState, reason string) {
 		if refs[s.ref] == -1 {
 			adopt = append(adopt, s.Anchor)
 			return
 		}
-		changes = append(changes, change{refs[s.ref], s.Anchor, licenseChange{to, reason}})
+		why := slices.Index(reasons, reason)
+		if why < 0 {
+			why = len(reasons)
+			reasons = append(reasons, reason)
+		}
+		changes = append(changes, change{int32(refs[s.ref]), indexOf(licenseStates, to), uint16(why)})
 	})
 	if len(adopt) > 0 {
 		slices.Sort(adopt)
 		return adopt
 	}
-	p.d.now = now
+	p.d.now, p.d.reasons = now, reasons
 	for _, c := range changes {
-		if c.action == -2 { // staged: Each applies it
-			p.d.setLicense(c.anchor, c.licenseChange)
+		if c.ref <= -2 { // staged: Each applies it
+			f := &p.staged[-2-c.ref]
+			f.licenseTo, f.licenseWhy = c.to+1, c.why
 			continue
 		}
-		p.Actions[c.action].setLicense(c.licenseChange, now)
+		p.Actions[c.ref].setLicense(licenseChange{licenseStates[c.to], reasons[c.why]}, now)
 	}
 	return nil
+}
+
+// notActedOn returns the seats of outside whose users the plan does not
+// act on (the plan ranks those with what it makes of them). The set it
+// looks them up in is made of the smaller side: a first sync acts on
+// everyone, a nightly one on a few.
+func (p *Plan) notActedOn(outside []Seat) []Seat {
+	if len(outside) <= p.Len() {
+		at := make(map[string]int, len(outside))
+		for i := range outside {
+			at[outside[i].Anchor] = i
+		}
+		drop := make([]bool, len(outside))
+		p.walk(func(a *Action) error {
+			if i, ok := at[a.After.Anchor]; ok {
+				drop[i] = true
+			}
+			return nil
+		}, func(f *fact) error {
+			if i, ok := at[f.anchor]; ok {
+				drop[i] = true
+			}
+			return nil
+		})
+		var out []Seat
+		for i := range outside {
+			if !drop[i] {
+				out = append(out, outside[i])
+			}
+		}
+		return out
+	}
+	inPlan := p.Anchors()
+	var out []Seat
+	for _, s := range outside {
+		if !inPlan[s.Anchor] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // DropSeats returns seats without the users of adopt whose rows were not

@@ -38,7 +38,13 @@ type fact struct {
 	ref               int32 // where the Shelf keeps it
 	kind              uint8 // index in kinds; 0: emptied by a later reading
 	license           uint8 // index in licenseStates
-	eligible          bool
+	// licenseTo is what the license cap decided (1 + index in
+	// licenseStates; 0: nothing), for the reason decisions.reasons[licenseWhy]:
+	// kept here, not in a map by anchor, since without a cap every user
+	// created gets one (3.5 MB as a map at 50,000).
+	licenseTo  uint8
+	licenseWhy uint16
+	eligible   bool
 	// numbersMoved: the action creates, (de)activates or renumbers a user.
 	numbersMoved bool
 	// settingsDue: the profiles will change its settings (counted by
@@ -91,7 +97,7 @@ type decisions struct {
 	extension map[string]string // anchor -> the number given
 	short     map[string]bool   // anchors the pool had no number for
 	profiles  *Profiles
-	license   map[string]licenseChange
+	reasons   []string // the license cap's reasons, each once (fact.licenseWhy)
 	limits    *ums.Limits
 	now       time.Time
 }
@@ -108,13 +114,6 @@ func (d *decisions) poolShort(anchor string) {
 		d.short = map[string]bool{}
 	}
 	d.short[anchor] = true
-}
-
-func (d *decisions) setLicense(anchor string, c licenseChange) {
-	if d.license == nil {
-		d.license = map[string]licenseChange{}
-	}
-	d.license[anchor] = c
 }
 
 // factOf is a's fact; ps (nil: no profiles) tells the profile it will
@@ -149,7 +148,7 @@ func factOf(a *Action, ps *Profiles, ref int, labels map[string]string) fact {
 
 // finish applies the rules' decisions to a staged action, as the rules
 // applied them to the actions in memory.
-func (d *decisions) finish(a *Action) {
+func (d *decisions) finish(a *Action, f *fact) {
 	anchor := a.After.Anchor
 	if n, ok := d.extension[anchor]; ok {
 		a.edit(ums.FieldExtension, n, true)
@@ -160,8 +159,8 @@ func (d *decisions) finish(a *Action) {
 	if d.profiles != nil && a.Kind != Purge {
 		d.profiles.apply(a)
 	}
-	if c, ok := d.license[anchor]; ok {
-		a.setLicense(c, d.now)
+	if f.licenseTo > 0 {
+		a.setLicense(licenseChange{licenseStates[f.licenseTo-1], d.reasons[f.licenseWhy]}, d.now)
 	}
 	if d.limits != nil && a.Kind != Purge {
 		a.Problems = append(a.Problems, ums.Validate(&a.After, *d.limits)...)
@@ -191,7 +190,7 @@ func (p *Plan) Each(fn func(*Action) error) error {
 		if err != nil {
 			return err
 		}
-		p.d.finish(a)
+		p.d.finish(a, f)
 		f.writes, f.conflicts = int32(len(a.Writes)), int32(len(a.Conflicts))
 		return fn(a)
 	})

@@ -118,7 +118,7 @@ func (m AttributeMap) Of(f ums.Field) []string {
 func DefaultConfig() Config {
 	return Config{
 		UserFilter:      "(&(objectCategory=person)(objectClass=user))",
-		PageSize:        1000,
+		PageSize:        500, // see doc.go: 1000 held 6-8 MB more for no faster read
 		ReadConnections: 2,
 		ChangeTracking:  TrackUSN,
 		DialTimeout:     10 * time.Second,

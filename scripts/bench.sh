@@ -98,7 +98,6 @@ directory:
   bind_dn: $UMSYNC_LAB_BIND_DN
   bind_password_file: $UMSYNC_LAB_PASSWORD_FILE
   base_dns: ["$base"]
-  page_size: 1000
 store:
   path: $work/umsync.db
 log:

@@ -68,7 +68,7 @@ func TestLoadConfigDefaultsAndPaths(t *testing.T) {
 	if want := filepath.Join("testdata", "config", "ca.pem"); cfg.Directory.CAFile != want {
 		t.Errorf("ca_file = %q, want %q (relative to the config folder)", cfg.Directory.CAFile, want)
 	}
-	if cfg.Directory.PageSize != 1000 || cfg.Directory.Timeout != 30*time.Second ||
+	if cfg.Directory.PageSize != 500 || cfg.Directory.Timeout != 30*time.Second ||
 		cfg.Directory.Attributes.Extension != "ipPhone" || len(cfg.Directory.Attributes.FaxNumbers) != 2 ||
 		cfg.Telemetry.Listen != "127.0.0.1:9742" || cfg.Log.Format != "json" {
 		t.Errorf("defaults not applied: %+v", cfg)

@@ -68,7 +68,7 @@ func (r *readResult) finish(expired []ums.User, cutoff time.Time) (*plan.Plan, e
 
 // DefaultPageSize is how many users a full cycle plans at a time when
 // Config.PageSize is not set.
-const DefaultPageSize = 1000
+const DefaultPageSize = 500
 
 // readFull reads every user in scope and plans page by page while reading
 // (plan.Stream): a page of entries, the stored rows of those users, the

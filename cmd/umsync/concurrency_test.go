@@ -28,8 +28,7 @@ func TestActionsWhileServeRuns(t *testing.T) {
 		lab.AddUser(t, ou, adlab.User{Sam: p + fmt.Sprintf("cc%d", i), Attrs: map[string][]string{
 			"mail": {fmt.Sprintf("cc%d@example.test", i)}, "ipPhone": {fmt.Sprint(4200 + i)}}})
 	}
-	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s", extra: `mail:
-  transport: file
+	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s", mail: `  transport: file
   from: "UMS <ums@example.test>"
   file: {dir: mail}
 `})

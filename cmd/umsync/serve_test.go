@@ -23,17 +23,13 @@ import (
 
 	"github.com/umsync/umsync/internal/adlab"
 	"github.com/umsync/umsync/internal/logtest"
-	umsmail "github.com/umsync/umsync/mail"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 )
 
 // TestMain lets a test run this package's binary as the real umsync: with
-// UMSYNC_TEST_MAIN=1 the test binary is main(). Either way passwords and
-// PINs are hashed at bcrypt's lowest cost: the default costs a second of
-// CPU a hash under -race, and the crash test alone mails over a hundred.
+// UMSYNC_TEST_MAIN=1 the test binary is main().
 func TestMain(m *testing.M) {
-	umsmail.SetHashCostForTests(bcrypt.MinCost)
 	if os.Getenv("UMSYNC_TEST_MAIN") == "1" {
 		main()
 		return
@@ -48,8 +44,14 @@ type cfgOpts struct {
 	readyMaxAge string // default: 15m
 	directory   string // more lines of the directory: section, indented
 	sync        string // more lines of the sync: section, indented
-	extra       string // more top-level sections
+	mail        string // more lines of the mail: section, indented
+	extra       string // more top-level sections (not mail:)
 }
+
+// testHashCost is the mail.bcrypt_cost of the test configs: bcrypt's
+// lowest. The default costs a second of CPU a hash under -race, and the
+// crash test alone mails over a hundred passwords and PINs.
+const testHashCost = bcrypt.MinCost
 
 // testConfig writes a config for the lab's OU into a temp folder.
 func testConfig(t *testing.T, lab *adlab.Lab, ou string, o cfgOpts) string {
@@ -80,8 +82,10 @@ sync:
   ready_max_age: %s
 log:
   level: debug
-%s`, o.url, lab.CAFile, lab.BindDN, lab.PasswordFile, ou, o.directory, filepath.Join(dir, "data", "umsync.db"), o.schedule,
-		o.sync, o.readyMaxAge, o.extra)
+mail:
+  bcrypt_cost: %d
+%s%s`, o.url, lab.CAFile, lab.BindDN, lab.PasswordFile, ou, o.directory, filepath.Join(dir, "data", "umsync.db"), o.schedule,
+		o.sync, o.readyMaxAge, testHashCost, o.mail, o.extra)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

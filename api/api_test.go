@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/umsync/umsync/internal/crashpoint"
 	"github.com/umsync/umsync/mail"
@@ -189,10 +190,17 @@ func TestMalformedBodies(t *testing.T) {
 	}
 }
 
-// setSecret stores a secret's hash as the mail worker would have.
+// setSecret stores a secret's hash as the mail worker would have, at the
+// API's bcrypt cost.
 func (e *env) setSecret(anchor string, kind ums.MailKind, secret string) {
 	e.t.Helper()
-	h, err := mail.Hash(secret)
+	e.setSecretAt(anchor, kind, secret, e.set.BcryptCost)
+}
+
+// setSecretAt stores a secret's hash made at cost.
+func (e *env) setSecretAt(anchor string, kind ums.MailKind, secret string, cost int) {
+	e.t.Helper()
+	h, err := mail.Hash(secret, cost)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -288,6 +296,44 @@ func TestPINVerifyLocksAndChanges(t *testing.T) {
 	}
 	if got := e.do("POST", "/api/v1/voicemail/verify-pin", "auth", map[string]string{"user": "alice", "pin": "739164"}); got.code != 200 {
 		t.Errorf("after unlock: %d %s", got.code, got.raw)
+	}
+}
+
+// TestSecretHashCost: a PIN or password a user sets is hashed at the
+// configured cost (mail.bcrypt_cost), and one stored at another cost (an
+// older config's) still verifies.
+func TestSecretHashCost(t *testing.T) {
+	const cost = bcrypt.MinCost + 1
+	e := newEnv(t, func(s *Settings) { s.BcryptCost = cost }, nil, nil)
+	e.seed(numbered()...)
+	e.setSecretAt(anchorA, ums.MailPIN, "482916", bcrypt.MinCost)
+	e.setSecretAt(anchorA, ums.MailPassword, "Right-Pass-2026", bcrypt.MinCost+2)
+	if got := e.do("POST", "/api/v1/voicemail/verify-pin", "auth", map[string]string{"user": "alice", "pin": "482916"}); got.code != 200 {
+		t.Errorf("PIN hashed at cost %d: %d %s", bcrypt.MinCost, got.code, got.raw)
+	}
+	if got := e.do("POST", "/api/v1/auth/password", "auth", map[string]string{"login": "alice", "password": "Right-Pass-2026"}); got.code != 200 {
+		t.Errorf("password hashed at cost %d: %d %s", bcrypt.MinCost+2, got.code, got.raw)
+	}
+	if got := e.do("PUT", "/api/v1/users/alice/pin", "auth", map[string]string{"old": "482916", "new": "739164"}); got.code != 200 {
+		t.Fatalf("change PIN: %d %s", got.code, got.raw)
+	}
+	if got := e.do("PUT", "/api/v1/users/alice/password", "auth", map[string]string{"old": "Right-Pass-2026", "new": "Another-Pass-1"}); got.code != 200 {
+		t.Fatalf("change password: %d %s", got.code, got.raw)
+	}
+	for kind, secret := range map[ums.MailKind]string{ums.MailPIN: "739164", ums.MailPassword: "Another-Pass-1"} {
+		h, err := e.st.SecretHash(context.Background(), anchorA, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := bcrypt.Cost([]byte(h)); err != nil || got != cost {
+			t.Errorf("%s set through the API: hash cost %d (%v), want %d", kind, got, err, cost)
+		}
+		if !mail.Verify(h, secret) {
+			t.Errorf("%s set through the API: the stored hash does not verify it", kind)
+		}
+	}
+	if got := e.do("POST", "/api/v1/voicemail/verify-pin", "auth", map[string]string{"user": "alice", "pin": "739164"}); got.code != 200 {
+		t.Errorf("the new PIN: %d %s", got.code, got.raw)
 	}
 }
 
@@ -439,7 +485,11 @@ func TestLoginLimitersBounded(t *testing.T) {
 // An unknown login takes about as long as a wrong password (bcrypt
 // either way), so timing does not tell which logins exist.
 func TestUnknownLoginTakesAsLong(t *testing.T) {
-	e := newEnv(t, func(s *Settings) { s.API.LoginRate = 100; s.API.MaxPasswordFailures = 0 }, nil, nil)
+	e := newEnv(t, func(s *Settings) {
+		s.API.LoginRate = 100
+		s.API.MaxPasswordFailures = 0
+		s.BcryptCost = bcrypt.DefaultCost // at the tests' lowest cost, bcrypt would be lost in the HTTP's time
+	}, nil, nil)
 	e.seed(numbered()...)
 	e.setSecret(anchorA, ums.MailPassword, "Right-Pass-2026")
 	e.setSecret(anchorB, ums.MailPassword, "Right-Pass-2026")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/umsync/umsync/internal/openapitest"
 	"github.com/umsync/umsync/store"
@@ -36,7 +37,8 @@ func testSettings(dir string) Settings {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TokensFile = filepath.Join(dir, "api-tokens")
 	return Settings{API: cfg, Numbers: ums.NumberPlan{CountryCode: "49"}, Language: "en", MaxPINFailures: 3,
-		PINPolicy: ums.PINPolicy{Length: 6}, PasswordLength: 12, PasswordClass: []string{"lower", "upper", "digit"}}
+		PINPolicy: ums.PINPolicy{Length: 6}, PasswordLength: 12, PasswordClass: []string{"lower", "upper", "digit"},
+		BcryptCost: bcrypt.MinCost} // the default costs a second of CPU a hash under -race
 }
 
 func newEnv(t *testing.T, change func(*Settings), dir PasswordChecker, actions Actions) *env {

@@ -14,12 +14,30 @@ import (
 )
 
 // dummyHash is compared against when a login is unknown or has no
-// password yet, so that the answer takes about as long as for a wrong
-// password.
-var dummyHash = sync.OnceValue(func() string {
-	h, _ := mail.Hash("umsync: no such login")
-	return h
-})
+// password or PIN yet, so that the answer takes about as long as for a
+// wrong one: a hash at the configured cost, made when first needed and
+// again after a reload changed the cost.
+type dummyHash struct {
+	mu   sync.Mutex
+	cost int
+	hash string
+}
+
+func (d *dummyHash) at(cost int) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.hash == "" || d.cost != cost {
+		d.hash, _ = mail.Hash("umsync: no such login", cost)
+		d.cost = cost
+	}
+	return d.hash
+}
+
+// verifyNothing takes the time of a check of secret at the configured
+// cost, for a login or box that has nothing to check against.
+func (s *Server) verifyNothing(c *call, secret string) {
+	mail.Verify(s.dummy.at(c.set.BcryptCost), secret)
+}
 
 type passwordRequest struct {
 	Login    string `json:"login"`
@@ -62,7 +80,7 @@ func (s *Server) checkPassword(c *call) error {
 		return err
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		mail.Verify(dummyHash(), req.Password)
+		s.verifyNothing(c, req.Password)
 		s.m.authFailures.WithLabelValues(failPassword).Inc()
 		return deny(http.StatusUnauthorized, wrongPassword)
 	}
@@ -93,7 +111,7 @@ func (s *Server) passwordOK(c *call, u ums.User, password string) error {
 		return err
 	}
 	if max > 0 && failures >= max {
-		mail.Verify(dummyHash(), password)
+		s.verifyNothing(c, password)
 		s.m.authFailures.WithLabelValues(failPassword).Inc()
 		return deny(http.StatusLocked, authBody{Locked: true,
 			Error: "login locked after wrong passwords: an admin runs umsync users reset-password"})
@@ -102,7 +120,7 @@ func (s *Server) passwordOK(c *call, u ums.User, password string) error {
 	switch {
 	case u.State != ums.StateActive || !u.Enabled:
 		// A deactivated or disabled user never passes.
-		mail.Verify(dummyHash(), password)
+		s.verifyNothing(c, password)
 	case c.set.API.PasswordCheck == CheckDirectory:
 		if s.dir == nil {
 			return errors.New("api: password_check is directory but no directory is wired")
@@ -116,7 +134,7 @@ func (s *Server) passwordOK(c *call, u ums.User, password string) error {
 			return err
 		}
 		if hash == "" {
-			mail.Verify(dummyHash(), password)
+			s.verifyNothing(c, password)
 		} else {
 			right = mail.Verify(hash, password)
 		}
@@ -177,7 +195,7 @@ func (s *Server) pinOK(c *call, u ums.User, pin string) error {
 		return errf(http.StatusNotFound, "user %q has no voicemail box", u.SAMAccountName)
 	}
 	if set.VoicemailLocked {
-		mail.Verify(dummyHash(), pin)
+		s.verifyNothing(c, pin)
 		s.m.authFailures.WithLabelValues(failPIN).Inc()
 		return deny(http.StatusLocked, authBody{Locked: true, Error: "voicemail box locked: an admin runs umsync users unlock"})
 	}
@@ -189,7 +207,7 @@ func (s *Server) pinOK(c *call, u ums.User, pin string) error {
 		return s.store.ResetPINFailures(ctx, u.Anchor)
 	}
 	if hash == "" {
-		mail.Verify(dummyHash(), pin)
+		s.verifyNothing(c, pin)
 	}
 	s.m.authFailures.WithLabelValues(failPIN).Inc()
 	limit := c.set.MaxPINFailures
@@ -259,7 +277,7 @@ func (s *Server) setPassword(c *call) error {
 }
 
 func (s *Server) storeSecret(c *call, u ums.User, kind ums.MailKind, secret string) error {
-	hash, err := mail.Hash(secret)
+	hash, err := mail.Hash(secret, c.set.BcryptCost)
 	if err != nil {
 		return err
 	}

@@ -69,6 +69,9 @@ type Settings struct {
 	PINPolicy           ums.PINPolicy
 	PasswordLength      int      // the fewest characters of a password a user sets
 	PasswordClass       []string // classes a password a user sets must hold
+	// BcryptCost is the cost of the hashes of passwords and PINs users set
+	// (mail.bcrypt_cost).
+	BcryptCost int
 }
 
 // Server answers the API's calls.
@@ -82,6 +85,7 @@ type Server struct {
 	settings atomic.Pointer[Settings]
 	audit    *auditor
 	now      func() time.Time
+	dummy    dummyHash
 
 	mu     sync.Mutex
 	tokenL map[string]*rate.Limiter

@@ -88,9 +88,8 @@ func mailedPasswords(t *testing.T, msgs []smtptest.Message) map[string][]string 
 // mailed password verifies against the stored hash.
 func TestTwoWorkersSendEachMailOnce(t *testing.T) {
 	const users = 200
-	defer func(c int) { hashCost = c }(hashCost)
-	hashCost = bcrypt.MinCost // 400 bcrypt runs at the default cost take minutes under -race
 	r := newRig(t)
+	r.cfg.BcryptCost = bcrypt.MinCost // 400 bcrypt runs at the default cost take minutes under -race
 	ctx := context.Background()
 	anchors := map[string]string{} // address -> anchor
 	for i := range users {

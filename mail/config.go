@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Config is the `mail:` section. Without a transport no mail is queued.
@@ -31,6 +33,14 @@ type Config struct {
 	PasswordOnActivation bool `yaml:"password_on_activation"`
 	// Password is the policy of generated passwords.
 	Password PasswordPolicy `yaml:"password"`
+	// BcryptCost is bcrypt's cost of the password and PIN hashes umsync
+	// stores: of the secrets it mails and of those users set through the
+	// API (so it applies with or without a transport). Each step up
+	// doubles the time to make or check a hash, for umsync and for whoever
+	// guesses at a stolen one. Hashes stored at another cost still verify
+	// (the cost is in the hash); a new cost applies to the secrets stored
+	// from then on.
+	BcryptCost int `yaml:"bcrypt_cost"`
 	// RetryMax caps the backoff between tries of a mail (2 s, 4 s, 8 s …).
 	RetryMax time.Duration `yaml:"retry_max"`
 	// RejectAttempts is how many permanent (5xx) answers fail a mail.
@@ -61,8 +71,9 @@ const (
 // DefaultConfig returns the defaults that apply before the YAML is decoded.
 func DefaultConfig() Config {
 	return Config{Language: "en", PasswordOnActivation: true, RetryMax: 5 * time.Minute, RejectAttempts: 3,
-		SMTP:     SMTP{Port: 587, TLS: "starttls", Timeout: 10 * time.Second},
-		Password: PasswordPolicy{Length: 14, Classes: []string{"lower", "upper", "digit", "symbol"}}}
+		BcryptCost: bcrypt.DefaultCost,
+		SMTP:       SMTP{Port: 587, TLS: "starttls", Timeout: 10 * time.Second},
+		Password:   PasswordPolicy{Length: 14, Classes: []string{"lower", "upper", "digit", "symbol"}}}
 }
 
 // Enabled says whether mails are queued and sent.
@@ -74,9 +85,12 @@ func (c *Config) Validate(prefix string) []error {
 	add := func(key, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, fmt.Sprintf(format, a...)))
 	}
+	if c.BcryptCost < bcrypt.MinCost || c.BcryptCost > bcrypt.MaxCost {
+		add("bcrypt_cost", "want %d to %d, got %d", bcrypt.MinCost, bcrypt.MaxCost, c.BcryptCost)
+	}
 	switch c.Transport {
 	case "":
-		return nil
+		return errs
 	case TransportSMTP:
 		s := c.SMTP
 		if s.Host == "" {
@@ -144,6 +158,17 @@ func (c *Config) Validate(prefix string) []error {
 		add("reject_attempts", "must be at least 1")
 	}
 	return errs
+}
+
+// Warnings returns what is valid but weak, each with its YAML path under
+// prefix: a bcrypt_cost below bcrypt's default.
+func (c *Config) Warnings(prefix string) []string {
+	var w []string
+	if c.BcryptCost >= bcrypt.MinCost && c.BcryptCost < bcrypt.DefaultCost {
+		w = append(w, fmt.Sprintf("%s.bcrypt_cost: %d is below bcrypt's default %d: a stolen store's password and PIN hashes are %d times cheaper to guess",
+			prefix, c.BcryptCost, bcrypt.DefaultCost, 1<<(bcrypt.DefaultCost-c.BcryptCost)))
+	}
+	return w
 }
 
 func loopback(host string) bool {

@@ -242,7 +242,7 @@ func (w *Worker) send(ctx context.Context, m store.Mail, claimedAt time.Time) bo
 		crashpoint.Hit("mail.send-after") // the server has it, the outbox does not know yet
 		var stored *store.Secret
 		if secret != "" {
-			h, herr := Hash(secret)
+			h, herr := Hash(secret, w.cfg.BcryptCost)
 			if herr != nil {
 				log.Error().Err(herr).Msg("could not hash the secret of a sent mail")
 			} else {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/umsync/umsync/configs"
 	"github.com/umsync/umsync/internal/smtptest"
@@ -278,6 +279,69 @@ func TestTemporaryThenSuccessAndPermanentFailure(t *testing.T) {
 
 var secretLine = regexp.MustCompile(`(?m)^    (\S+)\s*$`)
 
+// mailedSecrets maps the kind of each password or PIN mail in msgs to the
+// secret in it.
+func mailedSecrets(t *testing.T, msgs []smtptest.Message) map[ums.MailKind]string {
+	t.Helper()
+	secrets := map[ums.MailKind]string{}
+	for _, m := range msgs {
+		p := parse(t, m)
+		s := secretLine.FindStringSubmatch(p.text)
+		if s == nil {
+			t.Fatalf("no secret line in:\n%s", p.text)
+		}
+		kind := ums.MailPassword
+		if strings.Contains(p.subject, "PIN") {
+			kind = ums.MailPIN
+		}
+		secrets[kind] = s[1]
+	}
+	return secrets
+}
+
+// TestSecretHashCost: the worker hashes the secrets it mails at
+// mail.bcrypt_cost. After a reload to another cost, the next secret is
+// hashed at that one, and the hash stored at the old cost still verifies.
+func TestSecretHashCost(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	r.cfg.BcryptCost = bcrypt.MinCost + 1
+	u := r.addUser(t, "cost", "Cost User", "cost@example.test", "ums1;vm=phone_login")
+	r.queue(t, ums.MailPassword, u, "password:"+u.Anchor+":activation")
+	r.queue(t, ums.MailPIN, u, "pin:"+u.Anchor+":activation")
+	w, _ := r.worker(t)
+	if n := w.Drain(ctx); n != 2 {
+		t.Fatalf("sent %d, want 2", n)
+	}
+	hashOK := func(kind ums.MailKind, secret string, cost int) {
+		t.Helper()
+		h, err := r.store.SecretHash(ctx, u.Anchor, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := bcrypt.Cost([]byte(h)); err != nil || got != cost {
+			t.Errorf("%s: stored hash has cost %d (%v), want %d", kind, got, err, cost)
+		}
+		if !Verify(h, secret) {
+			t.Errorf("%s: the stored hash (cost %d) does not verify the mailed secret", kind, cost)
+		}
+	}
+	first := mailedSecrets(t, r.peer.Messages())
+	hashOK(ums.MailPassword, first[ums.MailPassword], bcrypt.MinCost+1)
+	hashOK(ums.MailPIN, first[ums.MailPIN], bcrypt.MinCost+1)
+
+	cfg := w.cfg
+	cfg.BcryptCost = bcrypt.MinCost + 2
+	w.Reconfigure(cfg, w.rules, w.transport, w.templates)
+	r.queue(t, ums.MailPassword, u, "password:"+u.Anchor+":reset")
+	if n := w.Drain(ctx); n != 1 {
+		t.Fatalf("after the reload: sent %d, want 1", n)
+	}
+	second := mailedSecrets(t, r.peer.Messages()[2:])
+	hashOK(ums.MailPassword, second[ums.MailPassword], bcrypt.MinCost+2)
+	hashOK(ums.MailPIN, first[ums.MailPIN], bcrypt.MinCost+1)
+}
+
 // TestSecretsOnlyAsHashes: the password and PIN in the mails verify against
 // the stored hashes, and appear neither in the database's bytes nor in the
 // logs.
@@ -290,19 +354,7 @@ func TestSecretsOnlyAsHashes(t *testing.T) {
 	if n := w.Drain(context.Background()); n != 2 {
 		t.Fatalf("sent %d", n)
 	}
-	secrets := map[ums.MailKind]string{}
-	for _, m := range r.peer.Messages() {
-		p := parse(t, m)
-		s := secretLine.FindStringSubmatch(p.text)
-		if s == nil {
-			t.Fatalf("no secret line in:\n%s", p.text)
-		}
-		kind := ums.MailPassword
-		if strings.Contains(p.subject, "PIN") {
-			kind = ums.MailPIN
-		}
-		secrets[kind] = s[1]
-	}
+	secrets := mailedSecrets(t, r.peer.Messages())
 	if pw := secrets[ums.MailPassword]; len(pw) != 14 || !regexp.MustCompile(`[a-z]`).MatchString(pw) ||
 		!regexp.MustCompile(`[A-Z]`).MatchString(pw) || !regexp.MustCompile(`[0-9]`).MatchString(pw) {
 		t.Errorf("password %q breaks the policy (14, all classes)", pw)

@@ -45,8 +45,9 @@ const (
 	// milliseconds, UserView shows seconds (RFC 3339).
 	Time
 	// Object is a string holding a JSON object of strings (Overrides.Encode,
-	// "" for none): text in the store and the export file, an object in
-	// UserView.
+	// "" for none): text in the store and the export's CSV, an object in
+	// UserView and the export's JSON ({} for none; import also reads the
+	// text as a JSON string, as exports before the objects wrote it).
 	Object
 )
 

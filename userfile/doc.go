@@ -1,10 +1,11 @@
 // Package userfile is the users export file (ixi-UMS' "Users
 // export/import", to move to a new server): every user with its UMS data
 // and no secret, as JSON (an array of objects; a list of numbers is an
-// array of strings) or CSV (a header row, then one row per user; a list
-// joined with ";" in one cell, the one place it is joined). Read also takes
-// a JSON list as one ";"-joined string, as exports before the arrays wrote
-// it.
+// array of strings, the overrides an object of strings) or CSV (a header
+// row, then one row per user; a list joined with ";" in one cell, the one
+// place it is joined; the overrides as their JSON text). Read also takes a
+// JSON list as one ";"-joined string and the overrides as their JSON text
+// in a string, as exports before the arrays and objects wrote them.
 //
 // Read validates every record before anything is imported and reports
 // every problem with its line and field; Write then Read gives the same

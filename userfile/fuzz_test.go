@@ -46,6 +46,7 @@ func seeds(f *testing.F, format string) {
 		f.Add([]byte("[\n{\"anchor\": \"x\",\n\"state\": null}\n]"))
 		f.Add([]byte("\ufeff[{\"dn\": \"=1\", \"dn\": \"\xff\"}]"))
 		f.Add([]byte(`[{"fax_numbers": ["+4989", 1], "alias_numbers": "+4989;+4990", "mobile": ["x"]}]`))
+		f.Add([]byte(`[{"overrides": {"rings": "8", "rings": 4}, "settings": {"a": "b"}}, {"overrides": "{"rings": " 8"}"}]`))
 	} else {
 		f.Add([]byte("anchor,sam_account_name\n"))
 		f.Add([]byte("anchor\n\"unterminated\n"))

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,7 +82,9 @@ func restore(cell string) string {
 // record is one user as the file holds it: the text of each column or
 // key, and the values of each list (the numbers of a list field). A list
 // read from a CSV cell, or from a JSON string as exports before the
-// arrays wrote it, is text until decode splits it.
+// arrays wrote it, is text until decode splits it. An object (overrides)
+// is its JSON text, whether the file gave the object or, as CSV and
+// exports before the objects do, that text as a string.
 type record struct {
 	text  map[string]string
 	lists map[string][]string
@@ -130,10 +134,11 @@ func toRecord(u *ums.User) record {
 }
 
 // Write writes users in format (json or csv). JSON holds a list as an
-// array of strings, CSV joins it with ";" in one cell. A CSV cell that a
-// spreadsheet would run as a formula (it starts with = + - @ tab or CR)
-// is written with a single quote first, and so is one that starts with a
-// quote; Read takes that quote off again.
+// array of strings and an object (overrides) as an object of strings ({}
+// for none); CSV joins a list with ";" in one cell and holds an object as
+// its JSON text. A CSV cell that a spreadsheet would run as a formula (it
+// starts with = + - @ tab or CR) is written with a single quote first, and
+// so is one that starts with a quote; Read takes that quote off again.
 func Write(w io.Writer, format string, users []ums.User) error {
 	switch format {
 	case JSON:
@@ -158,6 +163,8 @@ func Write(w io.Writer, format string, users []ums.User) error {
 					v, _ = json.Marshal(l)
 				case isBool[c]:
 					v = []byte(r.text[c])
+				case isObject[c]:
+					v = objectJSON(r.text[c])
 				default:
 					v, _ = json.Marshal(r.text[c])
 				}
@@ -198,8 +205,56 @@ func Write(w io.Writer, format string, users []ums.User) error {
 }
 
 // isBool are the columns JSON writes as true or false, isList the ones it
-// writes as arrays of strings.
-var isBool, isList = kinds(ums.Bool), kinds(ums.List)
+// writes as arrays of strings, isObject the ones it writes as objects of
+// strings.
+var isBool, isList, isObject = kinds(ums.Bool), kinds(ums.List), kinds(ums.Object)
+
+// objectJSON is an Object field's text (a JSON object of strings, "" for
+// none) as the JSON export writes it: the object itself, {} for none. A
+// text that is no such object (a stored value umsync could not read) is
+// written as a string, as it is, for import to report.
+func objectJSON(text string) []byte {
+	var m map[string]string
+	if text != "" {
+		if err := json.Unmarshal([]byte(text), &m); err != nil {
+			b, _ := json.Marshal(text)
+			return b
+		}
+	}
+	if len(m) == 0 {
+		return []byte("{}")
+	}
+	b, _ := json.Marshal(m) // sorts the keys
+	return b
+}
+
+// readObject reads raw, a JSON object whose values are strings, as
+// objectJSON writes it; a key given twice is refused, as in a user's
+// object.
+func readObject(raw []byte) (map[string]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("want an object of strings, got %.40s", raw)
+	}
+	m := map[string]string{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		k, _ := tok.(string) // inside an object, More means a key
+		tok, err = dec.Token()
+		v, ok := tok.(string)
+		if err != nil || !ok {
+			return nil, fmt.Errorf("want an object of strings, got %.40s", raw)
+		}
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("key %q given twice", k)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
 
 func kinds(k ums.Kind) map[string]bool {
 	m := map[string]bool{}
@@ -405,10 +460,33 @@ func readJSON(data []byte) ([]record, []int, Errors) {
 				rec.text[k] = strconv.FormatBool(x)
 			case nil:
 				rec.text[k] = ""
+			case map[string]any:
+				if !isObject[k] {
+					rec.text[k] = ""
+					errs = append(errs, Error{keyLine, k, fmt.Sprintf("want %s, got %.40s", wantJSON(k), raw)})
+					continue
+				}
+				m, err := readObject(raw)
+				if err != nil {
+					rec.text[k] = ""
+					errs = append(errs, Error{keyLine, k, err.Error()})
+					continue
+				}
+				var es Errors
+				for _, mk := range slices.Sorted(maps.Keys(m)) {
+					es = append(es, checkValue(keyLine, k, mk)...)
+					es = append(es, checkValue(keyLine, k, m[mk])...)
+				}
+				// The object's text, read as an older export's string is.
+				rec.text[k] = ums.Overrides(m).Encode()
+				if len(es) == 0 {
+					es = checkValue(keyLine, k, rec.text[k]) // its length
+				}
+				errs = append(errs, es...)
 			case []any:
 				if !isList[k] {
 					rec.text[k] = ""
-					errs = append(errs, Error{keyLine, k, fmt.Sprintf("want a string or true/false, got %.40s", raw)})
+					errs = append(errs, Error{keyLine, k, fmt.Sprintf("want %s, got %.40s", wantJSON(k), raw)})
 					continue
 				}
 				list := make([]string, 0, len(x))
@@ -424,11 +502,7 @@ func readJSON(data []byte) ([]record, []int, Errors) {
 				rec.lists[k] = list
 			default:
 				rec.text[k] = ""
-				want := "a string or true/false"
-				if isList[k] {
-					want = "an array of strings"
-				}
-				errs = append(errs, Error{keyLine, k, fmt.Sprintf("want %s, got %.40s", want, raw)})
+				errs = append(errs, Error{keyLine, k, fmt.Sprintf("want %s, got %.40s", wantJSON(k), raw)})
 			}
 		}
 		if _, err := dec.Token(); err != nil { // the closing brace
@@ -440,6 +514,17 @@ func readJSON(data []byte) ([]record, []int, Errors) {
 		errs = append(errs, Error{lineAt(dec.InputOffset()), "", "not valid JSON: " + err.Error()})
 	}
 	return recs, lines, errs
+}
+
+// wantJSON says what JSON value key k takes.
+func wantJSON(k string) string {
+	switch {
+	case isList[k]:
+		return "an array of strings"
+	case isObject[k]:
+		return "an object of strings (or its JSON text)"
+	}
+	return "a string or true/false"
 }
 
 func readCSV(data []byte) ([]record, []int, Errors) {
@@ -639,8 +724,11 @@ func valueChecks(rules Rules) map[ums.Field]func(string) (string, error) {
 			return v, err
 		},
 		"overrides": func(v string) (string, error) {
-			_, err := ums.ParseOverrides(v)
-			return v, err
+			o, err := ums.ParseOverrides(v)
+			if err != nil {
+				return v, err
+			}
+			return o.Encode(), nil // canonical, however the file spelled it
 		},
 		"state": func(v string) (string, error) {
 			if !ums.State(v).Valid() {

@@ -169,3 +169,65 @@ func TestJSONLists(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONOverridesObject: JSON writes the overrides as an object of
+// strings ({} for none) and reads it back; a file of earlier versions,
+// with the object's JSON text in a string, reads as the same users. An
+// object with a key twice, a value not a string, a control character or
+// an unknown setting is refused.
+func TestJSONOverridesObject(t *testing.T) {
+	var js bytes.Buffer
+	if err := Write(&js, JSON, sample()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"overrides": {"rings":"8"}`, `"overrides": {}`} {
+		if !strings.Contains(js.String(), want) {
+			t.Errorf("JSON export lacks %s:\n%s", want, js.String())
+		}
+	}
+	users, _, err := Read(bytes.NewReader(js.Bytes()), JSON, testRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := sample(); users[0].Overrides != want[0].Overrides || users[1].Overrides != "" {
+		t.Errorf("overrides read back: %q and %q, want %q and none", users[0].Overrides, users[1].Overrides, want[0].Overrides)
+	}
+
+	legacy := strings.Replace(js.String(), `"overrides": {"rings":"8"}`, `"overrides": "{\"rings\":\"8\"}"`, 1)
+	legacy = strings.Replace(legacy, `"overrides": {}`, `"overrides": ""`, 1)
+	if strings.Contains(legacy, `"overrides": {`) {
+		t.Fatal("the test's replacements missed an object")
+	}
+	old, _, err := Read(strings.NewReader(legacy), JSON, testRules)
+	if err != nil {
+		t.Fatalf("overrides as a string: %v", err)
+	}
+	if !reflect.DeepEqual(old, users) {
+		t.Errorf("overrides as a string read as %+v,\nas an object as %+v", old, users)
+	}
+	// Either form is read into the canonical text (Overrides.Encode).
+	spaced := strings.Replace(js.String(), `"overrides": {"rings":"8"}`, `"overrides": { "rings" : " 8", "language": "de" }`, 1)
+	if got, _, err := Read(strings.NewReader(spaced), JSON, testRules); err != nil || got[0].Overrides != `{"language":"de","rings":"8"}` {
+		t.Errorf("spaced object: %v, %v", got, err)
+	}
+
+	for _, tt := range []struct{ to, want string }{
+		{`{"rings":8}`, `line 2: overrides: want an object of strings, got {"rings":8}`},
+		{`{"rings":"8","rings":"4"}`, `line 2: overrides: key "rings" given twice`},
+		{`{"rings":"8\n"}`, `line 2: overrides: a control character or line break`},
+		{`{"colour":"red"}`, `line 2: overrides: overrides: unknown setting "colour"`},
+		{`["rings"]`, `line 2: overrides: want an object of strings (or its JSON text), got ["rings"]`},
+		{`"{\"rings\":\"12\"}"`, `line 2: overrides: overrides: rings="12": want 2 to 10`},
+	} {
+		text := strings.Replace(js.String(), `{"rings":"8"}`, tt.to, 1)
+		users, _, err := Read(strings.NewReader(text), JSON, testRules)
+		if users != nil || err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %d users, %v; want %q", tt.to, len(users), err, tt.want)
+		}
+	}
+	text := strings.Replace(js.String(), `"surname": "Müller"`, `"surname": {"a": "b"}`, 1)
+	if _, _, err := Read(strings.NewReader(text), JSON, testRules); err == nil ||
+		!strings.Contains(err.Error(), `line 2: surname: want a string or true/false, got {"a": "b"}`) {
+		t.Errorf("an object where a text goes: %v", err)
+	}
+}

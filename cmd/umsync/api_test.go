@@ -91,15 +91,14 @@ func TestAPIEndToEnd(t *testing.T) {
 	ap := adlab.SamPrefix() + "ap0"
 	dn := lab.AddUser(t, ou, adlab.User{Sam: ap, Given: "Jürgen", Surname: "Api", Attrs: map[string][]string{
 		"mail": {ap + "@example.test"}, "ipPhone": {"4200"}, "telephoneNumber": {"089 4200-0"}}})
-	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 2s", directory: "  attributes: {settings: info}\n", extra: fmt.Sprintf(`mail:
-  transport: smtp
+	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 2s", directory: "  attributes: {settings: info}\n", mail: fmt.Sprintf(`  transport: smtp
   from: "UMS <ums@example.test>"
   smtp: {host: 127.0.0.1, port: %d, tls: none}
-api:
+`, peer.Port), extra: `api:
   listen: 127.0.0.1:0
   tokens_file: api-tokens
   max_password_failures: 2
-`, peer.Port)})
+`})
 	tokFile := filepath.Join(filepath.Dir(path), "api-tokens")
 	ums1 := apiToken(t, path, "ums1", "read,auth,admin")
 	reader := apiToken(t, path, "reader", "read")
@@ -398,7 +397,8 @@ func TestAPIPasswordCheckDirectory(t *testing.T) {
 	off := lab.AddPlainUser(t, ou, dp1, pw)
 	lab.Modify(t, off, "mail", dp1+"@example.test")
 	path := testConfig(t, lab, ou, cfgOpts{schedule: "@every 1s", sync: "  max_deactivation_percent: 100\n  max_deactivations: 100\n",
-		extra: "mail:\n  transport: file\n  from: ums@example.test\n  file: {dir: mails}\napi:\n  listen: 127.0.0.1:0\n  tokens_file: api-tokens\n  password_check: directory\n"})
+		mail:  "  transport: file\n  from: ums@example.test\n  file: {dir: mails}\n",
+		extra: "api:\n  listen: 127.0.0.1:0\n  tokens_file: api-tokens\n  password_check: directory\n"})
 	token := apiToken(t, path, "ums", "auth")
 	d := startTestDaemon(t, path, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	api := openapitest.Client{T: t, BaseURL: "http://" + d.APIAddr()}

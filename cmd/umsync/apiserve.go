@@ -19,7 +19,7 @@ func (c *Config) apiSettings() api.Settings {
 	return api.Settings{API: c.API, Numbers: ums.NumberPlan{CountryCode: c.Directory.CountryCode}, Profiles: c.rules.Profiles,
 		Language: c.Mail.Language, MaxPINFailures: c.rules.MaxPINFailures, SettingsToDirectory: settingsToDirectory(c),
 		PINPolicy:      c.rules.PINs,
-		PasswordLength: c.Mail.Password.Length, PasswordClass: c.Mail.Password.Classes}
+		PasswordLength: c.Mail.Password.Length, PasswordClass: c.Mail.Password.Classes, BcryptCost: c.Mail.BcryptCost}
 }
 
 // apiListener is the API's own listener in serve.

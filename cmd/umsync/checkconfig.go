@@ -22,6 +22,8 @@ func newCheckConfigCmd(g *globals) *cobra.Command {
 		Use:   "check-config",
 		Short: "Validate the config file and report every problem at once (--online: also check AD and SMTP)",
 		Long: `Validate the config file and report every problem at once, each with its YAML path.
+What is valid but weak (mail.bcrypt_cost below bcrypt's default) is a warning,
+on stderr (with --online: a warn line); it does not fail the check.
 
 With --online it also connects as configured, to each directory.url, and checks
 what the first hour with a new AD usually finds out the hard way: the TLS
@@ -40,11 +42,18 @@ changes nothing. Exit 1 if any check fails.`,
 			if err != nil {
 				return err
 			}
+			warnings := cfg.Mail.Warnings("mail")
 			if !online {
 				fmt.Fprintf(g.stdout, "config %s: OK\n", g.configPath)
+				for _, w := range warnings {
+					fmt.Fprintf(g.stderr, "warning: %s\n", w)
+				}
 				return nil
 			}
 			checks := onlineChecks(cmd.Context(), cfg, time.Now())
+			for _, w := range warnings {
+				checks = append(checks, directory.Check{Name: "config", Status: directory.StatusWarn, Detail: w})
+			}
 			if output == "json" {
 				err = writeChecksJSON(g.stdout, g.configPath, checks)
 			} else {

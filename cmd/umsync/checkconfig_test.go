@@ -27,12 +27,11 @@ func onlineLab(t *testing.T) (*adlab.Lab, string, string, cfgOpts) {
 	peer := smtptest.Start(t)
 	return lab, ou, group, cfgOpts{directory: "  attributes: {settings: info}\n", extra: fmt.Sprintf(`profiles:
   - {name: staff, group: %q}
-mail:
-  transport: smtp
+`, group), mail: fmt.Sprintf(`  transport: smtp
   from: "UMS <ums@example.test>"
   admin_to: ["admin@example.test"]
   smtp: {host: 127.0.0.1, port: %d, tls: none}
-`, group, peer.Port)}
+`, peer.Port)}
 }
 
 var spaces = regexp.MustCompile(` {2,}`)
@@ -59,7 +58,8 @@ func TestCheckConfigOnlinePasses(t *testing.T) {
 	}
 	for _, want := range []string{"ok ldaps://127.0.0.1:636 tls chain", "1 users match the filter",
 		"directory.attributes.settings: info (single-valued)", "settings: may write info",
-		"profiles[0].group: CN=cc-staff", "ok smtp://127.0.0.1:"} {
+		"profiles[0].group: CN=cc-staff", "ok smtp://127.0.0.1:",
+		"warn config mail.bcrypt_cost: 4 is below bcrypt's default 10"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -128,5 +128,18 @@ func TestCheckConfigOnlineFails(t *testing.T) {
 				t.Errorf("json names no FAIL:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestCheckConfigWarnsLowHashCost: a mail.bcrypt_cost below bcrypt's
+// default (the test configs' lowest) passes check-config with a warning on
+// stderr.
+func TestCheckConfigWarnsLowHashCost(t *testing.T) {
+	lab, ou := offlineLab(t)
+	path := testConfig(t, lab, ou, cfgOpts{})
+	stdout, stderr, code := umsync(t, "check-config", "--config", path)
+	want := "warning: mail.bcrypt_cost: 4 is below bcrypt's default 10: a stolen store's password and PIN hashes are 64 times cheaper to guess\n"
+	if code != exitOK || stdout != "config "+path+": OK\n" || stderr != want {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 0, OK and:\n%s", code, stdout, stderr, want)
 	}
 }

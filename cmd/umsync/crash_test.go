@@ -132,11 +132,10 @@ func crashScenario(t *testing.T, lab *adlab.Lab, i int, point string) outcome {
   ranges: ["%d-%d"]
 validation:
   extension_max_digits: 5
-mail:
-  transport: smtp
+`, pool, pool+99), mail: fmt.Sprintf(`  transport: smtp
   from: "UMS <ums@example.test>"
   smtp: {host: 127.0.0.1, port: %d, tls: none}
-`, pool, pool+99, peer.Port)})
+`, peer.Port)})
 	// The state before: one sync (its mails wait in the outbox).
 	if _, stderr, code := umsync(t, "sync", "--config", path); code != exitOK {
 		t.Fatalf("first sync: %s", stderr)

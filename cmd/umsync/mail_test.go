@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/umsync/umsync/internal/adlab"
 	"github.com/umsync/umsync/internal/logtest"
@@ -80,8 +81,7 @@ func TestMailEndToEnd(t *testing.T) {
 			Attrs: map[string][]string{"mail": {fmt.Sprintf("ml%d@example.test", i)}, "ipPhone": {fmt.Sprint(4100 + i)},
 				"mobile": {fmt.Sprintf("+49171555010%d", i)}}})
 	}
-	path := testConfig(t, lab, ou, cfgOpts{directory: "  attributes: {settings: info}\n", extra: fmt.Sprintf(`mail:
-  transport: smtp
+	path := testConfig(t, lab, ou, cfgOpts{directory: "  attributes: {settings: info}\n", mail: fmt.Sprintf(`  transport: smtp
   from: "UMS <ums@example.test>"
   admin_to: ["admin@example.test"]
   smtp: {host: 127.0.0.1, port: %d, tls: none}
@@ -153,11 +153,18 @@ func TestMailEndToEnd(t *testing.T) {
 	st := testStore(t, cfg)
 	u0, _ := st.User(context.Background(), ml0)
 	u1, _ := st.User(context.Background(), ml1)
-	if h, _ := st.SecretHash(context.Background(), u0.Anchor, ums.MailPIN); !umsmail.Verify(h, pin[1]) || len(pin[1]) != 6 {
+	pinHash, _ := st.SecretHash(context.Background(), u0.Anchor, ums.MailPIN)
+	if !umsmail.Verify(pinHash, pin[1]) || len(pin[1]) != 6 {
 		t.Errorf("the mailed PIN %q does not verify against the stored hash", pin[1])
 	}
-	if h, _ := st.SecretHash(context.Background(), u1.Anchor, ums.MailPassword); !umsmail.Verify(h, pw[1]) {
+	pwHash, _ := st.SecretHash(context.Background(), u1.Anchor, ums.MailPassword)
+	if !umsmail.Verify(pwHash, pw[1]) {
 		t.Errorf("the mailed password does not verify against the stored hash")
+	}
+	for _, h := range []string{pinHash, pwHash} { // mail.bcrypt_cost reaches the worker
+		if cost, err := bcrypt.Cost([]byte(h)); err != nil || cost != testHashCost {
+			t.Errorf("a stored hash has cost %d (%v), want mail.bcrypt_cost %d", cost, err, testHashCost)
+		}
 	}
 	if u0.Settings != "ums1;vm=phone_login" {
 		t.Errorf("ml0 settings after unlock: %q", u0.Settings)

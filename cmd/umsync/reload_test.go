@@ -65,7 +65,7 @@ func TestReloadAppliesOrRefuses(t *testing.T) {
 
 	// Mail switched on by a reload: the worker starts and sends.
 	mailDir := t.TempDir()
-	changed += "mail:\n  transport: file\n  from: \"UMS <ums@example.test>\"\n  file: {dir: " + mailDir + "}\n"
+	changed = strings.Replace(changed, "\nmail:\n", "\nmail:\n  transport: file\n  from: \"UMS <ums@example.test>\"\n  file: {dir: "+mailDir+"}\n", 1)
 	os.WriteFile(path, []byte(changed), 0o600)
 	d.reload()
 	if testutil.ToFloat64(d.reloadOK) != 1 || !strings.Contains(logs.String(), `"message":"mail worker started"`) {
@@ -148,8 +148,8 @@ func TestReloadMailOffThenSIGTERM(t *testing.T) {
 	lab := adlab.Require(t)
 	ou := lab.OU(t)
 	seedUsers(t, lab, ou, 1)
-	mailOn := "mail:\n  transport: file\n  from: \"UMS <ums@example.test>\"\n  file: {dir: " + t.TempDir() + "}\n"
-	path := testConfig(t, lab, ou, cfgOpts{extra: mailOn})
+	mailOn := "  transport: file\n  from: \"UMS <ums@example.test>\"\n  file: {dir: " + t.TempDir() + "}\n"
+	path := testConfig(t, lab, ou, cfgOpts{mail: mailOn})
 	cmd := exec.Command(os.Args[0], "serve", "--config", path)
 	cmd.Env = append(os.Environ(), "UMSYNC_TEST_MAIN=1")
 	var logs logtest.Buffer

@@ -23,17 +23,13 @@ import (
 
 	"github.com/umsync/umsync/internal/adlab"
 	"github.com/umsync/umsync/internal/logtest"
-	umsmail "github.com/umsync/umsync/mail"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 )
 
 // TestMain lets a test run this package's binary as the real umsync: with
-// UMSYNC_TEST_MAIN=1 the test binary is main(). Either way passwords and
-// PINs are hashed at bcrypt's lowest cost: the default costs a second of
-// CPU a hash under -race, and the crash test alone mails over a hundred.
+// UMSYNC_TEST_MAIN=1 the test binary is main().
 func TestMain(m *testing.M) {
-	umsmail.SetHashCostForTests(bcrypt.MinCost)
 	if os.Getenv("UMSYNC_TEST_MAIN") == "1" {
 		main()
 		return
@@ -48,8 +44,14 @@ type cfgOpts struct {
 	readyMaxAge string // default: 15m
 	directory   string // more lines of the directory: section, indented
 	sync        string // more lines of the sync: section, indented
-	extra       string // more top-level sections
+	mail        string // more lines of the mail: section, indented
+	extra       string // more top-level sections (not mail:)
 }
+
+// testHashCost is the mail.bcrypt_cost of the test configs: bcrypt's
+// lowest. The default costs a second of CPU a hash under -race, and the
+// crash test alone mails over a hundred passwords and PINs.
+const testHashCost = bcrypt.MinCost
 
 // testConfig writes a config for the lab's OU into a temp folder.
 func testConfig(t *testing.T, lab *adlab.Lab, ou string, o cfgOpts) string {
@@ -80,8 +82,10 @@ sync:
   ready_max_age: %s
 log:
   level: debug
-%s`, o.url, lab.CAFile, lab.BindDN, lab.PasswordFile, ou, o.directory, filepath.Join(dir, "data", "umsync.db"), o.schedule,
-		o.sync, o.readyMaxAge, o.extra)
+mail:
+  bcrypt_cost: %d
+%s%s`, o.url, lab.CAFile, lab.BindDN, lab.PasswordFile, ou, o.directory, filepath.Join(dir, "data", "umsync.db"), o.schedule,
+		o.sync, o.readyMaxAge, testHashCost, o.mail, o.extra)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -118,8 +122,43 @@ func startTestDaemon(t *testing.T, path string, log zerolog.Logger) *daemon {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.shutdown() })
-	waitFor(t, "the first cycle", func() bool { return !d.parts.engine.LastSuccess().IsZero() })
+	waitForCycle(t, d, time.Time{})
 	return d
+}
+
+// cycleWait bounds how long a test waits for the daemon's next successful
+// cycle. waitFor's 20 s is too short for that under make test (three
+// packages of four parallel tests with -race on two cores, one DC shared
+// with them): a cycle makes its AD write-backs before it returns, each
+// allowed directory.timeout (30 s), and no other cycle starts meanwhile;
+// and an AD write waits while another writer holds the DC's database, such
+// as a bulk ldbadd of thousands of users in one transaction
+// (adlab.AddUsers) by a test of a package running beside.
+const cycleWait = 2 * time.Minute
+
+// waitForCycle waits until a cycle of d that ended after `after`
+// succeeded. Should none within cycleWait, it fails with the runs recorded
+// meanwhile (cycles that failed, and why) and the AD writes still pending
+// (a cycle stuck writing them holds off the next).
+func waitForCycle(t *testing.T, d *daemon, after time.Time) {
+	t.Helper()
+	deadline := time.Now().Add(cycleWait)
+	for !d.parts.engine.LastSuccess().After(after) {
+		if time.Now().After(deadline) {
+			ctx := context.Background()
+			var b strings.Builder
+			runs, err := d.parts.store.Runs(ctx, 20)
+			for _, r := range runs {
+				if r.StartedAt.After(after) {
+					fmt.Fprintf(&b, "\n  run %d %s started %s, %v: %s %s", r.ID, r.Mode, r.StartedAt.Format(time.RFC3339Nano), r.Duration, r.Result, r.Error)
+				}
+			}
+			pending, werr := d.parts.store.Writes(ctx, store.WritePending, 1000)
+			t.Fatalf("no successful cycle within %v after %v; %d AD writes pending (%v); the runs since, newest first (%v):%s",
+				cycleWait, after.Format(time.RFC3339Nano), len(pending), werr, err, b.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // cycleNow runs a cycle in the test daemon (a one-shot `umsync sync` is
@@ -127,7 +166,7 @@ func startTestDaemon(t *testing.T, path string, log zerolog.Logger) *daemon {
 func cycleNow(t *testing.T, d *daemon, mode engine.Mode) engine.Result {
 	t.Helper()
 	var res engine.Result
-	waitFor(t, "a "+string(mode)+" cycle", func() bool {
+	waitWithin(t, cycleWait, "a "+string(mode)+" cycle", func() bool {
 		var err error
 		res, err = d.parts.engine.Cycle(context.Background(), engine.Options{Mode: mode})
 		if errors.Is(err, engine.ErrBusy) {
@@ -198,10 +237,16 @@ func get(t *testing.T, url string) (int, map[string]any, string) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	waitWithin(t, 20*time.Second, what, cond)
+}
+
+// waitWithin polls cond until it holds, failing the test after bound.
+func waitWithin(t *testing.T, bound time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out waiting %v for %s", bound, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

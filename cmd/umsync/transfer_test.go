@@ -13,7 +13,8 @@ import (
 )
 
 // TestExportImportCLI: export → import → export is identical (JSON and
-// CSV); a file with bad rows imports nothing and names line and field;
+// CSV); a JSON file of earlier versions (overrides as a string) imports
+// the same users; a file with bad rows imports nothing and names line and field;
 // --replace --dry-run changes nothing; --replace writes a backup first,
 // and importing the backup restores the users.
 func TestExportImportCLI(t *testing.T) {
@@ -46,6 +47,23 @@ func TestExportImportCLI(t *testing.T) {
 	}
 	if again := export("csv"); again != csvText {
 		t.Errorf("CSV round trip differs")
+	}
+
+	// The overrides are a JSON object; a file of earlier versions, with
+	// their JSON text in a string, imports the same users (nothing changes).
+	if !strings.Contains(original, `"overrides": {"rings":"8"}`) || !strings.Contains(original, `"overrides": {}`) {
+		t.Fatalf("the export does not write the overrides as objects:\n%s", original)
+	}
+	legacy := strings.ReplaceAll(strings.Replace(original, `"overrides": {"rings":"8"}`, `"overrides": "{\"rings\":\"8\"}"`, 1),
+		`"overrides": {}`, `"overrides": ""`)
+	legacyFile := filepath.Join(dir, "legacy.json")
+	os.WriteFile(legacyFile, []byte(legacy), 0o600)
+	if out, stderr, code := umsync(t, "import", legacyFile, "--config", cfg); code != exitOK ||
+		!strings.Contains(out, "imported 4 users: 0 added, 0 changed, 0 removed") {
+		t.Fatalf("import of overrides as strings: exit %d\n%s%s", code, out, stderr)
+	}
+	if again := export("json"); again != original {
+		t.Errorf("after importing the overrides as strings, the export differs:\n%s\n---\n%s", original, again)
 	}
 
 	// Bad rows: nothing imported, every error with line and field.

@@ -88,11 +88,11 @@ func ParseOverrides(v string) (Overrides, error) {
 	}
 	var raw map[string]string
 	if err := json.Unmarshal([]byte(v), &raw); err != nil {
-		return nil, fmt.Errorf("overrides: %w", err)
+		return nil, err // the caller names the field
 	}
 	for k, x := range raw {
 		if err := o.Set(k, x, NumberPlan{}); err != nil {
-			return nil, fmt.Errorf("overrides: %w", err)
+			return nil, err
 		}
 	}
 	return o, nil

@@ -215,9 +215,9 @@ func TestJSONOverridesObject(t *testing.T) {
 		{`{"rings":8}`, `line 2: overrides: want an object of strings, got {"rings":8}`},
 		{`{"rings":"8","rings":"4"}`, `line 2: overrides: key "rings" given twice`},
 		{`{"rings":"8\n"}`, `line 2: overrides: a control character or line break`},
-		{`{"colour":"red"}`, `line 2: overrides: overrides: unknown setting "colour"`},
+		{`{"colour":"red"}`, `line 2: overrides: unknown setting "colour"`},
 		{`["rings"]`, `line 2: overrides: want an object of strings (or its JSON text), got ["rings"]`},
-		{`"{\"rings\":\"12\"}"`, `line 2: overrides: overrides: rings="12": want 2 to 10`},
+		{`"{\"rings\":\"12\"}"`, `line 2: overrides: rings="12": want 2 to 10`},
 	} {
 		text := strings.Replace(js.String(), `{"rings":"8"}`, tt.to, 1)
 		users, _, err := Read(strings.NewReader(text), JSON, testRules)

@@ -111,7 +111,7 @@ recorded if AD changed meanwhile.`,
 				}
 				o, err := ums.ParseOverrides(u.Overrides)
 				if err != nil {
-					return nil, err
+					return nil, fmt.Errorf("stored overrides: %w", err)
 				}
 				for _, k := range sortedKeys(overrides) {
 					if err := o.Set(k, overrides[k], numbers); err != nil {

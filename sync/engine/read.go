@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -50,7 +51,6 @@ type readResult struct {
 	delta  *plan.Planner
 	stream *plan.Stream
 	stored int                // a full cycle: how many users the store held
-	gone   []ums.User         // a full cycle: the active stored users not read
 	pos    directory.Position // the watermark to store with the changes
 	read   int
 }
@@ -60,7 +60,7 @@ type readResult struct {
 func (r *readResult) finish(expired []ums.User, cutoff time.Time) (*plan.Plan, error) {
 	if r.stream != nil {
 		r.stream.Purge(expired, cutoff)
-		return r.stream.Finish(r.gone)
+		return r.stream.Finish()
 	}
 	r.delta.Purge(expired, cutoff)
 	return r.delta.Finish()
@@ -79,7 +79,7 @@ const DefaultPageSize = 500
 // behind). The directory calls fn one entry at a time. The
 // directory delivers a user twice when it changed during the read; the
 // later reading wins. After the read, the active stored users not read
-// are fetched: they are out of scope.
+// are fetched a page at a time and staged as deactivated: out of scope.
 func (e *Engine) readFull(ctx context.Context, c *cycle) (readResult, error) {
 	var r readResult
 	shelf, err := newFileShelf(e.cfg.StageDir)
@@ -132,8 +132,17 @@ func (e *Engine) readFull(ctx context.Context, c *cycle) (readResult, error) {
 	if r.read == 0 {
 		return r, nil // refused in the plan step (plan.ErrEmptyRead) if the store has users: fetch nobody
 	}
-	if r.gone, err = e.store.users.UsersByAnchor(ctx, r.stream.Unseen()); err != nil {
-		return r, staged(StageApply, err)
+	// The users not read are deactivated (out of scope) a page at a time,
+	// onto the shelf: a read that missed most of the store holds no more
+	// of their rows than a page (the safety limits then refuse the plan).
+	for unseen := range slices.Chunk(r.stream.Unseen(), e.pageSize()) {
+		rows, err := e.store.users.UsersByAnchor(ctx, unseen)
+		if err != nil {
+			return r, staged(StageApply, err)
+		}
+		if err := r.stream.Gone(rows); err != nil {
+			return r, staged(StageApply, err)
+		}
 	}
 	return r, nil
 }

@@ -95,7 +95,7 @@ func TestPurge(t *testing.T) {
 		if full {
 			s := newFullStream(read, stored, now, nil, PageRules{}, 1)
 			s.Purge(stored, cutoff)
-			if p, err = s.Finish(unseenRows(s, stored)); err == nil {
+			if p, err = finishFull(s, stored); err == nil {
 				err = materializeErr(p)
 			}
 		} else {

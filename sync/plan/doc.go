@@ -17,8 +17,10 @@
 // decisions; Each fetches every staged action and finishes it with them,
 // in the order the rules ran (extension, profile settings, license,
 // validation), exactly as the rules change an action held in memory
-// (TestStagedRulesDecideAsInMemory holds the two ways against each other). Stored tells it of each stored user after the read, Unseen names the
-// active stored users not read; Finish deactivates them. A user read twice
+// (TestStagedRulesDecideAsInMemory holds the two ways against each other).
+// After the read, Stored tells it of each stored user, Unseen names the
+// active ones not read, and Gone stages them deactivated, a page of rows
+// at a time. A user read twice
 // (it changed during the read) counts once; the later reading wins.
 //
 // Fields edited on both sides (or mastered by the UMS) go through a

@@ -311,7 +311,7 @@ func Full(dir []ums.User, stored []ums.User, now time.Time) (*Plan, error) {
 
 func fullIn(dir []ums.User, stored []ums.User, now time.Time, rules Rules, page int) (*Plan, error) {
 	s := newFullStream(dir, stored, now, rules, PageRules{}, page)
-	p, err := s.Finish(unseenRows(s, stored))
+	p, err := finishFull(s, stored)
 	if err == nil {
 		err = materializeErr(p)
 	}
@@ -349,19 +349,22 @@ func newFullStream(dir []ums.User, stored []ums.User, now time.Time, rules Rules
 	return s
 }
 
-// unseenRows tells s of the stored users, as the engine does after the
-// read, and returns the rows of those Unseen names.
-func unseenRows(s *Stream, stored []ums.User) []ums.User {
+// finishFull ends a full stream as the engine does: it tells s of the
+// stored users, hands it the rows of those Unseen names, and finishes.
+func finishFull(s *Stream, stored []ums.User) (*Plan, error) {
 	for _, u := range stored {
 		s.Stored(u.Anchor, u.State == ums.StateActive)
 	}
-	var out []ums.User
+	var gone []ums.User
 	for _, a := range s.Unseen() {
 		for _, u := range stored {
 			if u.Anchor == a {
-				out = append(out, u)
+				gone = append(gone, u)
 			}
 		}
 	}
-	return out
+	if err := s.Gone(gone); err != nil {
+		return nil, err
+	}
+	return s.Finish()
 }

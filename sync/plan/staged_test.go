@@ -45,7 +45,7 @@ func TestStagedRulesDecideAsInMemory(t *testing.T) {
 func rulesApplied(t *testing.T, read, stored []ums.User, pr PageRules, seats, page int, materialized bool) string {
 	t.Helper()
 	s := newFullStream(read, stored, now, nil, pr, page)
-	p, err := s.Finish(unseenRows(s, stored))
+	p, err := finishFull(s, stored)
 	if err != nil {
 		t.Fatal(err)
 	}

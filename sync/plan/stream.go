@@ -15,8 +15,9 @@ import (
 // the seen set, so a full cycle of 50,000 users holds one page of rows at
 // a time, never the whole store, however many of them change.
 //
-// After the read, Unseen names the active stored users the cycle did not
-// read (the engine fetches their rows) and Finish deactivates them. The
+// After the read, Stored is told of every stored user, Unseen names the
+// active ones the cycle did not read, and Gone deactivates them onto the
+// shelf as the engine fetches their rows a page at a time. The
 // rules that rank everyone (the license cap, the extension pool) run on
 // the finished plan over compact facts (fact, Seat, and the rows Adopt
 // brings in).
@@ -105,14 +106,10 @@ func (s *Stream) Page(stored, read []ums.User) (int, error) {
 func (s *Stream) put(anchor string, a *Action) error {
 	var f fact
 	if a != nil {
-		ref, err := s.shelf.Put(a)
-		if err != nil {
+		var err error
+		if f, err = s.shelve(a); err != nil {
 			return err
 		}
-		if s.p.labels == nil {
-			s.p.labels = map[string]string{}
-		}
-		f = factOf(a, s.page.Profiles, ref, s.p.labels)
 	}
 	record(s.seen, &s.p.staged, &s.p, anchor, f, a != nil)
 	return nil
@@ -138,32 +135,56 @@ func (s *Stream) Stored(anchor string, active bool) {
 
 // Unseen lists the active stored users (of those Stored was told of) that
 // the cycle did not read: they are out of scope now, and the engine
-// fetches their rows for Finish.
+// fetches their rows for Gone.
 func (s *Stream) Unseen() []string { return s.unseen }
 
-// Finish returns the plan: the users read that changed (staged), and the
-// users in gone (the rows of Unseen) deactivated as out of scope (in
-// memory, with the purges). A read of 0 users while the store holds some
-// (as Stored counted them) is refused. Every stored user the plan does
-// not act on counts as unchanged (CountUnchanged; the engine counts again
-// after the rules).
-func (s *Stream) Finish(gone []ums.User) (*Plan, error) {
+// Gone deactivates as out of scope the users of rows (the rows of Unseen,
+// which the engine fetches a page at a time): each goes to the shelf, as a
+// changed user read does, with the phantom mark of the page rules. A user
+// read, or not active, is left alone. An error is the shelf's.
+func (s *Stream) Gone(rows []ums.User) error {
+	for _, u := range rows {
+		if _, ok := s.seen[u.Anchor]; ok || u.State != ums.StateActive {
+			continue
+		}
+		a := &Action{Kind: Deactivate, After: deactivated(u, ReasonNotInScope, s.now)}
+		a.After.Phantom = s.page.Phantoms[u.Anchor]
+		f, err := s.shelve(a)
+		if err != nil {
+			return err
+		}
+		s.seen[u.Anchor] = len(s.p.staged)
+		s.p.staged = append(s.p.staged, f)
+	}
+	return nil
+}
+
+// shelve puts a on the shelf and returns its fact.
+func (s *Stream) shelve(a *Action) (fact, error) {
+	ref, err := s.shelf.Put(a)
+	if err != nil {
+		return fact{}, err
+	}
+	if s.p.labels == nil {
+		s.p.labels = map[string]string{}
+	}
+	return factOf(a, s.page.Profiles, ref, s.p.labels), nil
+}
+
+// Finish returns the plan: the users read that changed and the users
+// Gone deactivated (staged), the purges (in memory). A read of 0 users
+// while the store holds some (as Stored counted them) is refused. Every
+// stored user the plan does not act on counts as unchanged
+// (CountUnchanged; the engine counts again after the rules).
+func (s *Stream) Finish() (*Plan, error) {
 	p := &Plan{}
 	*p = s.p
-	seen := s.seen
 	s.p, s.seen, s.unseen = Plan{}, nil, nil // a plan of 50,000 must not keep the seen set alive
 	if p.Read == 0 && s.stored > 0 {
 		return nil, ErrEmptyRead
 	}
 	p.shelf = s.shelf
 	p.staged = slices.DeleteFunc(p.staged, func(f fact) bool { return f.kind == 0 })
-	for _, u := range gone {
-		if _, ok := seen[u.Anchor]; ok || u.State != ums.StateActive {
-			continue
-		}
-		seen[u.Anchor] = len(p.Actions)
-		p.Actions = append(p.Actions, &Action{Kind: Deactivate, After: deactivated(u, ReasonNotInScope, s.now)})
-	}
 	p.CountUnchanged(s.stored)
 	sortActions(p.Actions)
 	sortFacts(p.staged)

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -61,7 +62,7 @@ func TestStreamPageSizeDoesNotMatter(t *testing.T) {
 func printed(t *testing.T, read, stored []ums.User, page int, rules PageRules) string {
 	t.Helper()
 	s := newFullStream(read, stored, now, nil, rules, page)
-	p, err := s.Finish(unseenRows(s, stored))
+	p, err := finishFull(s, stored)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestStreamPageRules(t *testing.T) {
 			if n, _ := s.Page([]ums.User{stored}, []ums.User{read}); (n == 1) != (tt.want != "") {
 				t.Errorf("Page says %d changed, want the user changed: %v", n, tt.want != "")
 			}
-			p, err := s.Finish(unseenRows(s, []ums.User{stored}))
+			p, err := finishFull(s, []ums.User{stored})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,7 +222,7 @@ func TestCountUnchanged(t *testing.T) {
 	stored := []ums.User{storedUser(a, ums.StateActive, ""), storedUser(b, ums.StateActive, ""), storedUser(c, ums.StateActive, "")}
 	s := newFullStream([]ums.User{a, b, c, dirUser("d4", "dave", true)}, stored, now, nil,
 		PageRules{Phantoms: map[string]bool{"b2": true}}, 2) // bob changes by a page rule, dave is new
-	p, err := s.Finish(unseenRows(s, stored))
+	p, err := finishFull(s, stored)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,5 +256,49 @@ func TestRecountUnchanged(t *testing.T) {
 	p.RecountUnchanged()
 	if p.Unchanged != 1 || p.Read != 3 {
 		t.Errorf("read %d, unchanged %d; want 3 read and only alice unchanged", p.Read, p.Unchanged)
+	}
+}
+
+// TestGoneUsersAreStaged: the active stored users a full read did not see
+// are deactivated onto the shelf, as the read's changes are — none is held
+// in memory, however many the read missed — with the phantom mark of the
+// page rules; deactivated and read users are left alone, and the safety
+// alert names them.
+func TestGoneUsersAreStaged(t *testing.T) {
+	var stored, read []ums.User
+	for i := range 12 {
+		d := dirUser(fmt.Sprintf("a%02d", i), fmt.Sprintf("u%02d", i), true)
+		state := ums.StateActive
+		if i >= 10 {
+			state = ums.StateDeactivated // not active: not deactivated again
+		}
+		stored = append(stored, storedUser(d, state, ""))
+		if i < 3 {
+			read = append(read, d)
+		}
+	}
+	s := newFullStream(read, stored, now, nil, PageRules{Phantoms: map[string]bool{"a05": true}}, 2)
+	p, err := finishFull(s, stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Actions) != 0 || s.Held() != 0 {
+		t.Fatalf("%d actions held in memory, want all staged", len(p.Actions))
+	}
+	if n := p.Count(Deactivate); n != 7 || p.Unchanged != 5 {
+		t.Errorf("%d deactivated, %d unchanged; want 7 (a03..a09), 5 (the 3 read, the 2 deactivated before)", n, p.Unchanged)
+	}
+	if got := p.Deactivations(2); !strings.Contains(got, "u03 (G S u03): not found in directory scope") || !strings.Contains(got, "and 5 more") {
+		t.Errorf("safety alert %q", got)
+	}
+	materialize(t, p)
+	for _, a := range p.Actions {
+		u := a.After
+		if a.Kind != Deactivate || u.State != ums.StateDeactivated || u.DeactivationReason != ReasonNotInScope {
+			t.Errorf("%s: %s %s %q", u.Anchor, a.Kind, u.State, u.DeactivationReason)
+		}
+		if u.Phantom != (u.Anchor == "a05") {
+			t.Errorf("%s: phantom %v", u.Anchor, u.Phantom)
+		}
 	}
 }

@@ -425,11 +425,7 @@ func (e *Engine) plan(ctx context.Context, c *cycle) error {
 	if err := e.applyRules(ctx, c, p); err != nil {
 		return restaged(err)
 	}
-	if c.mode == ModeFull {
-		p.CountUnchanged(r.stored)
-	} else {
-		p.RecountUnchanged()
-	}
+	p.RecountUnchanged()
 	crashpoint.Hit("engine.planned")
 	c.p = p
 	run := &c.res.Run

@@ -50,7 +50,6 @@ type UserStore interface {
 type readResult struct {
 	delta  *plan.Planner
 	stream *plan.Stream
-	stored int                // a full cycle: how many users the store held
 	pos    directory.Position // the watermark to store with the changes
 	read   int
 }
@@ -123,10 +122,7 @@ func (e *Engine) readFull(ctx context.Context, c *cycle) (readResult, error) {
 	case err != nil:
 		return r, staged(StageRead, err)
 	}
-	if err := e.store.users.EachAnchorState(ctx, func(anchor string, active bool) {
-		r.stored++
-		r.stream.Stored(anchor, active)
-	}); err != nil {
+	if err := e.store.users.EachAnchorState(ctx, r.stream.Stored); err != nil {
 		return r, staged(StageApply, err)
 	}
 	if r.read == 0 {

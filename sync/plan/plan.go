@@ -100,6 +100,9 @@ type Plan struct {
 	// readUnchanged are the users a delta read and found unchanged: a
 	// rule may still change them (RecountUnchanged).
 	readUnchanged []string
+	// full: a full plan over a store of stored users (RecountUnchanged).
+	full   bool
+	stored int
 }
 
 // Count returns how many actions are of kind k.
@@ -118,17 +121,17 @@ func (p *Plan) Count(k Kind) int {
 	return n
 }
 
-// CountUnchanged sets Unchanged of a full plan over a store of stored
-// users: those the plan leaves alone, whichever rule changed the others
-// (the merge, a page rule, the license cap, the extension pool).
-func (p *Plan) CountUnchanged(stored int) {
-	p.Unchanged = stored - (p.Len() - p.Count(Create))
-}
-
-// RecountUnchanged sets Unchanged of a delta plan after the rules: the
-// users read that no merge and no rule changed (a rule that changes a
-// user read unchanged — a profile moved, a seat freed — takes it out).
+// RecountUnchanged sets Unchanged after the rules, whichever rule changed
+// a user (the merge, a page rule, the license cap, the extension pool).
+// Of a full plan: the stored users (as Stream.Stored counted them) that
+// the plan leaves alone. Of a delta: the users read that no merge and no
+// rule changed (a rule that changes a user read unchanged — a profile
+// moved, a seat freed — takes it out).
 func (p *Plan) RecountUnchanged() {
+	if p.full {
+		p.Unchanged = p.stored - (p.Len() - p.Count(Create))
+		return
+	}
 	acted := p.Anchors()
 	p.Unchanged = 0
 	for _, a := range p.readUnchanged {

@@ -175,7 +175,7 @@ func (s *Stream) shelve(a *Action) (fact, error) {
 // Gone deactivated (staged), the purges (in memory). A read of 0 users
 // while the store holds some (as Stored counted them) is refused. Every
 // stored user the plan does not act on counts as unchanged
-// (CountUnchanged; the engine counts again after the rules).
+// (RecountUnchanged; the engine counts again after the rules).
 func (s *Stream) Finish() (*Plan, error) {
 	p := &Plan{}
 	*p = s.p
@@ -185,7 +185,8 @@ func (s *Stream) Finish() (*Plan, error) {
 	}
 	p.shelf = s.shelf
 	p.staged = slices.DeleteFunc(p.staged, func(f fact) bool { return f.kind == 0 })
-	p.CountUnchanged(s.stored)
+	p.full, p.stored = true, s.stored
+	p.RecountUnchanged()
 	sortActions(p.Actions)
 	sortFacts(p.staged)
 	return p, nil

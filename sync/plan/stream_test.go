@@ -227,7 +227,7 @@ func TestCountUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Adopt([]ums.User{stored[2]}, now) // carol: the license cap changes her after the read
-	p.CountUnchanged(len(stored))
+	p.RecountUnchanged()
 	if p.Unchanged != 1 || p.Read != 4 {
 		t.Errorf("read %d, unchanged %d; want 4 read and only alice unchanged", p.Read, p.Unchanged)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/umsync/umsync/directory"
+	"github.com/umsync/umsync/internal/crashpoint"
 	"github.com/umsync/umsync/store"
 	"github.com/umsync/umsync/sync/engine"
 	"github.com/umsync/umsync/sync/plan"
@@ -339,5 +340,63 @@ func TestWriteRetriesWhileADIsUnreachable(t *testing.T) {
 	}
 	if done := writes(t, r, store.WriteDone); len(done) != 1 || done[0].Attempts != 2 {
 		t.Errorf("done writes = %+v", done)
+	}
+}
+
+// TestShutdownDuringWriteBack: serve stops (its context ends) while the
+// outbox is flushed. A write AD took is recorded as done all the same, or
+// the next start would send it again against a precondition that no longer
+// holds; a write stopped before AD answered stays pending with no attempt
+// counted.
+func TestShutdownDuringWriteBack(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	dns := r.seed(t)
+	e := r.engine(t, nil)
+	r.cycle(t, e)
+	r.edit(t, "staff0", true, ums.FieldValue{Field: ums.FieldExtension, Value: "4901"})
+	r.edit(t, "staff1", true, ums.FieldValue{Field: ums.FieldExtension, Value: "4902"})
+
+	// Stopped after AD took staff0's write: recorded, and the flush ends
+	// there (staff1's stays pending).
+	ctx, cancel := context.WithCancel(context.Background())
+	remove := crashpoint.OnHit("engine.write-after", cancel)
+	err := e.FlushWrites(ctx)
+	remove()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, pending := writes(t, r, store.WriteDone), writes(t, r, store.WritePending)
+	if len(done) != 1 || len(pending) != 1 {
+		t.Fatalf("after the stop: done %+v, pending %+v", done, pending)
+	}
+	for sam, u := range r.users(t) {
+		if u.Anchor == done[0].Anchor {
+			if got := r.lab.Values(t, dns[sam], "ipPhone"); !slices.Equal(got, []string{done[0].New}) {
+				t.Errorf("AD ipPhone of %s = %v, want %s", sam, got, done[0].New)
+			}
+		}
+	}
+
+	// Stopped before AD answered: pending as before, no attempt counted.
+	ctx, cancel = context.WithCancel(context.Background())
+	remove = crashpoint.OnHit("engine.write-before", cancel)
+	err = e.FlushWrites(ctx)
+	remove()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := writes(t, r, store.WritePending); len(p) != 1 || p[0].Attempts != 0 || p[0].LastError != "" {
+		t.Fatalf("a write stopped before AD answered: %+v", p)
+	}
+	if v := metric(t, r.reg, "umsync_directory_writes_total", "result", "retried"); v != 0 {
+		t.Errorf("writes_total{retried} = %v, want 0", v)
+	}
+	// The next flush sends it.
+	if err := e.FlushWrites(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := writes(t, r, store.WriteDone); len(d) != 2 {
+		t.Errorf("done after the restart: %+v", d)
 	}
 }

@@ -44,7 +44,10 @@ const writeBatch = 100
 // the next cycle to re-read and re-plan the user, a permanent failure is
 // recorded and counted, anything else is retried with backoff.
 func (e *Engine) flushWrites(ctx context.Context, log zerolog.Logger) {
-	defer e.refreshOutboxGauges(ctx, log)
+	// The gauges and each write's outcome are recorded even when ctx ends
+	// (serve shutting down): a write AD took but the outbox did not record
+	// would be sent again, against a precondition that no longer holds.
+	defer e.refreshOutboxGauges(context.WithoutCancel(ctx), log)
 	for ctx.Err() == nil {
 		now := e.now()
 		ws, err := e.store.outbox.PendingWrites(ctx, now, writeBatch)
@@ -72,7 +75,13 @@ func (e *Engine) write(ctx context.Context, log zerolog.Logger, w store.Director
 	err := e.dir.write.WriteField(ctx, w.Anchor, w.Field, w.Old, w.New)
 	if err == nil {
 		crashpoint.Hit("engine.write-after") // AD has it, the outbox does not know yet
+	} else if ctx.Err() != nil {
+		// Stopped, not failed: the write stays pending, no attempt
+		// counted; the next flush sends it again, its precondition decides.
+		ev(log.Info()).Msg("directory write interrupted; it stays pending")
+		return
 	}
+	ctx = context.WithoutCancel(ctx) // the outcome is recorded, whatever ends ctx now
 	now := e.now()
 	status, reason := store.WriteDone, ""
 	switch {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,11 +58,28 @@ type outcome struct {
 func TestCrashConvergence(t *testing.T) {
 	t.Parallel()
 	lab := adlab.Require(t)
-	want := crashScenario(t, lab, 0, "")
+	// The reference run and every crash point run at once, each in its own
+	// OU; the outcomes are compared when all have ended.
+	got := make([]outcome, len(crashPoints)+1)
+	t.Run("scenarios", func(t *testing.T) {
+		for i := range got {
+			point := ""
+			if i > 0 {
+				point = crashPoints[i-1]
+			}
+			t.Run(cmp.Or(point, "reference"), func(t *testing.T) {
+				t.Parallel()
+				got[i] = crashScenario(t, lab, i, point)
+			})
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	want := got[0]
 	for i, point := range crashPoints {
 		t.Run(point, func(t *testing.T) {
-			t.Parallel()
-			got := crashScenario(t, lab, i+1, point)
+			got := got[i+1]
 			compareOutcome(t, want.users, got.users, "store")
 			compareOutcome(t, want.ad, got.ad, "AD")
 			extra := 0

@@ -588,3 +588,35 @@ func TestCertificateNameMismatch(t *testing.T) {
 		t.Fatalf("err = %v, want the name mismatch named", err)
 	}
 }
+
+// TestUsedValuesSpansTheDomain: the extensions in use are read from the
+// whole naming context, in scope or not, as umsync shows them ("20-41" is
+// 2041), and handed to add one by one (add keeps a set: a value may come
+// more than once).
+func TestUsedValuesSpansTheDomain(t *testing.T) {
+	t.Parallel()
+	lab := adlab.Require(t)
+	scope, elsewhere := lab.OU(t), lab.OU(t)
+	p := adlab.SamPrefix()
+	base := 700000000 + int(time.Now().UnixNano()%1000000)*100 // numbers no other test uses
+	in, out := fmt.Sprint(base+1), fmt.Sprint(base+2)
+	lab.AddUser(t, scope, adlab.User{Sam: p + "used1", Attrs: map[string][]string{"ipPhone": {in}}})
+	lab.AddUser(t, elsewhere, adlab.User{Sam: p + "used2", Attrs: map[string][]string{
+		"ipPhone": {out[:3] + "-" + out[3:]}}})
+	c := newClient(t, lab.Config(scope))
+	st, err := c.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	if err := c.UsedValues(context.Background(), st, ums.FieldExtension, func(v string) { seen[v]++ }); err != nil {
+		t.Fatal(err)
+	}
+	if seen[in] == 0 || seen[out] == 0 {
+		t.Errorf("UsedValues gave %s %d times and %s (in another OU, written with a dash) %d times, want both",
+			in, seen[in], out, seen[out])
+	}
+	if n := seen[out[:3]+"-"+out[3:]]; n != 0 {
+		t.Errorf("the raw value was given %d times, not as umsync shows it", n)
+	}
+}

@@ -187,14 +187,16 @@ func (c *Client) ScopeGroupChanged(ctx context.Context, st ServerState, since in
 	return changed, nil
 }
 
-// UsedValues returns the values (as umsync shows them) that field f has on
-// any object of the naming contexts of the base DNs — in scope or not —
-// so that a number the directory already uses is never handed out.
-func (c *Client) UsedValues(ctx context.Context, st ServerState, f ums.Field) (map[string]bool, error) {
+// UsedValues calls add with each value (as umsync shows it) that field f
+// has on any object of the naming contexts of the base DNs — in scope or
+// not — so that a number the directory already uses is never handed out.
+// add keeps what it needs (a set: a value may come more than once, from
+// several objects or attributes): the domain may hold many times the users
+// in scope, and nothing here grows with it.
+func (c *Client) UsedValues(ctx context.Context, st ServerState, f ums.Field, add func(value string)) error {
 	attrs := c.cfg.Attributes.Of(f)
-	out := map[string]bool{}
 	if len(attrs) == 0 {
-		return out, nil
+		return nil
 	}
 	for _, nc := range c.namingContexts(st) {
 		for _, attr := range attrs {
@@ -207,17 +209,17 @@ func (c *Client) UsedValues(ctx context.Context, st ServerState, f ums.Field) (m
 						if f == ums.FieldExtension {
 							v, _ = ums.NormalizeExtension(v)
 						}
-						out[v] = true
+						add(v)
 					}
 					return nil
 				})
 			})
 			if err != nil {
-				return nil, fmt.Errorf("search %s values in %s: %w", attr, nc, err)
+				return fmt.Errorf("search %s values in %s: %w", attr, nc, err)
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // Phantoms returns the anchors of the users in scope that are members of

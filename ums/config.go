@@ -114,6 +114,9 @@ func (c ExtensionsConfig) Parse(prefix string) ([]Range, []error) {
 		}
 		pool = append(pool, r)
 	}
+	if PoolSize(pool) > MaxPoolSize {
+		errs = append(errs, fmt.Errorf("%s.ranges: more than %d numbers in all (the pool keeps a bit per number)", prefix, MaxPoolSize))
+	}
 	if c.Quarantine < 0 {
 		errs = append(errs, fmt.Errorf("%s.quarantine: must not be negative, got %s", prefix, c.Quarantine))
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -175,6 +176,26 @@ func TestParseRange(t *testing.T) {
 	} {
 		if _, err := ParseRange(in); err == nil || err.Error() != want {
 			t.Errorf("ParseRange(%q) = %v, want %q", in, err, want)
+		}
+	}
+}
+
+func TestPoolSize(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		ranges []Range
+		want   int
+	}{
+		{"none", nil, 0},
+		{"one number", []Range{{4711, 4711}}, 1},
+		{"two ranges", []Range{{2000, 2999}, {3000, 3009}}, 1010},
+		{"overlapping: counted in each", []Range{{2000, 2099}, {2050, 2149}}, 200},
+		{"exactly the most", []Range{{0, MaxPoolSize - 1}}, MaxPoolSize},
+		{"one more in a second range", []Range{{0, MaxPoolSize - 1}, {1, 1}}, MaxPoolSize + 1},
+		{"as far as an int goes", []Range{{0, math.MaxInt}}, MaxPoolSize + 1},
+	} {
+		if got := PoolSize(c.ranges); got != c.want {
+			t.Errorf("%s: PoolSize = %d, want %d", c.name, got, c.want)
 		}
 	}
 }

@@ -11,6 +11,24 @@ import (
 // extension get theirs from. sync/plan assigns from it (AssignExtensions).
 type Range struct{ From, To int }
 
+// MaxPoolSize is how many numbers extensions.ranges may hold in all. The
+// pool keeps a bit per number while it assigns (1.25 MB for this many),
+// and counts the free ones every full cycle.
+const MaxPoolSize = 10_000_000
+
+// PoolSize is how many numbers the ranges hold (one that is in two ranges
+// counts twice), or MaxPoolSize+1 for any more than MaxPoolSize.
+func PoolSize(ranges []Range) int {
+	n := 0
+	for _, r := range ranges {
+		if r.To-r.From >= MaxPoolSize || n+r.To-r.From >= MaxPoolSize {
+			return MaxPoolSize + 1
+		}
+		n += r.To - r.From + 1
+	}
+	return n
+}
+
 // ParseRange reads "2000-2999" (or one number, "2000").
 func ParseRange(s string) (Range, error) {
 	a, b, found := strings.Cut(strings.TrimSpace(s), "-")

@@ -21,8 +21,9 @@ type DirectoryFacts interface {
 	Phantoms(ctx context.Context, st directory.ServerState) (map[string]bool, error)
 	// Members are the users in scope in a group (nested included).
 	Members(ctx context.Context, st directory.ServerState, group string) (map[string]bool, error)
-	// UsedValues are the values a field has anywhere in the directory.
-	UsedValues(ctx context.Context, st directory.ServerState, f ums.Field) (map[string]bool, error)
+	// UsedValues calls add with each value a field has anywhere in the
+	// directory (a value may come more than once).
+	UsedValues(ctx context.Context, st directory.ServerState, f ums.Field, add func(value string)) error
 }
 
 // RuleStore gives the rules compact projections of the store instead of
@@ -35,7 +36,7 @@ type RuleStore interface {
 	// whose license is wrong, when wrongOnly).
 	EachSeat(ctx context.Context, wrongOnly bool, fn func(store.SeatFact)) error
 	UsersWithoutExtension(ctx context.Context) ([]ums.User, error)
-	TakenExtensions(ctx context.Context, restingSince time.Time) (map[string]bool, error)
+	TakenExtensions(ctx context.Context, restingSince time.Time, add func(number string)) error
 	CountByState(ctx context.Context) (map[ums.State]int, error)
 }
 
@@ -146,18 +147,14 @@ func (e *Engine) applyPhantoms(ctx context.Context, full bool, members map[strin
 // the plan and also.
 func (e *Engine) assignExtensions(ctx context.Context, st directory.ServerState, p *plan.Plan, also []ums.User,
 	start time.Time, log zerolog.Logger) error {
-	taken, err := e.store.rules.TakenExtensions(ctx, start.Add(-e.ums.ExtensionQuarantine))
-	if err != nil {
+	taken := plan.NewTaken(e.ums.ExtensionRanges) // a bit per number of the pool
+	if err := e.store.rules.TakenExtensions(ctx, start.Add(-e.ums.ExtensionQuarantine), taken.Add); err != nil {
 		return staged(StageApply, err)
 	}
-	used, err := e.dir.facts.UsedValues(ctx, st, ums.FieldExtension)
-	if err != nil {
+	if err := e.dir.facts.UsedValues(ctx, st, ums.FieldExtension, taken.Add); err != nil {
 		return staged(StageRead, err)
 	}
-	for n := range used {
-		taken[n] = true
-	}
-	free, short := p.AssignExtensions(e.ums.ExtensionRanges, taken, also)
+	free, short := p.AssignExtensions(taken, also)
 	e.metrics.extensionsFree.Set(float64(free))
 	e.metrics.extensionsShort.Set(float64(short))
 	if short > 0 {

@@ -35,8 +35,9 @@
 // profiles (ApplyProfiles: effective settings, the MiVoice digit rule), the
 // license cap (ApplyLicenses; free seats by profile priority) and
 // validation (Validate); the engine hands them what they need to know of
-// the store and the directory as compact facts (Seat, the numbers taken,
-// group members), never every stored row. A rule that must change a stored
+// the store and the directory as compact facts (Seat, the numbers taken
+// as a Taken set of a bit per number of the pool, group members), never
+// every stored row. A rule that must change a stored
 // user outside the plan says so — ApplyLicenses returns the anchors,
 // Profiles.Due tells a row that needs its profile — and the engine brings
 // just those rows in (Adopt) before the rule applies. Which of those facts a cycle must gather,

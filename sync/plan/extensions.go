@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"math"
+	"math/bits"
 	"sort"
 	"strconv"
 	"time"
@@ -16,6 +18,85 @@ type Range = ums.Range
 // extension.
 const ProblemPoolExhausted = "extension pool exhausted: no free number in extensions.ranges"
 
+// Taken is the set of a pool's numbers that are not free: one bit per
+// number of the ranges, so it is as big as the pool (300,000 numbers:
+// 37 KB) however many numbers the store and the domain hold. The map of
+// every number in use it replaces took 43 bytes per number (measured:
+// 17 MB live for 400,000), one for every phone in the domain.
+type Taken struct {
+	ranges []Range
+	bits   [][]uint64 // per range: bit k is the number From+k
+}
+
+// NewTaken is the empty set of the pool of ranges.
+func NewTaken(ranges []Range) *Taken {
+	t := &Taken{ranges: ranges, bits: make([][]uint64, len(ranges))}
+	for i, r := range ranges {
+		t.bits[i] = make([]uint64, (r.To-r.From)/64+1)
+	}
+	return t
+}
+
+// Add marks number taken. A value that is not one of the ranges' numbers
+// as the pool writes them (decimal digits, no leading 0) is never handed
+// out, so it is left out.
+func (t *Taken) Add(number string) {
+	n, ok := poolNumber(number)
+	if !ok {
+		return
+	}
+	for i, r := range t.ranges { // ranges may overlap: marked in each
+		if n >= r.From && n <= r.To {
+			k := n - r.From
+			t.bits[i][k/64] |= 1 << (k % 64)
+		}
+	}
+}
+
+// has reports whether n is taken (false outside the ranges).
+func (t *Taken) has(n int) bool {
+	for i, r := range t.ranges {
+		if n >= r.From && n <= r.To {
+			k := n - r.From
+			return t.bits[i][k/64]&(1<<(k%64)) != 0
+		}
+	}
+	return false
+}
+
+// free counts the numbers of each range not taken.
+func (t *Taken) free() int {
+	free := 0
+	for i, r := range t.ranges {
+		free += r.To - r.From + 1
+		for _, w := range t.bits[i] {
+			free -= bits.OnesCount64(w)
+		}
+	}
+	return free
+}
+
+// poolNumber reads s as the pool writes a number (strconv.Itoa of a
+// non-negative int): false for anything else, or more than an int holds.
+func poolNumber(s string) (int, bool) {
+	if s == "" || (s[0] == '0' && len(s) > 1) {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := int(c - '0')
+		if n > (math.MaxInt-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
 // AssignExtensions gives every active user of the plan without an
 // extension — and, when also is given, those stored users too (a full
 // cycle) — the lowest number of ranges that is not in taken (held by
@@ -24,7 +105,7 @@ const ProblemPoolExhausted = "extension pool exhausted: no free number in extens
 // change with a write to the directory (planned against the empty value).
 // It returns how many numbers are left free and how many users got none
 // (each with the problem ProblemPoolExhausted).
-func (p *Plan) AssignExtensions(ranges []Range, taken map[string]bool, also []ums.User) (free, short int) {
+func (p *Plan) AssignExtensions(taken *Taken, also []ums.User) (free, short int) {
 	type need struct {
 		anchor, sam string
 		firstSeen   time.Time
@@ -39,7 +120,7 @@ func (p *Plan) AssignExtensions(ranges []Range, taken map[string]bool, also []um
 			needs = append(needs, need{u.Anchor, u.SAMAccountName, u.FirstSeen, i, nil})
 		}
 		if u.Extension != "" {
-			taken[u.Extension] = true
+			taken.Add(u.Extension)
 		}
 	}
 	for i := range p.staged {
@@ -48,7 +129,7 @@ func (p *Plan) AssignExtensions(ranges []Range, taken map[string]bool, also []um
 			needs = append(needs, need{f.anchor, f.sam, f.FirstSeen(), -1, nil})
 		}
 		if f.extension != "" {
-			taken[f.extension] = true
+			taken.Add(f.extension)
 		}
 	}
 	for i := range also {
@@ -63,16 +144,18 @@ func (p *Plan) AssignExtensions(ranges []Range, taken map[string]bool, also []um
 		}
 		return a.sam < b.sam
 	})
+	ranges := taken.ranges
 	ri, n := 0, -1
 	next := func() (string, bool) {
 		for ri < len(ranges) {
 			if n < ranges[ri].From {
 				n = ranges[ri].From
 			}
-			for ; n <= ranges[ri].To; n++ {
-				if s := strconv.Itoa(n); !taken[s] {
+			// n >= From: n++ past the largest int wraps around.
+			for ; n >= ranges[ri].From && n <= ranges[ri].To; n++ {
+				if !taken.has(n) {
 					n++
-					return s, true
+					return strconv.Itoa(n - 1), true
 				}
 			}
 			ri++
@@ -83,7 +166,7 @@ func (p *Plan) AssignExtensions(ranges []Range, taken map[string]bool, also []um
 		num, ok := next()
 		if nd.action == -1 { // staged: Each gives it the number
 			if ok {
-				taken[num] = true
+				taken.Add(num)
 				p.d.giveExtension(nd.anchor, num)
 			} else {
 				p.d.poolShort(nd.anchor)
@@ -101,16 +184,9 @@ func (p *Plan) AssignExtensions(ranges []Range, taken map[string]bool, also []um
 			short++
 			continue
 		}
-		taken[num] = true
+		taken.Add(num)
 		a.edit(ums.FieldExtension, num, true)
 	}
-	for _, r := range ranges {
-		for i := r.From; i <= r.To; i++ {
-			if !taken[strconv.Itoa(i)] {
-				free++
-			}
-		}
-	}
 	sortActions(p.Actions)
-	return free, short
+	return taken.free(), short
 }

@@ -1,6 +1,10 @@
 package plan
 
 import (
+	"maps"
+	"math"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -25,8 +29,10 @@ func TestAssignExtensions(t *testing.T) {
 		mk("new3", 9, "", ums.StateActive), mk("new4", 9, "", ums.StateActive), mk("new5", 9, "", ums.StateActive)} {
 		p.Actions = append(p.Actions, &Action{Kind: Create, After: u})
 	}
-	taken := map[string]bool{"2000": true, "2002": true /* in AD or quarantined */}
-	free, short := p.AssignExtensions(ranges, taken, stored)
+	taken := NewTaken(ranges)
+	taken.Add("2000")
+	taken.Add("2002") // in AD or quarantined
+	free, short := p.AssignExtensions(taken, stored)
 	got := map[string]string{}
 	for _, a := range p.Actions {
 		got[a.After.SAMAccountName] = a.After.Extension
@@ -52,5 +58,72 @@ func TestAssignExtensions(t *testing.T) {
 	}
 	if _, ok := got["gone"]; ok {
 		t.Error("a deactivated user got an extension")
+	}
+}
+
+// TestTaken: the set keeps the pool's numbers only, as the pool writes
+// them; anything else can never collide with a number it hands out.
+func TestTaken(t *testing.T) {
+	pool := []Range{{From: 0, To: 9}, {From: 2000, To: 2129}, {From: 2100, To: 2199}}
+	for _, c := range []struct {
+		name  string
+		add   []string
+		taken []int
+		free  int // 10 + 130 + 100 in all
+	}{
+		{name: "nothing", free: 240},
+		{name: "in the first range", add: []string{"0", "9"}, taken: []int{0, 9}, free: 238},
+		{name: "across a word of bits", add: []string{"2063", "2064", "2099"}, taken: []int{2063, 2064, 2099}, free: 237},
+		{name: "in two overlapping ranges (counted in each)", add: []string{"2100"}, taken: []int{2100}, free: 238},
+		{name: "twice", add: []string{"2001", "2001"}, taken: []int{2001}, free: 239},
+		{name: "outside the ranges", add: []string{"10", "1999", "2200", "99999999999"}, free: 240},
+		{name: "not as the pool writes them", add: []string{"02001", "+2001", "2001 ", "20 01", "", "-1", "2001x",
+			"9999999999999999999999"}, free: 240},
+		{name: "more than an int holds", add: []string{"9223372036854775808", "18446744073709553615"}, free: 240},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			taken := NewTaken(pool)
+			for _, n := range c.add {
+				taken.Add(n)
+			}
+			for n := range 2300 {
+				want := slices.Contains(c.taken, n)
+				if got := taken.has(n); got != want {
+					t.Errorf("has(%d) = %v, want %v", n, got, want)
+				}
+			}
+			if f := taken.free(); f != c.free {
+				t.Errorf("free = %d, want %d", f, c.free)
+			}
+		})
+	}
+	// The largest numbers a range may hold (19 digits).
+	top := NewTaken([]Range{{From: math.MaxInt - 2, To: math.MaxInt}})
+	top.Add(strconv.Itoa(math.MaxInt - 2))
+	top.Add(strconv.Itoa(math.MaxInt))
+	if !top.has(math.MaxInt-2) || top.has(math.MaxInt-1) || !top.has(math.MaxInt) || top.free() != 1 {
+		t.Errorf("19-digit numbers: has %v %v %v, free %d", top.has(math.MaxInt-2), top.has(math.MaxInt-1),
+			top.has(math.MaxInt), top.free())
+	}
+}
+
+// TestAssignExtensionsAtTheTopOfInt: a range that ends at the largest int
+// hands out each of its numbers once, then none (n++ must not wrap round
+// to negative numbers).
+func TestAssignExtensionsAtTheTopOfInt(t *testing.T) {
+	p := &Plan{}
+	for _, sam := range []string{"a", "b", "c"} {
+		u := dirUser("a-"+sam, sam, true)
+		u.FirstSeen, u.Extension, u.State = now, "", ums.StateActive
+		p.Actions = append(p.Actions, &Action{Kind: Create, After: u})
+	}
+	free, short := p.AssignExtensions(NewTaken([]Range{{From: math.MaxInt - 1, To: math.MaxInt}}), nil)
+	got := map[string]string{}
+	for _, a := range p.Actions {
+		got[a.After.SAMAccountName] = a.After.Extension
+	}
+	want := map[string]string{"a": strconv.Itoa(math.MaxInt - 1), "b": strconv.Itoa(math.MaxInt), "c": ""}
+	if !maps.Equal(got, want) || free != 0 || short != 1 {
+		t.Errorf("got %v free %d short %d, want %v, 0 free, 1 short", got, free, short, want)
 	}
 }

@@ -54,15 +54,15 @@ func rulesApplied(t *testing.T, read, stored []ums.User, pr PageRules, seats, pa
 	}
 	inPlan := p.Anchors()
 	var also []ums.User // the stored users without an extension, as UsersWithoutExtension gives them
-	taken := map[string]bool{}
+	taken := NewTaken([]Range{{From: 2000, To: 2000 + len(stored)/2}})
 	for _, u := range stored {
 		if u.Extension != "" {
-			taken[u.Extension] = true
+			taken.Add(u.Extension)
 		} else if !inPlan[u.Anchor] && u.Eligible() {
 			also = append(also, u)
 		}
 	}
-	p.AssignExtensions([]Range{{From: 2000, To: 2000 + len(stored)/2}}, taken, also)
+	p.AssignExtensions(taken, also)
 	p.ApplyProfiles(*pr.Profiles, nil, now)
 	applyLicenses(t, p, seats, stored, pr.Profiles.List.Priority)
 	p.Validate(ums.Limits{ExtensionMin: 4, ExtensionMax: 4})

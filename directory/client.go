@@ -257,6 +257,9 @@ func (c *Client) onServer(st ServerState) error {
 func (c *Client) do(ctx context.Context, op func(conn *ldap.Conn, delivered *bool) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := ctx.Err(); err != nil { // ended already: nothing is sent
+		return fmt.Errorf("directory: %w", err)
+	}
 	for attempt := 0; ; attempt++ {
 		conn, err := c.connLocked(ctx)
 		if err != nil {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make test: gofmt, go vet, every test with the race detector and, beside
-# them, a brief fuzz of each target; all of it read by internal/testsummary, which prints
-# a line per package, progress every 30 s, the failures' output in full and,
-# as the last line, "N passed, N failed, N skipped" (exit 1 on any failure).
+# them, a brief fuzz of each target; all of it read by internal/testsummary,
+# which prints a line per package, progress every 30 s, the failures'
+# output in full and, as the last line, "N passed, N failed, N skipped"
+# (exit 1 on any failure).
 #
 # The AD lab (and, as root, Chromium for the status page test) is started in
 # the background if none runs: tests that need AD wait for it in
@@ -10,7 +11,8 @@
 # stopped at the end only if this script started it. The status page
 # screenshot lands in bin/artifacts.
 #
-# FUZZ=0 skips fuzzing, FUZZ=10 runs ten times as many executions.
+# FUZZ=0 skips fuzzing, FUZZ=10 runs ten times as many executions
+# (scripts/fuzz.sh, which also runs alone).
 # TEST_PARALLEL (default 4) is how many tests of one package run at once,
 # TEST_PACKAGES (default 3) how many packages: the lab tests mostly wait
 # for the DC, so more than the 2 cores.
@@ -62,14 +64,18 @@ steps() {
 
 	# The fuzz targets run beside the tests, niced: the lab tests mostly
 	# wait for the DC, and the tail of the suite is one test's scenarios.
-	fuzz >"$tmp/fuzz.json" 2>&1 &
+	# In a session of their own, so that an interrupt stops them too (a
+	# background job of a script ignores SIGINT).
+	FUZZ_EXITS="$tmp/exits" setsid nice -n 10 scripts/fuzz.sh >"$tmp/fuzz.json" 2>&1 &
 	local fuzz_pid=$!
+	trap 'kill -- "-$fuzz_pid" 2>/dev/null; exit 130' INT TERM
 	echo "test: go test -race ./... (tests that need AD wait for the lab; fuzzing beside it)"
 	CGO_ENABLED=1 go test -race -count=1 -json -timeout 20m -p "${TEST_PACKAGES:-3}" -parallel "${TEST_PARALLEL:-4}" ./... ||
 		echo "go test ./...: exit $?" >>"$tmp/exits"
 	until [ -e "$UMSYNC_LAB_WAIT" ]; do sleep 1; done
 	sed 's/^/  /' "$tmp/setup.log"
-	wait "$fuzz_pid" || echo "fuzzing: exit $?" >>"$tmp/exits"
+	wait "$fuzz_pid" || true # each failed target is in $tmp/exits
+	trap - INT TERM
 	cat "$tmp/fuzz.json"
 
 	# Stop the lab here (if this script started it), so that the summary
@@ -78,23 +84,6 @@ steps() {
 		scripts/lab.sh down
 		touch "$tmp/lab-stopped"
 	fi
-}
-
-# Fuzzing, briefly: a fixed number of executions per target (a time limit
-# can end a run in the middle of minimizing, which Go reports as "context
-# deadline exceeded"). The committed corpora in */testdata/fuzz run with
-# every `go test` anyway.
-fuzz() {
-	local fuzz=${FUZZ:-1} target pkg name n
-	[ "$fuzz" != 0 ] || return 0
-	for target in ums:FuzzNormalizeE164:100000 ums:FuzzParseSettings:50000 cmd/umsync:FuzzLoadConfig:300 \
-		userfile:FuzzReadJSON:20000 userfile:FuzzReadCSV:20000 directory:FuzzDecode:50000; do
-		IFS=: read -r pkg name n <<<"$target"
-		n=$((n * fuzz))
-		echo "fuzz: $name, $n executions"
-		CGO_ENABLED=1 nice -n 10 go test -json -run='^$' -fuzz="^$name\$" -fuzztime="${n}x" -fuzzminimizetime=100x "./$pkg" ||
-			echo "fuzz $name: exit $?" >>"$tmp/exits"
-	done
 }
 
 touch "$tmp/exits"

@@ -58,8 +58,8 @@ type outcome struct {
 func TestCrashConvergence(t *testing.T) {
 	t.Parallel()
 	lab := adlab.Require(t)
-	// The reference run and every crash point run at once, each in its own
-	// OU; the outcomes are compared when all have ended.
+	// The reference run and every crash point are parallel subtests, each
+	// in its own OU; the outcomes are compared when all have ended.
 	got := make([]outcome, len(crashPoints)+1)
 	t.Run("scenarios", func(t *testing.T) {
 		for i := range got {

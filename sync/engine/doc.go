@@ -62,8 +62,10 @@
 // write ends in one of the store's statuses (store.WriteDone, WriteRejected,
 // WriteFailed); umsync_directory_writes_total counts those and "retried".
 // A drain stopped by its context (serve stopping) records what it did:
-// a write AD took is marked done under a context that does not end, and a
-// write AD did not answer stays pending with no attempt counted.
+// a write AD confirmed is marked done under a context that does not end,
+// and a write AD did not confirm stays pending with no attempt counted (if
+// AD took it after all, its precondition rejects it next time and the
+// next cycle re-reads the user).
 //
 // A user that changed in the store while a cycle ran (an admin's edit, an
 // import) is not written from the cycle's older plan: the store reports it

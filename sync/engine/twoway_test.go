@@ -347,9 +347,9 @@ func TestWriteRetriesWhileADIsUnreachable(t *testing.T) {
 // outbox is flushed. A write AD took is recorded as done all the same, or
 // the next start would send it again against a precondition that no longer
 // holds; a write stopped before AD answered stays pending with no attempt
-// counted.
+// counted. Not parallel: the crash-point hooks are the process's, and a
+// parallel test's writes would hit them too.
 func TestShutdownDuringWriteBack(t *testing.T) {
-	t.Parallel()
 	r := newRig(t)
 	dns := r.seed(t)
 	e := r.engine(t, nil)

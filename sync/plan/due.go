@@ -139,8 +139,8 @@ func (p *Plan) NumbersMoved() bool {
 			return true
 		}
 	}
-	for i := range p.staged {
-		if p.staged[i].numbersMoved {
+	for i := range p.staged.Len() {
+		if p.staged.at(i).numbersMoved {
 			return true
 		}
 	}

@@ -123,8 +123,8 @@ func (p *Plan) AssignExtensions(taken *Taken, also []ums.User) (free, short int)
 			taken.Add(u.Extension)
 		}
 	}
-	for i := range p.staged {
-		f := &p.staged[i]
+	for i := range p.staged.Len() {
+		f := p.staged.at(i)
 		if f.Kind() != Purge && f.eligible && f.extension == "" {
 			needs = append(needs, need{f.anchor, f.sam, f.FirstSeen(), -1, nil})
 		}

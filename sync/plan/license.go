@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/umsync/umsync/ums"
@@ -22,9 +21,39 @@ type Seat struct {
 	FirstSeen time.Time
 	// Priority of the user's settings profile; lower goes first.
 	Priority int
-
-	ref int // ApplyLicenses' index of the user
 }
+
+// slot is a user as licenses ranks it: 32 bytes, with its names looked up
+// (names) only to break ties. ApplyLicenses makes one for every user of a
+// first sync; as a Seat each (120 bytes with its copied strings) that list
+// was 23 MB at 200,000 users, the peak of the cycle.
+type slot struct {
+	since, firstSeen int64 // nanos
+	ref              int32 // the user, in the numbering of whoever made the slots
+	priority         int32
+	license          uint8 // index in licenseStates
+	eligible         bool
+}
+
+// names gives the sAMAccountName and anchor of the user behind a slot's
+// ref.
+type names func(ref int32) (sam, anchor string)
+
+// seatSlot is s as a slot numbered ref.
+func seatSlot(s Seat, ref int) slot {
+	return slot{since: nanos(s.Since), firstSeen: nanos(s.FirstSeen), ref: int32(ref), priority: int32(s.Priority),
+		license: licenseIndex(s.License), eligible: s.Eligible}
+}
+
+// licenseIndex is l's index in licenseStates ("" is none).
+func licenseIndex(l ums.LicenseState) uint8 {
+	if l == "" {
+		l = ums.LicenseNone
+	}
+	return indexOf(licenseStates, l)
+}
+
+var activeIndex = licenseIndex(ums.LicenseActive)
 
 // licenses applies the seat cap deterministically (ixi-UMS deactivates "the
 // first users read out", which depends on read order):
@@ -42,16 +71,16 @@ type Seat struct {
 // seats <= 0 means no cap: every eligible user is active. It calls change
 // for every user whose state changes, in a stable order, and reorders
 // users in place.
-func licenses(seats int, users []Seat, change func(u Seat, to ums.LicenseState, reason string)) {
-	set := func(u Seat, to ums.LicenseState, reason string) {
-		if u.License != to {
+func licenses(seats int, users []slot, name names, change func(u slot, to ums.LicenseState, reason string)) {
+	set := func(u slot, to ums.LicenseState, reason string) {
+		if licenseStates[u.license] != to {
 			change(u, to, reason)
 		}
 	}
 	// Partition in place: holders, then the waiting; the others leave.
 	n := 0
 	for _, u := range users {
-		if !u.Eligible {
+		if !u.eligible {
 			set(u, ums.LicenseNone, "not eligible (deactivated, out of scope or phantom)")
 			continue
 		}
@@ -61,7 +90,7 @@ func licenses(seats int, users []Seat, change func(u Seat, to ums.LicenseState, 
 	eligible := users[:n]
 	holders := 0
 	for i, u := range eligible {
-		if u.License == ums.LicenseActive {
+		if u.license == activeIndex {
 			eligible[i], eligible[holders] = eligible[holders], eligible[i]
 			holders++
 		}
@@ -74,15 +103,13 @@ func licenses(seats int, users []Seat, change func(u Seat, to ums.LicenseState, 
 		return
 	}
 	if excess := len(held) - seats; excess > 0 {
-		sort.Slice(held, func(i, j int) bool { // most recently activated first
-			a, b := held[i], held[j]
-			if !a.Since.Equal(b.Since) {
-				return a.Since.After(b.Since)
+		slices.SortFunc(held, func(a, b slot) int { // most recently activated first
+			if c := cmp.Or(cmp.Compare(b.since, a.since), cmp.Compare(b.firstSeen, a.firstSeen)); c != 0 {
+				return c
 			}
-			if !a.FirstSeen.Equal(b.FirstSeen) {
-				return a.FirstSeen.After(b.FirstSeen)
-			}
-			return a.SAMAccountName > b.SAMAccountName
+			samA, _ := name(a.ref)
+			samB, _ := name(b.ref)
+			return cmp.Compare(samB, samA)
 		})
 		reason := fmt.Sprintf("seats reduced to %d: the most recently activated lose their seat first", seats)
 		for _, u := range held[:excess] {
@@ -91,7 +118,7 @@ func licenses(seats int, users []Seat, change func(u Seat, to ums.LicenseState, 
 		return // nobody waiting gets a seat
 	}
 	free := seats - len(held)
-	slices.SortFunc(wait, cmpWaiting)
+	slices.SortFunc(wait, func(a, b slot) int { return cmpWaiting(a, b, name) })
 	taken := fmt.Sprintf("all %d seats are taken", seats)
 	for i, u := range wait {
 		if i < free {
@@ -106,9 +133,13 @@ func licenses(seats int, users []Seat, change func(u Seat, to ums.LicenseState, 
 // seat get a free one: profile priority (lower first), then the time they
 // were first seen (earlier first), then sAMAccountName, then anchor (two
 // stored users may share a sAMAccountName).
-func cmpWaiting(a, b Seat) int {
-	return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.FirstSeen.Compare(b.FirstSeen),
-		cmp.Compare(a.SAMAccountName, b.SAMAccountName), cmp.Compare(a.Anchor, b.Anchor))
+func cmpWaiting(a, b slot, name names) int {
+	if c := cmp.Or(cmp.Compare(a.priority, b.priority), cmp.Compare(a.firstSeen, b.firstSeen)); c != 0 {
+		return c
+	}
+	samA, anchorA := name(a.ref)
+	samB, anchorB := name(b.ref)
+	return cmp.Or(cmp.Compare(samA, samB), cmp.Compare(anchorA, anchorB))
 }
 
 // WaitOrder sorts users (those waiting for a seat: license pending) in the
@@ -116,17 +147,18 @@ func cmpWaiting(a, b Seat) int {
 // the cap, `umsync license` and the status page show. priority ranks a
 // user's settings profile as ApplyLicenses takes it (nil ranks all alike).
 func WaitOrder(users []ums.User, priority func(profile string) int) {
-	seats := make([]Seat, len(users))
+	slots := make([]slot, len(users))
 	for i := range users {
 		u := &users[i]
-		seats[i] = Seat{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, FirstSeen: u.FirstSeen, ref: i}
+		slots[i] = slot{firstSeen: nanos(u.FirstSeen), ref: int32(i)}
 		if priority != nil {
-			seats[i].Priority = priority(ums.ProfileOf(u.Settings))
+			slots[i].priority = int32(priority(ums.ProfileOf(u.Settings)))
 		}
 	}
-	slices.SortFunc(seats, cmpWaiting)
+	name := func(ref int32) (string, string) { return users[ref].SAMAccountName, users[ref].Anchor }
+	slices.SortFunc(slots, func(a, b slot) int { return cmpWaiting(a, b, name) })
 	sorted := make([]ums.User, len(users))
-	for i, s := range seats {
+	for i, s := range slots {
 		sorted[i] = users[s.ref]
 	}
 	copy(users, sorted)
@@ -144,43 +176,46 @@ func WaitOrder(users []ums.User, priority func(profile string) int) {
 // seat (lower first; nil ranks all alike; outside seats carry theirs).
 func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority func(profile string) int) (adopt []string) {
 	outside = p.notActedOn(outside)
-	list := make([]Seat, 0, len(outside)+p.Len())
-	refs := make([]int, 0, cap(list)) // action index behind each seat; -1 outside the plan, -2-i staged p.staged[i]
-	rank := func(profile string) int {
+	// A slot's ref numbers the actions first, then the staged users, then
+	// the seats outside.
+	nActions, nStaged := len(p.Actions), p.staged.Len()
+	name := func(ref int32) (string, string) {
+		switch r := int(ref); {
+		case r < nActions:
+			return p.Actions[r].After.SAMAccountName, p.Actions[r].After.Anchor
+		case r < nActions+nStaged:
+			f := p.staged.at(r - nActions)
+			return f.sam, f.anchor
+		default:
+			s := &outside[r-nActions-nStaged]
+			return s.SAMAccountName, s.Anchor
+		}
+	}
+	rank := func(profile string) int32 {
 		if priority == nil {
 			return 0
 		}
-		return priority(profile)
+		return int32(priority(profile))
 	}
+	list := make([]slot, 0, len(outside)+p.Len())
 	for j, a := range p.Actions {
 		if a.Kind == Purge {
 			continue
 		}
 		u := &a.After
-		lic := u.License
-		if lic == "" {
-			lic = ums.LicenseNone
-		}
-		list = append(list, Seat{Anchor: u.Anchor, SAMAccountName: u.SAMAccountName, Eligible: u.Eligible(),
-			License: lic, Since: u.LicenseSince, FirstSeen: u.FirstSeen, Priority: rank(ums.ProfileOf(u.Settings)), ref: len(refs)})
-		refs = append(refs, j)
+		list = append(list, slot{since: nanos(u.LicenseSince), firstSeen: nanos(u.FirstSeen), ref: int32(j),
+			priority: rank(ums.ProfileOf(u.Settings)), license: licenseIndex(u.License), eligible: u.Eligible()})
 	}
-	for i := range p.staged {
-		f := &p.staged[i]
+	for i := range p.staged.Len() {
+		f := p.staged.at(i)
 		if f.Kind() == Purge {
 			continue
 		}
-		list = append(list, Seat{Anchor: f.anchor, SAMAccountName: f.sam, Eligible: f.eligible,
-			License: f.License(), Since: f.Since(), FirstSeen: f.FirstSeen(), Priority: rank(f.profile), ref: len(refs)})
-		refs = append(refs, -2-i) // staged: -2 - its index in p.staged
+		list = append(list, slot{since: f.since, firstSeen: f.firstSeen, ref: int32(nActions + i),
+			priority: rank(f.profile), license: f.license, eligible: f.eligible})
 	}
-	for _, s := range outside {
-		if s.License == "" {
-			s.License = ums.LicenseNone
-		}
-		s.ref = len(refs)
-		list = append(list, s)
-		refs = append(refs, -1)
+	for k, s := range outside {
+		list = append(list, seatSlot(s, nActions+nStaged+k))
 	}
 	// Without a cap every user created changes: a change is 8 bytes, its
 	// reason an index in reasons.
@@ -193,9 +228,10 @@ func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority 
 		changes []change
 		reasons []string
 	)
-	licenses(seats, list, func(s Seat, to ums.LicenseState, reason string) {
-		if refs[s.ref] == -1 {
-			adopt = append(adopt, s.Anchor)
+	licenses(seats, list, name, func(s slot, to ums.LicenseState, reason string) {
+		if int(s.ref) >= nActions+nStaged {
+			_, anchor := name(s.ref)
+			adopt = append(adopt, anchor)
 			return
 		}
 		why := slices.Index(reasons, reason)
@@ -203,7 +239,7 @@ func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority 
 			why = len(reasons)
 			reasons = append(reasons, reason)
 		}
-		changes = append(changes, change{int32(refs[s.ref]), indexOf(licenseStates, to), uint16(why)})
+		changes = append(changes, change{s.ref, licenseIndex(to), uint16(why)})
 	})
 	if len(adopt) > 0 {
 		slices.Sort(adopt)
@@ -211,8 +247,8 @@ func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority 
 	}
 	p.d.now, p.d.reasons = now, reasons
 	for _, c := range changes {
-		if c.ref <= -2 { // staged: Each applies it
-			f := &p.staged[-2-c.ref]
+		if int(c.ref) >= nActions { // staged: Each applies it
+			f := p.staged.at(int(c.ref) - nActions)
 			f.licenseTo, f.licenseWhy = c.to+1, c.why
 			continue
 		}

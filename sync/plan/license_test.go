@@ -163,8 +163,14 @@ type LicenseChange struct {
 // licenseChanges runs the seat cap over a copy of users and returns the
 // changes.
 func licenseChanges(seats int, users []Seat) []LicenseChange {
+	slots := make([]slot, len(users))
+	for i, u := range users {
+		slots[i] = seatSlot(u, i)
+	}
+	name := func(ref int32) (string, string) { return users[ref].SAMAccountName, users[ref].Anchor }
 	var out []LicenseChange
-	licenses(seats, slices.Clone(users), func(u Seat, to ums.LicenseState, reason string) {
+	licenses(seats, slots, name, func(s slot, to ums.LicenseState, reason string) {
+		u := users[s.ref]
 		out = append(out, LicenseChange{u.Anchor, u.SAMAccountName, u.License, to, reason})
 	})
 	return out

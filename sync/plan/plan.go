@@ -92,7 +92,7 @@ type Plan struct {
 
 	// staged are the actions of a full cycle kept on the Shelf, as facts;
 	// Each brings them back, finished with the rules' decisions.
-	staged []fact
+	staged factList
 	// labels name the staged deactivations for the safety alert, by anchor.
 	labels map[string]string
 	shelf  Shelf
@@ -113,8 +113,8 @@ func (p *Plan) Count(k Kind) int {
 			n++
 		}
 	}
-	for i := range p.staged {
-		if p.staged[i].Kind() == k {
+	for i := range p.staged.Len() {
+		if p.staged.at(i).Kind() == k {
 			n++
 		}
 	}
@@ -147,8 +147,8 @@ func (p *Plan) Anchors() map[string]bool {
 	for _, a := range p.Actions {
 		out[a.After.Anchor] = true
 	}
-	for i := range p.staged {
-		out[p.staged[i].anchor] = true
+	for i := range p.staged.Len() {
+		out[p.staged.at(i).anchor] = true
 	}
 	return out
 }
@@ -171,8 +171,8 @@ func (p *Plan) Writes() int {
 	for _, a := range p.Actions {
 		n += len(a.Writes)
 	}
-	for i := range p.staged {
-		n += int(p.staged[i].writes)
+	for i := range p.staged.Len() {
+		n += int(p.staged.at(i).writes)
 	}
 	return n
 }
@@ -183,8 +183,8 @@ func (p *Plan) Conflicts() int {
 	for _, a := range p.Actions {
 		n += len(a.Conflicts)
 	}
-	for i := range p.staged {
-		n += int(p.staged[i].conflicts)
+	for i := range p.staged.Len() {
+		n += int(p.staged.at(i).conflicts)
 	}
 	return n
 }
@@ -256,8 +256,23 @@ func (f *Planner) Add(d ums.User) {
 
 // put records the planned action of anchor, replacing an earlier one.
 func (f *Planner) put(anchor string, a Action, changed bool) {
-	record(f.seen, &f.p.Actions, &f.p, anchor, &a, changed)
+	record(f.seen, (*actionList)(&f.p.Actions), &f.p, anchor, &a, changed)
 }
+
+// entries are what record keeps the planned entries in: a planner's
+// actions (actionList) or a stream's facts (factList).
+type entries[T any] interface {
+	Len() int
+	Set(i int, v T)
+	Push(v T)
+}
+
+// actionList is a planner's actions as entries.
+type actionList []*Action
+
+func (l *actionList) Len() int             { return len(*l) }
+func (l *actionList) Set(i int, a *Action) { (*l)[i] = a }
+func (l *actionList) Push(a *Action)       { *l = append(*l, a) }
 
 // record puts v, the planned entry of anchor (an action, or a staged
 // fact), in list, replacing the one of an earlier reading; changed false
@@ -265,17 +280,17 @@ func (f *Planner) put(anchor string, a Action, changed bool) {
 // list, or -1 if unchanged; p counts the users read and unchanged. An
 // entry emptied by a later reading is left as T's zero value (kept and
 // Stream.Finish drop it).
-func record[T any](seen map[string]int, list *[]T, p *Plan, anchor string, v T, changed bool) {
+func record[T any](seen map[string]int, list entries[T], p *Plan, anchor string, v T, changed bool) {
 	prev, again := seen[anchor]
 	switch {
 	case !again:
 		p.Read++
 	case prev >= 0 && changed:
-		(*list)[prev] = v
+		list.Set(prev, v)
 		return
 	case prev >= 0: // changed before, back to the stored value now
 		var zero T
-		(*list)[prev] = zero
+		list.Set(prev, zero)
 		seen[anchor] = -1
 		p.Unchanged++
 		return
@@ -283,8 +298,8 @@ func record[T any](seen map[string]int, list *[]T, p *Plan, anchor string, v T, 
 		p.Unchanged--
 	}
 	if changed {
-		seen[anchor] = len(*list)
-		*list = append(*list, v)
+		seen[anchor] = list.Len()
+		list.Push(v)
 	} else {
 		seen[anchor] = -1
 		p.Unchanged++

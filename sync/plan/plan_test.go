@@ -324,7 +324,7 @@ func materializeErr(p *Plan) error {
 	if err := p.Each(func(a *Action) error { all = append(all, a); return nil }); err != nil {
 		return err
 	}
-	p.Actions, p.staged = all, nil
+	p.Actions, p.staged = all, factList{}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -129,4 +130,53 @@ func randomDomain(rng *rand.Rand) (read, stored []ums.User, members map[string]b
 	}
 	rng.Shuffle(len(read), func(i, j int) { read[i], read[j] = read[j], read[i] }) // read order is the directory's
 	return read, stored, members
+}
+
+// TestFactList: the chunked list keeps its facts in order across chunk
+// boundaries through Set, keep (which drops the emptied ones) and sort
+// (in print order).
+func TestFactList(t *testing.T) {
+	var l factList
+	const n = 3*factChunk + 7
+	for i := range n {
+		l.Push(fact{anchor: fmt.Sprintf("a%05d", i), sam: fmt.Sprintf("s%03d", (n-i)%500), kind: uint8(1 + i%3)})
+	}
+	if l.Len() != n || l.at(n-1).anchor != fmt.Sprintf("a%05d", n-1) || len(l.chunks) != 4 {
+		t.Fatalf("after %d pushes: len %d, %d chunks, last %q", n, l.Len(), len(l.chunks), l.at(l.Len()-1).anchor)
+	}
+	l.Set(factChunk, fact{}) // emptied by a later reading
+	var want []string
+	for i := range n {
+		if i%5 == 0 {
+			l.at(i).kind = 0
+		}
+		if f := l.at(i); f.kind != 0 {
+			want = append(want, f.anchor)
+		}
+	}
+	l.keep(func(f *fact) bool { return f.kind != 0 })
+	var got []string
+	for i := range l.Len() {
+		got = append(got, l.at(i).anchor)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("keep: %d facts %v…, want %d %v…", len(got), got[:3], len(want), want[:3])
+	}
+	if len(l.chunks) != (len(want)+factChunk-1)/factChunk {
+		t.Errorf("keep left %d chunks for %d facts", len(l.chunks), len(want))
+	}
+	l.Push(fact{anchor: "new", sam: "s000", kind: 1}) // the list goes on after keep
+	if f := l.at(l.Len() - 1); f.anchor != "new" {
+		t.Fatalf("pushed after keep, the last fact is %+v", *f)
+	}
+	l.sort()
+	for i := 1; i < l.Len(); i++ {
+		a, b := l.at(i-1), l.at(i)
+		if less(b.Kind(), b.sam, b.anchor, a.Kind(), a.sam, a.anchor) {
+			t.Fatalf("not sorted at %d: %+v before %+v", i, *a, *b)
+		}
+	}
+	if l.Len() != len(want)+1 {
+		t.Errorf("sort changed the length: %d", l.Len())
+	}
 }

@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"slices"
 	"time"
 
 	"github.com/umsync/umsync/ums"
@@ -153,8 +152,8 @@ func (s *Stream) Gone(rows []ums.User) error {
 		if err != nil {
 			return err
 		}
-		s.seen[u.Anchor] = len(s.p.staged)
-		s.p.staged = append(s.p.staged, f)
+		s.seen[u.Anchor] = s.p.staged.Len()
+		s.p.staged.Push(f)
 	}
 	return nil
 }
@@ -184,11 +183,11 @@ func (s *Stream) Finish() (*Plan, error) {
 		return nil, ErrEmptyRead
 	}
 	p.shelf = s.shelf
-	p.staged = slices.DeleteFunc(p.staged, func(f fact) bool { return f.kind == 0 })
+	p.staged.keep(func(f *fact) bool { return f.kind != 0 })
 	p.full, p.stored = true, s.stored
 	p.RecountUnchanged()
 	sortActions(p.Actions)
-	sortFacts(p.staged)
+	p.staged.sort()
 	return p, nil
 }
 

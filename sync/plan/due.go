@@ -139,8 +139,8 @@ func (p *Plan) NumbersMoved() bool {
 			return true
 		}
 	}
-	for i := range p.staged.Len() {
-		if p.staged.at(i).numbersMoved {
+	for _, f := range p.staged.all() {
+		if f.numbersMoved {
 			return true
 		}
 	}

@@ -123,8 +123,7 @@ func (p *Plan) AssignExtensions(taken *Taken, also []ums.User) (free, short int)
 			taken.Add(u.Extension)
 		}
 	}
-	for i := range p.staged.Len() {
-		f := p.staged.at(i)
+	for _, f := range p.staged.all() {
 		if f.Kind() != Purge && f.eligible && f.extension == "" {
 			needs = append(needs, need{f.anchor, f.sam, f.FirstSeen(), -1, nil})
 		}

@@ -45,14 +45,6 @@ func seatSlot(s Seat, ref int) slot {
 		license: licenseIndex(s.License), eligible: s.Eligible}
 }
 
-// licenseIndex is l's index in licenseStates ("" is none).
-func licenseIndex(l ums.LicenseState) uint8 {
-	if l == "" {
-		l = ums.LicenseNone
-	}
-	return indexOf(licenseStates, l)
-}
-
 var activeIndex = licenseIndex(ums.LicenseActive)
 
 // licenses applies the seat cap deterministically (ixi-UMS deactivates "the
@@ -206,8 +198,7 @@ func (p *Plan) ApplyLicenses(seats int, outside []Seat, now time.Time, priority 
 		list = append(list, slot{since: nanos(u.LicenseSince), firstSeen: nanos(u.FirstSeen), ref: int32(j),
 			priority: rank(ums.ProfileOf(u.Settings)), license: licenseIndex(u.License), eligible: u.Eligible()})
 	}
-	for i := range p.staged.Len() {
-		f := p.staged.at(i)
+	for i, f := range p.staged.all() {
 		if f.Kind() == Purge {
 			continue
 		}

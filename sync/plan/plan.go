@@ -113,8 +113,8 @@ func (p *Plan) Count(k Kind) int {
 			n++
 		}
 	}
-	for i := range p.staged.Len() {
-		if p.staged.at(i).Kind() == k {
+	for _, f := range p.staged.all() {
+		if f.Kind() == k {
 			n++
 		}
 	}
@@ -147,8 +147,8 @@ func (p *Plan) Anchors() map[string]bool {
 	for _, a := range p.Actions {
 		out[a.After.Anchor] = true
 	}
-	for i := range p.staged.Len() {
-		out[p.staged.at(i).anchor] = true
+	for _, f := range p.staged.all() {
+		out[f.anchor] = true
 	}
 	return out
 }
@@ -171,8 +171,8 @@ func (p *Plan) Writes() int {
 	for _, a := range p.Actions {
 		n += len(a.Writes)
 	}
-	for i := range p.staged.Len() {
-		n += int(p.staged.at(i).writes)
+	for _, f := range p.staged.all() {
+		n += int(f.writes)
 	}
 	return n
 }
@@ -183,8 +183,8 @@ func (p *Plan) Conflicts() int {
 	for _, a := range p.Actions {
 		n += len(a.Conflicts)
 	}
-	for i := range p.staged.Len() {
-		n += int(p.staged.at(i).conflicts)
+	for _, f := range p.staged.all() {
+		n += int(f.conflicts)
 	}
 	return n
 }

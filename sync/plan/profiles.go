@@ -53,8 +53,8 @@ func (p *Plan) ApplyProfiles(ps Profiles, also []ums.User, now time.Time) int {
 			changed++
 		}
 	}
-	for i := range p.staged.Len() {
-		if p.staged.at(i).settingsDue {
+	for _, f := range p.staged.all() {
+		if f.settingsDue {
 			changed++
 		}
 	}

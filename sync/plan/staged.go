@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"iter"
 	"sort"
 	"strings"
 	"time"
@@ -75,6 +76,14 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
+// licenseIndex is l's index in licenseStates ("" is none).
+func licenseIndex(l ums.LicenseState) uint8 {
+	if l == "" {
+		l = ums.LicenseNone
+	}
+	return indexOf(licenseStates, l)
+}
+
 func indexOf[T comparable](list []T, v T) uint8 {
 	for i, x := range list {
 		if x == v {
@@ -120,12 +129,8 @@ func (d *decisions) poolShort(anchor string) {
 // have. A deactivation's label goes to labels.
 func factOf(a *Action, ps *Profiles, ref int, labels map[string]string) fact {
 	u := &a.After
-	lic := u.License
-	if lic == "" {
-		lic = ums.LicenseNone
-	}
 	f := fact{kind: indexOf(kinds, a.Kind), anchor: u.Anchor, sam: u.SAMAccountName, eligible: u.Eligible(),
-		extension: u.Extension, firstSeen: nanos(u.FirstSeen), license: indexOf(licenseStates, lic), since: nanos(u.LicenseSince),
+		extension: u.Extension, firstSeen: nanos(u.FirstSeen), license: licenseIndex(u.License), since: nanos(u.LicenseSince),
 		numbersMoved: a.numbersMoved(), writes: int32(len(a.Writes)), conflicts: int32(len(a.Conflicts)), ref: int32(ref)}
 	profile := ums.ProfileOf(u.Settings)
 	if ps != nil {
@@ -234,6 +239,17 @@ func (l *factList) Len() int { return l.n }
 // at is the i-th fact.
 func (l *factList) at(i int) *fact { return &l.chunks[i/factChunk][i%factChunk] }
 
+// all yields each fact with its index, in order.
+func (l *factList) all() iter.Seq2[int, *fact] {
+	return func(yield func(int, *fact) bool) {
+		for i := range l.n {
+			if !yield(i, l.at(i)) {
+				return
+			}
+		}
+	}
+}
+
 // Set replaces the i-th fact.
 func (l *factList) Set(i int, f fact) { *l.at(i) = f }
 
@@ -250,8 +266,8 @@ func (l *factList) Push(f fact) {
 // keep drops the facts keep is false for, in place.
 func (l *factList) keep(keep func(*fact) bool) {
 	n := 0
-	for i := range l.n {
-		if f := l.at(i); keep(f) {
+	for _, f := range l.all() {
+		if keep(f) {
 			*l.at(n) = *f
 			n++
 		}
